@@ -1,0 +1,17 @@
+//! memcached's classic text protocol: requests, replies, and the parser.
+//!
+//! The protocol is specified in memcached's `protocol.txt`. Requests are
+//! [`Request`] values encoded by the [`Connection`](crate::Connection);
+//! replies come back as [`Reply`] values.
+
+mod encode;
+mod expect;
+mod parse;
+mod reply;
+mod request;
+
+pub(crate) use encode::encode;
+pub(crate) use expect::Expect;
+pub(crate) use parse::{Context, Parser, Step};
+pub use reply::{Item, Reply};
+pub use request::{GetCommand, Request, StoreCommand};

@@ -1,0 +1,435 @@
+//! The incremental reply parser.
+//!
+//! [`Parser::parse`] looks at the receive buffer for the reply that the
+//! oldest pending request awaits. It never consumes a partial reply: it
+//! returns [`Step::Partial`] and remembers how far it has checked, so a
+//! large multi-get that arrives in many reads is scanned once. Values are
+//! skipped by their declared length, never searched, and a declared length
+//! over the item size limit is refused before any of it is buffered.
+
+use alloc::format;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use bytes::BytesMut;
+use smallvec::SmallVec;
+
+use super::expect::Expect;
+use super::reply::{Item, Reply};
+use crate::error::{escape, line_text, Error};
+use crate::limits::Limits;
+
+/// At most this many lines in one stats reply.
+const MAX_STAT_LINES: usize = 100_000;
+
+/// The outcome of one parse attempt.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// The reply is not complete yet; nothing was consumed.
+    Partial,
+    /// The reply (or the server's error line) for the request; consumed.
+    Done(Result<Reply, Error>),
+    /// The stream is broken; the connection must close.
+    Fatal(Error),
+}
+
+#[derive(Debug, Clone)]
+struct RawItem {
+    key: Range<usize>,
+    flags: u32,
+    value: Range<usize>,
+    cas: Option<u64>,
+}
+
+/// Parser state carried between attempts for one reply.
+#[derive(Debug, Default)]
+pub(crate) struct Parser {
+    /// Bytes of the buffer already checked (complete VALUE blocks or lines).
+    scan: usize,
+    /// Offset in the awaited key list after the last matched key.
+    key_cursor: usize,
+    items: SmallVec<[RawItem; 1]>,
+    pairs: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// What the parser needs to know about the pending request.
+pub(crate) struct Context<'a> {
+    pub(crate) expect: &'a Expect,
+    /// The command's name, for `ERROR` replies.
+    pub(crate) command: &'static str,
+    /// The key prefix, removed from returned keys.
+    pub(crate) prefix: &'a [u8],
+    /// A noreply request was sent just before this one.
+    pub(crate) after_noreply: bool,
+    pub(crate) limits: &'a Limits,
+}
+
+impl Parser {
+    /// Tries to take the reply described by `cx` off the front of `buf`.
+    pub(crate) fn parse(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+        let step = match cx.expect {
+            Expect::Values { cas, keys } => self.values(buf, cx, *cas, keys),
+            Expect::Stats => self.stats(buf, cx),
+            Expect::Raw { terminator } => self.raw(buf, cx, terminator),
+            _ => single_line(buf, cx),
+        };
+        if !matches!(step, Step::Partial) {
+            self.reset();
+        }
+        step
+    }
+
+    fn reset(&mut self) {
+        self.scan = 0;
+        self.key_cursor = 0;
+        self.items.clear();
+        self.pairs.clear();
+    }
+
+    fn values(&mut self, buf: &mut BytesMut, cx: &Context<'_>, cas: bool, keys: &[u8]) -> Step {
+        loop {
+            let start = self.scan;
+            let eol = match find_line(buf, start, cx.limits) {
+                Ok(Some(eol)) => eol,
+                Ok(None) => return Step::Partial,
+                Err(e) => return Step::Fatal(e),
+            };
+            let line = &buf[start..eol];
+            if line == b"END" {
+                let frame = buf.split_to(eol + 2).freeze();
+                let items = self
+                    .items
+                    .drain(..)
+                    .map(|it| Item {
+                        key: frame.slice(it.key),
+                        flags: it.flags,
+                        value: frame.slice(it.value),
+                        cas: it.cas,
+                    })
+                    .collect();
+                return Step::Done(Ok(Reply::Values(items)));
+            }
+            if let Some(rest) = line.strip_prefix(b"VALUE ") {
+                let header = match parse_value_header(rest, cas, cx.limits) {
+                    Ok(h) => h,
+                    Err(e) => return Step::Fatal(e),
+                };
+                let data = eol + 2;
+                let end = data + header.len;
+                if buf.len() < end + 2 {
+                    return Step::Partial;
+                }
+                if &buf[end..end + 2] != b"\r\n" {
+                    return Step::Fatal(Error::Protocol(format!(
+                        "value of {} bytes for key {} is not followed by \\r\\n",
+                        header.len,
+                        escape(&rest[header.key.clone()])
+                    )));
+                }
+                let key_abs = start + 6 + header.key.start..start + 6 + header.key.end;
+                let wire_key = &buf[key_abs.clone()];
+                match match_key(keys, self.key_cursor, wire_key) {
+                    Some(next) => self.key_cursor = next,
+                    None => {
+                        return Step::Fatal(Error::Protocol(format!(
+                            "server returned key {}, which was not asked for{}",
+                            escape(wire_key),
+                            if self.items.is_empty() {
+                                ""
+                            } else {
+                                " (or more values than keys)"
+                            }
+                        )))
+                    }
+                }
+                let unprefixed = key_abs.start + cx.prefix.len()..key_abs.end;
+                self.items.push(RawItem {
+                    key: unprefixed,
+                    flags: header.flags,
+                    value: data..end,
+                    cas: header.cas,
+                });
+                self.scan = end + 2;
+                continue;
+            }
+            if let Some(err) = error_line(line, cx.command) {
+                let text = line_text(line);
+                let _ = buf.split_to(eol + 2);
+                // After VALUE blocks the server may or may not send END: the
+                // stream cannot be trusted any more.
+                return match (cx.after_noreply, self.items.is_empty()) {
+                    (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
+                    (false, false) => Step::Fatal(err),
+                    (false, true) => Step::Done(Err(err)),
+                };
+            }
+            return Step::Fatal(Error::UnexpectedReply(line_text(line)));
+        }
+    }
+
+    fn stats(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+        loop {
+            let start = self.scan;
+            let eol = match find_line(buf, start, cx.limits) {
+                Ok(Some(eol)) => eol,
+                Ok(None) => return Step::Partial,
+                Err(e) => return Step::Fatal(e),
+            };
+            let line = &buf[start..eol];
+            if line == b"END" {
+                let frame = buf.split_to(eol + 2).freeze();
+                let pairs = self
+                    .pairs
+                    .drain(..)
+                    .map(|(n, v)| (frame.slice(n), frame.slice(v)))
+                    .collect();
+                return Step::Done(Ok(Reply::Stats(pairs)));
+            }
+            if self.pairs.is_empty() && (line == b"RESET" || line == b"OK") {
+                let _ = buf.split_to(eol + 2);
+                return Step::Done(Ok(Reply::Ok));
+            }
+            let rest = line
+                .strip_prefix(b"STAT ")
+                .or_else(|| line.strip_prefix(b"ITEM "))
+                .or_else(|| line.strip_prefix(b"PREFIX "));
+            if let Some(rest) = rest {
+                let offset = eol - rest.len();
+                let (name, value) = match memchr::memchr(b' ', rest) {
+                    Some(sp) => (offset..offset + sp, offset + sp + 1..eol),
+                    None => (offset..eol, eol..eol),
+                };
+                if self.pairs.len() >= MAX_STAT_LINES {
+                    return Step::Fatal(Error::Protocol(format!(
+                        "stats reply has more than {MAX_STAT_LINES} lines"
+                    )));
+                }
+                self.pairs.push((name, value));
+                self.scan = eol + 2;
+                continue;
+            }
+            if let Some(err) = error_line(line, cx.command) {
+                let fatal = cx.after_noreply || !self.pairs.is_empty();
+                let text = line_text(line);
+                let _ = buf.split_to(eol + 2);
+                return if fatal {
+                    Step::Fatal(if cx.after_noreply {
+                        Error::NoreplyFailed(text)
+                    } else {
+                        err
+                    })
+                } else {
+                    Step::Done(Err(err))
+                };
+            }
+            return Step::Fatal(Error::UnexpectedReply(line_text(line)));
+        }
+    }
+
+    fn raw(&mut self, buf: &mut BytesMut, cx: &Context<'_>, terminator: &[u8]) -> Step {
+        // An error line first is an error, as for every other command.
+        if let Ok(Some(eol)) = find_line(buf, 0, cx.limits) {
+            if let Some(err) = error_line(&buf[..eol], cx.command) {
+                let text = line_text(&buf[..eol]);
+                let _ = buf.split_to(eol + 2);
+                return if cx.after_noreply {
+                    Step::Fatal(Error::NoreplyFailed(text))
+                } else {
+                    Step::Done(Err(err))
+                };
+            }
+        }
+        let from = self.scan.saturating_sub(terminator.len());
+        match memchr::memmem::find(&buf[from..], terminator) {
+            Some(i) => {
+                let at = from + i;
+                let frame = buf.split_to(at + terminator.len()).freeze();
+                Step::Done(Ok(Reply::Raw(frame.slice(..at))))
+            }
+            None => {
+                self.scan = buf.len();
+                if buf.len() > cx.limits.max_item_size + cx.limits.max_line {
+                    Step::Fatal(Error::Protocol(format!(
+                        "raw reply longer than {} bytes without its terminator {}",
+                        cx.limits.max_item_size + cx.limits.max_line,
+                        escape(terminator)
+                    )))
+                } else {
+                    Step::Partial
+                }
+            }
+        }
+    }
+}
+
+/// Parses a one-line reply.
+fn single_line(buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+    let eol = match find_line(buf, 0, cx.limits) {
+        Ok(Some(eol)) => eol,
+        Ok(None) => return Step::Partial,
+        Err(e) => return Step::Fatal(e),
+    };
+    let frame = buf.split_to(eol + 2).freeze();
+    let line = &frame[..eol];
+    if let Some(err) = error_line(line, cx.command) {
+        return if cx.after_noreply {
+            Step::Fatal(Error::NoreplyFailed(line_text(line)))
+        } else {
+            Step::Done(Err(err))
+        };
+    }
+    let reply = match (cx.expect, line) {
+        (Expect::Store { .. }, b"STORED") => Some(Reply::Stored),
+        (Expect::Store { cas: false }, b"NOT_STORED") => Some(Reply::NotStored),
+        (Expect::Store { cas: true }, b"EXISTS") => Some(Reply::Exists),
+        (Expect::Store { cas: true }, b"NOT_FOUND") => Some(Reply::NotFound),
+        (Expect::Delete, b"DELETED") => Some(Reply::Deleted),
+        (Expect::Touch, b"TOUCHED") => Some(Reply::Touched),
+        (Expect::Delete | Expect::Touch | Expect::Arith, b"NOT_FOUND") => Some(Reply::NotFound),
+        (Expect::Arith, _) => parse_u64(trim_end_spaces(line)).map(Reply::Number),
+        (Expect::Version, _) => line
+            .strip_prefix(b"VERSION ")
+            .map(|_| Reply::Version(frame.slice(8..eol))),
+        (Expect::Ok, b"OK") => Some(Reply::Ok),
+        _ => None,
+    };
+    match reply {
+        Some(r) => Step::Done(Ok(r)),
+        None => Step::Fatal(Error::UnexpectedReply(line_text(line))),
+    }
+}
+
+/// Finds the end of the line starting at `from`: the index of its `\r`.
+fn find_line(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, Error> {
+    let window = &buf[from..buf.len().min(from + limits.max_line + 2)];
+    match memchr::memchr(b'\n', window) {
+        Some(i) if i > 0 && window[i - 1] == b'\r' => Ok(Some(from + i - 1)),
+        Some(_) => Err(Error::Protocol(format!(
+            "reply line {} ends in \\n without \\r",
+            escape(&window[..window.len().min(64)])
+        ))),
+        None if window.len() >= limits.max_line + 2 => Err(Error::Protocol(format!(
+            "reply line longer than {} bytes: {}",
+            limits.max_line,
+            escape(&window[..64.min(window.len())])
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Maps an error line to its error, or `None` for any other line.
+fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
+    let message = |l: &[u8]| match memchr::memchr(b' ', l) {
+        Some(sp) => line_text(&l[sp + 1..]),
+        None => line_text(l),
+    };
+    if line.starts_with(b"CLIENT_ERROR") {
+        Some(Error::Client(message(line)))
+    } else if line.starts_with(b"SERVER_ERROR") {
+        Some(Error::Server(message(line)))
+    } else if line.starts_with(b"ERROR") {
+        Some(Error::UnknownCommand {
+            command: command.into(),
+            line: line_text(line),
+        })
+    } else {
+        None
+    }
+}
+
+struct ValueHeader {
+    /// The key's range within the text after `VALUE `.
+    key: Range<usize>,
+    flags: u32,
+    len: usize,
+    cas: Option<u64>,
+}
+
+/// Parses `<key> <flags> <bytes>[ <cas>]`.
+fn parse_value_header(rest: &[u8], cas: bool, limits: &Limits) -> Result<ValueHeader, Error> {
+    let bad = |why: &str| {
+        Error::Protocol(format!(
+            "malformed VALUE line {}: {why}",
+            escape(&[b"VALUE ".as_slice(), rest].concat())
+        ))
+    };
+    let mut tokens: SmallVec<[Range<usize>; 4]> = SmallVec::new();
+    let mut start = 0;
+    for (i, &b) in rest.iter().enumerate() {
+        if b == b' ' {
+            tokens.push(start..i);
+            start = i + 1;
+            if tokens.len() > 4 {
+                return Err(bad("too many fields"));
+            }
+        }
+    }
+    tokens.push(start..rest.len());
+    let want = if cas { 4 } else { 3 };
+    if tokens.len() != want {
+        return Err(bad(if cas {
+            "expected <key> <flags> <bytes> <cas>"
+        } else {
+            "expected <key> <flags> <bytes>"
+        }));
+    }
+    if tokens.iter().any(|t| t.is_empty()) {
+        return Err(bad("empty field"));
+    }
+    let flags = parse_u64(&rest[tokens[1].clone()])
+        .and_then(|f| u32::try_from(f).ok())
+        .ok_or_else(|| bad("flags are not a 32-bit number"))?;
+    let len = parse_u64(&rest[tokens[2].clone()]).ok_or_else(|| bad("length is not a number"))?;
+    if len > limits.max_item_size as u64 {
+        return Err(bad(&format!(
+            "length {len} exceeds the {}-byte item size limit",
+            limits.max_item_size
+        )));
+    }
+    let cas = match tokens.get(3) {
+        Some(t) => Some(parse_u64(&rest[t.clone()]).ok_or_else(|| bad("cas is not a number"))?),
+        None => None,
+    };
+    Ok(ValueHeader {
+        key: tokens[0].clone(),
+        flags,
+        len: len as usize,
+        cas,
+    })
+}
+
+/// Finds `key` among the space-separated `keys` at or after `cursor`;
+/// returns the offset after it. memcached answers in request order.
+fn match_key(keys: &[u8], mut cursor: usize, key: &[u8]) -> Option<usize> {
+    while cursor < keys.len() {
+        let rest = &keys[cursor..];
+        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
+        if &rest[..end] == key {
+            return Some(cursor + end + 1);
+        }
+        cursor += end + 1;
+    }
+    None
+}
+
+/// Parses ASCII digits into a u64; `None` for anything else or overflow.
+pub(crate) fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 20 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(n)
+}
+
+fn trim_end_spaces(mut s: &[u8]) -> &[u8] {
+    while let [rest @ .., b' '] = s {
+        s = rest;
+    }
+    s
+}
