@@ -157,7 +157,7 @@ pub(crate) fn encode(
 }
 
 /// Validates every key, argument and value of `req` without writing.
-fn check(req: &Request<'_>, policy: &KeyPolicy, limits: &Limits) -> Result<(), Error> {
+pub(crate) fn check(req: &Request<'_>, policy: &KeyPolicy, limits: &Limits) -> Result<(), Error> {
     match *req {
         Request::Store { key, value, .. } => {
             policy.check(key)?;

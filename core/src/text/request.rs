@@ -201,6 +201,31 @@ pub enum Request<'a> {
 }
 
 impl Request<'_> {
+    /// Checks every key, argument and the value of this request against
+    /// `policy` and `limits`, as [`Connection::submit`](crate::Connection::submit)
+    /// does before encoding. Lets a transport refuse a whole batch before
+    /// writing any of it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IllegalInput`](crate::Error::IllegalInput) naming the bad key or argument.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::{KeyPolicy, Limits, Request};
+    ///
+    /// let req = Request::Delete { key: b"no spaces allowed", noreply: false };
+    /// assert!(req.validate(&KeyPolicy::new(), &Limits::default()).is_err());
+    /// ```
+    pub fn validate(
+        &self,
+        policy: &crate::KeyPolicy,
+        limits: &crate::Limits,
+    ) -> Result<(), crate::Error> {
+        super::encode::check(self, policy, limits)
+    }
+
     /// Returns true if this request awaits no reply.
     #[must_use]
     pub fn is_noreply(&self) -> bool {

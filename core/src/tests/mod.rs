@@ -1,0 +1,12 @@
+//! memcrab-core's in-memory tests: exact request bytes, replies under every
+//! split, pipelining against a scripted server, noreply, hostile servers,
+//! timeouts and the connection's lifecycle.
+
+mod encode;
+mod hostile;
+mod lifecycle;
+mod noreply;
+mod parse_splits;
+mod pipeline;
+mod timeouts;
+mod util;

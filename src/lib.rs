@@ -1,0 +1,30 @@
+//! memcrab: a memcached client for Rust.
+//!
+//! What `cargo add memcrab` gives you: the blocking [`Client`] and the
+//! [`Memcache`] command trait with pymemcache's names and results, server
+//! addresses in every form pymemcache takes, pymemcache-compatible serdes,
+//! and the sans-IO protocol core ([`core`]) for your own transports.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use memcrab::{Client, Memcache};
+//!
+//! let client = Client::new("localhost")?;
+//! client.set("some_key", "some_value")?;
+//! let result = client.get("some_key")?;
+//! # Ok::<(), memcrab::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+/// The sans-IO protocol core (`memcrab-core`).
+pub use memcrab_core as core;
+pub use memcrab_core::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, SerdeError, Value};
+pub use memcrab_core::stats::{StatValue, Stats};
+pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
+pub use memcrab_transport::blocking;
+pub use memcrab_transport::{
+    Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
+    StoreOptions,
+};

@@ -1,0 +1,260 @@
+//! `Client`: one server, one lazily opened socket.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use memcrab_core::serde::Serde;
+use memcrab_core::{KeyPolicy, Limits, Request};
+
+use super::link::{Link, Outcomes};
+use super::options::{ClientOptions, Keepalive};
+use crate::address::{ServerAddr, ToServerAddr};
+use crate::api::Memcache;
+use crate::error::{Error, Result};
+
+/// A blocking client for one memcached server.
+///
+/// The constructor does no I/O: the socket opens on the first call, and
+/// again on the call after any I/O error, timeout or protocol error (which
+/// close it), so a memcached restart is survived by the next call. Calls
+/// take `&self` and a client is `Send + Sync`; calls from several threads
+/// take turns on its one socket (use a [`PooledClient`](crate::PooledClient)
+/// for parallelism).
+///
+/// The commands come from the [`Memcache`] trait.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use memcrab_transport::{Client, Memcache};
+///
+/// let client = Client::builder("127.0.0.1:11211")
+///     .connect_timeout(Duration::from_secs(1))
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
+/// client.set("some_key", "some_value")?;
+/// assert_eq!(client.get("some_key")?.unwrap().as_bytes(), b"some_value");
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+pub struct Client {
+    addr: ServerAddr,
+    opts: ClientOptions,
+    policy: KeyPolicy,
+    limits: Limits,
+    link: Mutex<Option<Link>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.addr.to_string())
+            .field("options", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Creates a client for `server` with default options.
+    ///
+    /// `server` is any form pymemcache takes: `"host"`, `"host:port"`,
+    /// `("host", port)`, `"[::1]:11211"`, `("::1", 11211)`, a unix socket
+    /// path, or `"unix:/path"`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] if the address cannot be parsed.
+    pub fn new(server: impl ToServerAddr) -> Result<Client> {
+        Client::builder(server).build()
+    }
+
+    /// Starts building a client for `server` with options.
+    pub fn builder(server: impl ToServerAddr) -> ClientBuilder {
+        ClientBuilder {
+            addr: server
+                .to_server_addr()
+                .map_err(|e| Error::Config(e.to_string())),
+            opts: ClientOptions::default(),
+        }
+    }
+
+    /// Creates a client for an already parsed address and options.
+    #[must_use]
+    pub fn with_options(addr: ServerAddr, opts: ClientOptions) -> Client {
+        Client {
+            policy: opts.key_policy(),
+            limits: opts.limits(),
+            addr,
+            opts,
+            link: Mutex::new(None),
+        }
+    }
+
+    /// Returns the server address.
+    #[must_use]
+    pub fn server(&self) -> &ServerAddr {
+        &self.addr
+    }
+
+    /// Closes the socket, if open; the next call reconnects.
+    pub fn close(&self) {
+        if let Some(link) = self.lock().take() {
+            link.close();
+        }
+    }
+
+    /// Returns true if a socket is open right now.
+    #[must_use]
+    pub fn is_connected(&self) -> bool {
+        self.lock().as_ref().is_some_and(Link::is_usable)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Link>> {
+        match self.link.lock() {
+            Ok(g) => g,
+            Err(poisoned) => {
+                // A panic mid-call may have left the stream half-used.
+                let mut g = poisoned.into_inner();
+                if let Some(link) = g.take() {
+                    link.close();
+                }
+                g
+            }
+        }
+    }
+}
+
+impl Memcache for Client {
+    fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        for r in requests {
+            r.validate(&self.policy, &self.limits)?;
+        }
+        let mut guard = self.lock();
+        let link = match guard.as_mut() {
+            Some(link) if link.is_usable() => link,
+            _ => {
+                if let Some(old) = guard.take() {
+                    old.close();
+                }
+                guard.insert(Link::open(&self.addr, &self.opts)?)
+            }
+        };
+        let out = link.execute(&self.addr, requests, self.opts.timeout);
+        if !link.is_usable() {
+            if let Some(link) = guard.take() {
+                link.close();
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Builds a [`Client`] with options; every setter has pymemcache's name.
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    addr: Result<ServerAddr>,
+    opts: ClientOptions,
+}
+
+impl ClientBuilder {
+    /// Sets the connect timeout (default: block).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.opts.connect_timeout = Some(t);
+        self
+    }
+
+    /// Sets the timeout for each call's reply (default: block).
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.opts.timeout = Some(t);
+        self
+    }
+
+    /// Sets `TCP_NODELAY` (default on).
+    pub fn no_delay(mut self, on: bool) -> Self {
+        self.opts.no_delay = on;
+        self
+    }
+
+    /// Turns on TCP keepalive with these settings.
+    pub fn socket_keepalive(mut self, ka: Keepalive) -> Self {
+        self.opts.keepalive = Some(ka);
+        self
+    }
+
+    /// Sets the prefix prepended to every key.
+    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
+        self.opts.key_prefix = prefix.into();
+        self
+    }
+
+    /// Sets the noreply default of the storage commands (default true).
+    pub fn default_noreply(mut self, on: bool) -> Self {
+        self.opts.default_noreply = on;
+        self
+    }
+
+    /// Allows non-ASCII keys.
+    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
+        self.opts.allow_unicode_keys = on;
+        self
+    }
+
+    /// Turns errors of the get family into misses.
+    pub fn ignore_exc(mut self, on: bool) -> Self {
+        self.opts.ignore_exc = on;
+        self
+    }
+
+    /// Sets the serde (default [`RawSerde`](memcrab_core::serde::RawSerde)).
+    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
+        self.opts.serde = Arc::new(serde);
+        self
+    }
+
+    /// Sets the largest value sent or accepted (default 1 MiB + 512).
+    pub fn max_item_size(mut self, bytes: usize) -> Self {
+        self.opts.max_item_size = bytes;
+        self
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, opts: ClientOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// Returns the options set so far.
+    #[must_use]
+    pub fn current_options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    /// Builds the client (no I/O happens here).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a bad address or key prefix, or a keepalive
+    /// with a zero setting.
+    pub fn build(self) -> Result<Client> {
+        let addr = self.addr?;
+        if let Some(ka) = self.opts.keepalive {
+            if ka.idle.is_zero() || ka.interval.is_zero() || ka.count == 0 {
+                return Err(Error::Config(
+                    "keepalive idle, interval and count must each be at least 1".into(),
+                ));
+            }
+        }
+        if !self.opts.key_prefix.is_empty() {
+            // The prefix must be a valid key on its own.
+            memcrab_core::validate_key(&self.opts.key_prefix, b"", self.opts.allow_unicode_keys)
+                .map_err(|e| Error::Config(format!("key_prefix: {e}")))?;
+        }
+        Ok(Client::with_options(addr, self.opts))
+    }
+}

@@ -1,0 +1,181 @@
+//! One open socket and its protocol state: the blocking driver.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::time::{Duration, Instant};
+
+use memcrab_core::{Connection, Millis, Reply, Request};
+use smallvec::SmallVec;
+
+use super::options::ClientOptions;
+use super::socket::Stream;
+use crate::address::ServerAddr;
+use crate::error::Error;
+
+/// The outcome of one request of a batch: `None` for a noreply request that
+/// was sent, else its reply or error.
+pub type Outcome = Option<Result<Reply, Error>>;
+
+/// Outcomes of a batch, one per request, in order.
+pub type Outcomes = SmallVec<[Outcome; 1]>;
+
+/// Write what is queued once this many bytes are waiting, and read the
+/// replies so far, so a huge batch never deadlocks against a server whose
+/// replies we are not reading.
+const FLUSH_AT: usize = 256 * 1024;
+const READ_BUF: usize = 64 * 1024;
+
+/// A connected socket with its [`Connection`].
+#[derive(Debug)]
+pub(crate) struct Link {
+    stream: Stream,
+    conn: Connection,
+    buf: Vec<u8>,
+    origin: Instant,
+    sock_timeout: Option<Duration>,
+    /// Set once an I/O error broke the socket.
+    broken: bool,
+}
+
+impl Link {
+    /// Connects to `addr`.
+    pub(crate) fn open(addr: &ServerAddr, opts: &ClientOptions) -> Result<Link, Error> {
+        let stream = Stream::connect(addr, opts).map_err(|e| Error::io(addr, e))?;
+        Ok(Link {
+            stream,
+            conn: Connection::with_config(opts.key_policy(), opts.limits()),
+            buf: vec![0; READ_BUF],
+            origin: Instant::now(),
+            sock_timeout: opts.timeout,
+            broken: false,
+        })
+    }
+
+    /// Returns false once the link must be dropped (and a new one opened).
+    pub(crate) fn is_usable(&self) -> bool {
+        !self.broken && !self.conn.is_closed()
+    }
+
+    /// Closes the socket.
+    pub(crate) fn close(&self) {
+        self.stream.close();
+    }
+
+    fn now(&self) -> Millis {
+        Millis::from_duration(self.origin.elapsed())
+    }
+
+    /// Sends every request of the batch, then reads every awaited reply.
+    ///
+    /// The requests must have been validated already; a request the
+    /// connection still refuses gets its error and the others go on.
+    pub(crate) fn execute(
+        &mut self,
+        server: &ServerAddr,
+        requests: &[Request<'_>],
+        timeout: Option<Duration>,
+    ) -> Outcomes {
+        let mut out: Outcomes = requests.iter().map(|_| None).collect();
+        let mut awaiting = VecDeque::new();
+        if self.sock_timeout != timeout {
+            if let Err(e) = self.stream.set_read_timeout(timeout) {
+                self.broken = true;
+                let e = Error::io(server, e);
+                out.iter_mut().for_each(|o| *o = Some(Err(e.clone())));
+                return out;
+            }
+            self.sock_timeout = timeout;
+        }
+        let deadline = timeout.map(|t| self.now() + t);
+        for (i, req) in requests.iter().enumerate() {
+            match self.conn.submit(req, deadline) {
+                Ok(_) if req.is_noreply() => {}
+                Ok(_) => awaiting.push_back(i),
+                Err(e) => out[i] = Some(Err(e.into())),
+            }
+            if self.conn.transmit().len() >= FLUSH_AT {
+                if let Err(e) = self.round(server, deadline, &mut awaiting, &mut out) {
+                    self.fail_rest(e, i + 1, &mut awaiting, &mut out);
+                    return out;
+                }
+            }
+        }
+        if let Err(e) = self.round(server, deadline, &mut awaiting, &mut out) {
+            self.fail_rest(e, requests.len(), &mut awaiting, &mut out);
+        }
+        out
+    }
+
+    /// Marks the link broken and gives `e` to every awaited request and to
+    /// every request from `next` on that was not sent.
+    fn fail_rest(&mut self, e: Error, next: usize, awaiting: &mut VecDeque<usize>, out: &mut Outcomes) {
+        self.broken = true;
+        for i in awaiting.drain(..) {
+            out[i] = Some(Err(e.clone()));
+        }
+        for o in out.iter_mut().skip(next) {
+            *o = Some(Err(e.clone()));
+        }
+    }
+
+    /// Writes everything queued, then reads until every awaited reply is in.
+    fn round(
+        &mut self,
+        server: &ServerAddr,
+        deadline: Option<Millis>,
+        awaiting: &mut VecDeque<usize>,
+        out: &mut Outcomes,
+    ) -> Result<(), Error> {
+        while self.conn.wants_write() {
+            match self.stream.write(self.conn.transmit()) {
+                Ok(0) => return Err(Error::io(server, io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.conn.advance_transmit(n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io(server, e)),
+            }
+        }
+        loop {
+            while let Some((_, result)) = self.conn.poll() {
+                match awaiting.pop_front() {
+                    Some(i) => out[i] = Some(result.map_err(Error::from)),
+                    None => break,
+                }
+            }
+            if awaiting.is_empty() {
+                return Ok(());
+            }
+            if let Some(d) = deadline {
+                let now = self.now();
+                let remaining = d.saturating_since(now);
+                if remaining.is_zero() {
+                    self.conn.handle_timeout(now);
+                    continue;
+                }
+                if self.sock_timeout.is_none_or(|t| remaining < t) {
+                    self.stream
+                        .set_read_timeout(Some(remaining))
+                        .map_err(|e| Error::io(server, e))?;
+                    self.sock_timeout = Some(remaining);
+                }
+            }
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => self.conn.receive_eof(),
+                Ok(n) => self.conn.receive(&self.buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    let now = self.now();
+                    match deadline {
+                        Some(d) if now < d => {}
+                        _ => self.conn.handle_timeout(now.max(deadline.unwrap_or(now))),
+                    }
+                }
+                Err(e) => return Err(Error::io(server, e)),
+            }
+        }
+    }
+}

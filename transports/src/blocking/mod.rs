@@ -1,0 +1,10 @@
+//! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
+
+mod client;
+mod link;
+mod options;
+mod socket;
+
+pub use client::{Client, ClientBuilder};
+pub use link::{Outcome, Outcomes};
+pub use options::{ClientOptions, Keepalive};

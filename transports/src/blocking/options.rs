@@ -1,0 +1,115 @@
+//! Client options, with pymemcache's names and meanings.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use memcrab_core::serde::{RawSerde, Serde};
+use memcrab_core::{KeyPolicy, Limits};
+
+/// TCP keepalive settings (pymemcache's `KeepaliveOpts`): probes start after
+/// `idle`, repeat every `interval`, and give up after `count` probes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe (`TCP_KEEPIDLE`).
+    pub idle: Duration,
+    /// Time between probes (`TCP_KEEPINTVL`).
+    pub interval: Duration,
+    /// Probes before the connection is dropped (`TCP_KEEPCNT`).
+    pub count: u32,
+}
+
+impl Default for Keepalive {
+    /// pymemcache's defaults: idle 1 s, interval 1 s, 5 probes.
+    fn default() -> Self {
+        Keepalive {
+            idle: Duration::from_secs(1),
+            interval: Duration::from_secs(1),
+            count: 5,
+        }
+    }
+}
+
+/// Every option of a client. Build it with [`ClientOptions::default`] and
+/// the `with_*` methods, or through [`ClientBuilder`](super::ClientBuilder).
+///
+/// Defaults are pymemcache's, except `no_delay`, which is on (pymemcache's
+/// own best-practice advice), and `max_item_size`, which pymemcache lacks.
+#[derive(Clone)]
+pub struct ClientOptions {
+    /// Timeout for connecting; `None` blocks (pymemcache's `connect_timeout`).
+    pub connect_timeout: Option<Duration>,
+    /// Timeout for each call's reply; `None` blocks (pymemcache's `timeout`).
+    pub timeout: Option<Duration>,
+    /// Set `TCP_NODELAY` (default on).
+    pub no_delay: bool,
+    /// TCP keepalive (pymemcache's `socket_keepalive`); off by default.
+    pub keepalive: Option<Keepalive>,
+    /// Prepended to every key on the wire; counts towards the 250 bytes.
+    pub key_prefix: Bytes,
+    /// The noreply default for set, add, replace, append, prepend, delete,
+    /// touch, flush_all and set_many/delete_many (default true, as
+    /// pymemcache); cas, incr and decr always default to waiting.
+    pub default_noreply: bool,
+    /// Allow keys with non-ASCII bytes (sent as UTF-8).
+    pub allow_unicode_keys: bool,
+    /// Turn errors of the get family into misses (never bad-key errors).
+    pub ignore_exc: bool,
+    /// How values become bytes and flags, and back.
+    pub serde: Arc<dyn Serde>,
+    /// The largest value sent or accepted (default 1 MiB + 512).
+    pub max_item_size: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: None,
+            timeout: None,
+            no_delay: true,
+            keepalive: None,
+            key_prefix: Bytes::new(),
+            default_noreply: true,
+            allow_unicode_keys: false,
+            ignore_exc: false,
+            serde: Arc::new(RawSerde),
+            max_item_size: Limits::default().max_item_size,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("no_delay", &self.no_delay)
+            .field("keepalive", &self.keepalive)
+            .field("key_prefix", &self.key_prefix)
+            .field("default_noreply", &self.default_noreply)
+            .field("allow_unicode_keys", &self.allow_unicode_keys)
+            .field("ignore_exc", &self.ignore_exc)
+            .field("max_item_size", &self.max_item_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    /// Returns the key policy these options describe.
+    #[must_use]
+    pub fn key_policy(&self) -> KeyPolicy {
+        KeyPolicy::new()
+            .with_prefix(self.key_prefix.clone())
+            .allow_unicode_keys(self.allow_unicode_keys)
+    }
+
+    /// Returns the limits these options describe.
+    #[must_use]
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_item_size: self.max_item_size,
+            ..Limits::default()
+        }
+    }
+}

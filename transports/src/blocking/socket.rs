@@ -1,0 +1,131 @@
+//! Opening sockets: TCP (v4 and v6, every resolved address in turn) and unix.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::time::Duration;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+
+use super::options::{ClientOptions, Keepalive};
+use crate::address::ServerAddr;
+
+/// A connected stream socket.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// Connects to `addr` with the timeouts and socket options of `opts`.
+    ///
+    /// Every address a host name resolves to is tried in turn (IPv6 first);
+    /// the last error is returned if none accepts.
+    pub(crate) fn connect(addr: &ServerAddr, opts: &ClientOptions) -> io::Result<Stream> {
+        let stream = match addr {
+            ServerAddr::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+            ServerAddr::Tcp { .. } => {
+                let mut last = None;
+                let mut found = None;
+                for sa in addr.resolve()? {
+                    match connect_tcp(sa.into(), opts) {
+                        Ok(s) => {
+                            found = Some(s);
+                            break;
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                match found {
+                    Some(s) => Stream::Tcp(s),
+                    None => {
+                        return Err(last.unwrap_or_else(|| {
+                            io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")
+                        }))
+                    }
+                }
+            }
+        };
+        stream.set_timeout(opts.timeout)?;
+        Ok(stream)
+    }
+
+    /// Sets the read timeout (a zero duration is raised to 1 ms).
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        let t = t.map(|d| d.max(Duration::from_millis(1)));
+        match self {
+            Stream::Tcp(s) => s.set_read_timeout(t),
+            Stream::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    fn set_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.set_read_timeout(t)?;
+        let t = t.map(|d| d.max(Duration::from_millis(1)));
+        match self {
+            Stream::Tcp(s) => s.set_write_timeout(t),
+            Stream::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    /// Shuts both directions down, ignoring errors.
+    pub(crate) fn close(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+}
+
+fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
+    let domain = if addr.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
+    let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    if opts.no_delay {
+        socket.set_nodelay(true)?;
+    }
+    if let Some(Keepalive {
+        idle,
+        interval,
+        count,
+    }) = opts.keepalive
+    {
+        socket.set_keepalive(true)?;
+        let ka = TcpKeepalive::new()
+            .with_time(idle)
+            .with_interval(interval)
+            .with_retries(count);
+        socket.set_tcp_keepalive(&ka)?;
+    }
+    match opts.connect_timeout {
+        Some(t) => socket.connect_timeout(&addr, t.max(Duration::from_millis(1)))?,
+        None => socket.connect(&addr)?,
+    }
+    Ok(socket.into())
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,19 @@
+//! memcrab-transport: the transports of memcrab.
+//!
+//! The protocol lives in `memcrab-core`; this crate moves its bytes. The
+//! blocking [`Client`] talks to one server over TCP (v4 and v6) or a unix
+//! socket; every client implements the [`Memcache`] command trait, with
+//! pymemcache's method names and results.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod address;
+mod api;
+pub mod blocking;
+mod error;
+
+pub use address::{ServerAddr, ToServerAddr};
+pub use api::{Memcache, StoreOptions};
+pub use blocking::{Client, ClientBuilder, ClientOptions, Keepalive};
+pub use error::{Error, ErrorKind, Result};
+pub use memcrab_core::serde::Value;

@@ -1,0 +1,221 @@
+//! memcrab's project tasks: `cargo xtask demo | test | ci`.
+//!
+//! Standard library only, so it builds on a bare machine before anything else.
+
+mod install;
+mod server;
+mod steps;
+
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+use steps::{Steps, TaskResult};
+
+const USAGE: &str = "\
+cargo xtask — memcrab's project tasks
+
+USAGE:
+    cargo xtask <COMMAND> [OPTIONS]
+
+COMMANDS:
+    demo [--servers LIST]   A short tour of memcrab against a real memcached.
+                            Servers come from --servers or $MEMCACHED_SERVERS
+                            (comma-separated, e.g. 127.0.0.1:11211,/run/mc.sock);
+                            without either, memcached is installed if missing
+                            and started on a free 127.0.0.1 port for the tour.
+                            Runs: cargo run --release -p memcrab --example tour -- LIST
+    test [-- ARGS]          The whole test suite. Installs what is missing first:
+                            memcached (apt-get), python3-venv, a Python venv at
+                            target/pyvenv with pymemcache==4.0.0 (for the interop
+                            tests, found through MEMCRAB_PYTHON), the Rust target
+                            wasm32-unknown-unknown. Then runs:
+                              cargo build -p memcrab-core --target wasm32-unknown-unknown
+                              cargo test --workspace --all-features [ARGS]
+    ci                      What CI runs: cargo fmt --all -- --check,
+                            cargo clippy --workspace --all-targets --all-features -- -D warnings,
+                            then everything `test` does.
+    help                    Show this message.
+
+Installing needs root (apt-get); otherwise xtask says what to install and stops.
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "demo" => match parse_demo_args(rest) {
+            Ok(servers) => demo(servers),
+            Err(msg) => return usage_error(&msg),
+        },
+        "test" => match parse_passthrough(rest) {
+            Ok(extra) => {
+                let mut steps = Steps::new();
+                test(&mut steps, &extra).map(|()| steps.summary())
+            }
+            Err(msg) => return usage_error(&msg),
+        },
+        "ci" if rest.is_empty() => ci(),
+        "ci" => return usage_error("`ci` takes no arguments"),
+        other => return usage_error(&format!("unknown command {other:?}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("\nxtask: error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("xtask: {msg}\nRun `cargo xtask help` for usage.");
+    ExitCode::from(2)
+}
+
+/// `--servers LIST` / `--servers=LIST`, or nothing.
+fn parse_demo_args(args: &[String]) -> Result<Option<String>, String> {
+    let mut servers = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--servers" {
+            let list = iter.next().ok_or("--servers needs a value")?;
+            servers = Some(list.clone());
+        } else if let Some(list) = arg.strip_prefix("--servers=") {
+            servers = Some(list.to_owned());
+        } else {
+            return Err(format!("unknown argument {arg:?} for `demo`"));
+        }
+    }
+    if servers.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err("--servers needs a non-empty list".to_owned());
+    }
+    Ok(servers)
+}
+
+/// Everything after `--` goes to `cargo test`.
+fn parse_passthrough(args: &[String]) -> Result<Vec<String>, String> {
+    match args.split_first() {
+        None => Ok(Vec::new()),
+        Some((first, rest)) if first == "--" => Ok(rest.to_vec()),
+        Some((first, _)) => Err(format!(
+            "unknown argument {first:?} for `test` (pass cargo test arguments after `--`)"
+        )),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// A `cargo` command run from the workspace root, with the same cargo that
+/// runs xtask.
+pub fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn demo(servers: Option<String>) -> TaskResult {
+    let mut steps = Steps::new();
+    let from_env = std::env::var("MEMCACHED_SERVERS")
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    let (list, server) = match servers.or(from_env) {
+        Some(list) => {
+            println!("Using memcached server(s) {list}");
+            (list, None)
+        }
+        None => {
+            let binary = steps.step("find or install memcached", install::ensure_memcached)?;
+            let server = steps.step("start memcached on a free 127.0.0.1 port", || {
+                server::DemoServer::start(&binary)
+            })?;
+            println!("memcached {} runs at {}", server.pid(), server.addr());
+            (server.addr(), Some(server))
+        }
+    };
+    // A server started here is killed when dropped, also when the tour fails.
+    steps.step("run the tour", || {
+        steps::run(
+            cargo()
+                .args([
+                    "run",
+                    "--release",
+                    "-p",
+                    "memcrab",
+                    "--example",
+                    "tour",
+                    "--",
+                ])
+                .arg(&list),
+        )
+    })?;
+    drop(server);
+    steps.summary();
+    Ok(())
+}
+
+fn test(steps: &mut Steps, extra: &[String]) -> TaskResult {
+    steps.step("find or install memcached", install::ensure_memcached)?;
+    let python = steps.step(
+        "Python venv with pymemcache==4.0.0 (target/pyvenv)",
+        install::ensure_pyvenv,
+    )?;
+    steps.step(
+        "Rust target wasm32-unknown-unknown",
+        install::ensure_wasm_target,
+    )?;
+    steps.step("build memcrab-core for wasm32-unknown-unknown", || {
+        steps::run(cargo().args([
+            "build",
+            "-p",
+            "memcrab-core",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))
+    })?;
+    steps.step("cargo test --workspace --all-features", || {
+        steps::run(
+            cargo()
+                .args(["test", "--workspace", "--all-features"])
+                .args(extra)
+                .env("MEMCRAB_PYTHON", &python),
+        )
+    })?;
+    Ok(())
+}
+
+fn ci() -> TaskResult {
+    let mut steps = Steps::new();
+    steps.step("cargo fmt --all -- --check", || {
+        steps::run(cargo().args(["fmt", "--all", "--", "--check"]))
+    })?;
+    steps.step(
+        "cargo clippy (all targets, all features, -D warnings)",
+        || {
+            steps::run(cargo().args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--all-features",
+                "--",
+                "-D",
+                "warnings",
+            ]))
+        },
+    )?;
+    test(&mut steps, &[])?;
+    steps.summary();
+    Ok(())
+}
