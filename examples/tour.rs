@@ -23,7 +23,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     client.set("tour:greeting", "hello, memcached")?;
     let v = client.get("tour:greeting")?;
-    println!("set/get          -> {:?}", v.as_ref().and_then(Value::as_str));
+    println!(
+        "set/get          -> {:?}",
+        v.as_ref().and_then(Value::as_str)
+    );
 
     let stored = client.add("tour:greeting", "again")?;
     println!("add existing     -> stored = {stored}");
@@ -32,12 +35,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("incr             -> {:?}", client.incr("tour:counter", 1)?);
 
     let (value, token) = client.gets("tour:greeting")?.ok_or("gets missed")?;
-    println!("gets             -> {:?} with cas token {token}", value.as_str());
+    println!(
+        "gets             -> {:?} with cas token {token}",
+        value.as_str()
+    );
     let first = client.cas("tour:greeting", "updated", token, StoreOptions::new())?;
     let second = client.cas("tour:greeting", "stale", token, StoreOptions::new())?;
     println!("cas, cas again   -> {first:?}, {second:?}");
 
-    client.set_many(&[("tour:a", "1"), ("tour:b", "2"), ("tour:c", "3")], StoreOptions::new())?;
+    client.set_many(
+        &[("tour:a", "1"), ("tour:b", "2"), ("tour:c", "3")],
+        StoreOptions::new(),
+    )?;
     let mut many: Vec<_> = client
         .get_many(&["tour:a", "tour:b", "tour:c", "tour:missing"])?
         .into_iter()
@@ -67,7 +76,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.len(),
         stats.get("curr_items").map(ToString::to_string)
     );
-    client.delete_many(&["tour:greeting", "tour:counter", "tour:a", "tour:b", "tour:c", "tour:int"], None)?;
+    client.delete_many(
+        &[
+            "tour:greeting",
+            "tour:counter",
+            "tour:a",
+            "tour:b",
+            "tour:c",
+            "tour:int",
+        ],
+        None,
+    )?;
     println!("\ndone.");
     Ok(())
 }

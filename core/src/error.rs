@@ -147,9 +147,7 @@ impl fmt::Display for Error {
                 "the server reported an error for an earlier noreply request ({l}); \
                  the text protocol cannot tell which one, so the connection was closed"
             ),
-            Error::UnexpectedClose => {
-                f.write_str("the server closed the connection unexpectedly")
-            }
+            Error::UnexpectedClose => f.write_str("the server closed the connection unexpectedly"),
             Error::Timeout => f.write_str("timed out waiting for the server's reply"),
             Error::Serde(m) => write!(f, "serde error: {m}"),
         }

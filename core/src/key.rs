@@ -117,9 +117,7 @@ pub fn validate_key(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Result<()
                 }
                 0 => return Err(IllegalInput::KeyNull { key: named() }),
                 0x01..=0x1f | 0x7f => return Err(IllegalInput::KeyControl { key: named() }),
-                0x80.. if !allow_unicode => {
-                    return Err(IllegalInput::KeyNonAscii { key: named() })
-                }
+                0x80.. if !allow_unicode => return Err(IllegalInput::KeyNonAscii { key: named() }),
                 _ => {}
             }
         }
@@ -140,16 +138,25 @@ mod tests {
 
     #[test]
     fn refuses_by_rule() {
-        let cases: &[(&[u8], fn(&IllegalInput) -> bool)] = &[
+        type Case<'a> = (&'a [u8], fn(&IllegalInput) -> bool);
+        let cases: &[Case<'_>] = &[
             (b"", |e| matches!(e, IllegalInput::EmptyKey)),
             (b"a b", |e| matches!(e, IllegalInput::KeyWhitespace { .. })),
-            (b"a\r\nb", |e| matches!(e, IllegalInput::KeyWhitespace { .. })),
-            (b"tab\t", |e| matches!(e, IllegalInput::KeyWhitespace { .. })),
-            (b"\x0bv", |e| matches!(e, IllegalInput::KeyWhitespace { .. })),
+            (b"a\r\nb", |e| {
+                matches!(e, IllegalInput::KeyWhitespace { .. })
+            }),
+            (b"tab\t", |e| {
+                matches!(e, IllegalInput::KeyWhitespace { .. })
+            }),
+            (b"\x0bv", |e| {
+                matches!(e, IllegalInput::KeyWhitespace { .. })
+            }),
             (b"nul\0", |e| matches!(e, IllegalInput::KeyNull { .. })),
             (b"ctl\x01", |e| matches!(e, IllegalInput::KeyControl { .. })),
             (b"del\x7f", |e| matches!(e, IllegalInput::KeyControl { .. })),
-            ("my☃".as_bytes(), |e| matches!(e, IllegalInput::KeyNonAscii { .. })),
+            ("my☃".as_bytes(), |e| {
+                matches!(e, IllegalInput::KeyNonAscii { .. })
+            }),
         ];
         for (key, is) in cases {
             let e = validate_key(key, b"", false).unwrap_err();

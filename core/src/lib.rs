@@ -23,6 +23,8 @@ mod limits;
 pub mod router;
 pub mod serde;
 pub mod stats;
+#[cfg(test)]
+mod tests;
 pub mod text;
 mod time;
 

@@ -8,7 +8,7 @@
 //! use support::MemcachedServer;
 //!
 //! let server = MemcachedServer::start();            // 127.0.0.1:<free port>
-//! let client = memcrab::Client::new(server.addr_string());
+//! let client = memcrab::Client::new(server.addr_string()).unwrap();
 //! // ... use the client, then look at what the server really holds:
 //! assert_eq!(server.raw_get(b"key"), Some(b"value".to_vec()));
 //! ```

@@ -88,7 +88,7 @@ impl StoreOptions {
 /// let client = Client::new("localhost")?;
 /// client.set("some_key", "some_value")?;
 /// let value = client.get("some_key")?;
-/// assert_eq!(value.unwrap().as_bytes(), b"some_value");
+/// assert_eq!(value.unwrap().as_bytes(), Some(assert_eq!(value.unwrap().as_bytes(), b"some_value");b"some_value"[..]));
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub trait Memcache {
@@ -113,7 +113,12 @@ pub trait Memcache {
     /// A bad key or a value over the item size limit (nothing sent), the
     /// server's error, or a connection error.
     fn set(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
-        self.store(StoreCommand::Set, key.as_ref(), &value.into(), StoreOptions::new())
+        self.store(
+            StoreCommand::Set,
+            key.as_ref(),
+            &value.into(),
+            StoreOptions::new(),
+        )
     }
 
     /// Stores `value` under `key` with per-call options.
@@ -136,7 +141,12 @@ pub trait Memcache {
     ///
     /// As [`set`](Memcache::set).
     fn add(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
-        self.store(StoreCommand::Add, key.as_ref(), &value.into(), StoreOptions::new())
+        self.store(
+            StoreCommand::Add,
+            key.as_ref(),
+            &value.into(),
+            StoreOptions::new(),
+        )
     }
 
     /// Stores `value` only if `key` exists.
@@ -145,7 +155,12 @@ pub trait Memcache {
     ///
     /// As [`set`](Memcache::set).
     fn replace(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
-        self.store(StoreCommand::Replace, key.as_ref(), &value.into(), StoreOptions::new())
+        self.store(
+            StoreCommand::Replace,
+            key.as_ref(),
+            &value.into(),
+            StoreOptions::new(),
+        )
     }
 
     /// Appends `value` to the existing value of `key`.
@@ -154,7 +169,12 @@ pub trait Memcache {
     ///
     /// As [`set`](Memcache::set).
     fn append(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
-        self.store(StoreCommand::Append, key.as_ref(), &value.into(), StoreOptions::new())
+        self.store(
+            StoreCommand::Append,
+            key.as_ref(),
+            &value.into(),
+            StoreOptions::new(),
+        )
     }
 
     /// Prepends `value` to the existing value of `key`.
@@ -163,7 +183,12 @@ pub trait Memcache {
     ///
     /// As [`set`](Memcache::set).
     fn prepend(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
-        self.store(StoreCommand::Prepend, key.as_ref(), &value.into(), StoreOptions::new())
+        self.store(
+            StoreCommand::Prepend,
+            key.as_ref(),
+            &value.into(),
+            StoreOptions::new(),
+        )
     }
 
     /// Runs any storage command with per-call options (`add`, `replace`,
@@ -266,7 +291,11 @@ pub trait Memcache {
     fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Get, &[key])?;
-        items.into_iter().next().map(|it| self.decode(key, it)).transpose()
+        items
+            .into_iter()
+            .next()
+            .map(|it| self.decode(key, it))
+            .transpose()
     }
 
     /// Returns the values of the `keys` found, keyed by the caller's keys,
@@ -275,7 +304,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn get_many<K: AsRef<[u8]> + Clone + Eq + Hash>(&self, keys: &[K]) -> Result<HashMap<K, Value>> {
+    fn get_many<K: AsRef<[u8]> + Clone + Eq + Hash>(
+        &self,
+        keys: &[K],
+    ) -> Result<HashMap<K, Value>> {
         let items = self.fetch_many(GetCommand::Get, keys)?;
         items
             .into_iter()
@@ -329,7 +361,11 @@ pub trait Memcache {
     fn gat(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<Value>> {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Gat(expire), &[key])?;
-        items.into_iter().next().map(|it| self.decode(key, it)).transpose()
+        items
+            .into_iter()
+            .next()
+            .map(|it| self.decode(key, it))
+            .transpose()
     }
 
     /// Returns the value and cas token of `key` and sets its expiration.
@@ -364,7 +400,12 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`touch`](Memcache::touch).
-    fn touch_with(&self, key: impl AsRef<[u8]>, expire: i64, noreply: Option<bool>) -> Result<bool> {
+    fn touch_with(
+        &self,
+        key: impl AsRef<[u8]>,
+        expire: i64,
+        noreply: Option<bool>,
+    ) -> Result<bool> {
         let noreply = noreply.unwrap_or(self.options().default_noreply);
         match self.one(Request::Touch {
             key: key.as_ref(),
@@ -596,7 +637,13 @@ pub trait Memcache {
     ///
     /// As [`set`](Memcache::set).
     #[doc(hidden)]
-    fn store(&self, command: StoreCommand, key: &[u8], value: &Value, opts: StoreOptions) -> Result<bool> {
+    fn store(
+        &self,
+        command: StoreCommand,
+        key: &[u8],
+        value: &Value,
+        opts: StoreOptions,
+    ) -> Result<bool> {
         match self.store_reply(command, key, value, opts)? {
             None | Some(Reply::Stored) => Ok(true),
             Some(Reply::NotStored) => Ok(false),
@@ -635,11 +682,13 @@ pub trait Memcache {
     /// As [`get`](Memcache::get).
     #[doc(hidden)]
     fn fetch(&self, command: GetCommand, keys: &[&[u8]]) -> Result<Vec<Item>> {
-        let result = self.one(Request::Get { command, keys }).and_then(|r| match r {
-            Some(Reply::Values(items)) => Ok(items.into_vec()),
-            Some(other) => Err(unexpected(&other)),
-            None => Ok(Vec::new()),
-        });
+        let result = self
+            .one(Request::Get { command, keys })
+            .and_then(|r| match r {
+                Some(Reply::Values(items)) => Ok(items.into_vec()),
+                Some(other) => Err(unexpected(&other)),
+                None => Ok(Vec::new()),
+            });
         match result {
             Err(e) if self.options().ignore_exc && e.kind() != ErrorKind::IllegalInput => {
                 Ok(Vec::new())
@@ -684,7 +733,10 @@ pub trait Memcache {
     /// The serde's error.
     #[doc(hidden)]
     fn decode(&self, key: &[u8], item: Item) -> Result<Value> {
-        Ok(self.options().serde.deserialize(key, item.value, item.flags)?)
+        Ok(self
+            .options()
+            .serde
+            .deserialize(key, item.value, item.flags)?)
     }
 }
 

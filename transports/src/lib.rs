@@ -11,9 +11,11 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
 pub use api::{Memcache, StoreOptions};
-pub use blocking::{Client, ClientBuilder, ClientOptions, Keepalive};
+pub use blocking::{Client, ClientBuilder, ClientOptions, Keepalive, PoolOptions, PooledClient};
 pub use error::{Error, ErrorKind, Result};
 pub use memcrab_core::serde::Value;
+pub use retrying::{RetryingBuilder, RetryingClient};

@@ -39,7 +39,7 @@ pub(crate) fn parse_int(text: &[u8], radix: u32) -> Option<i128> {
 
 /// Parse digits with single underscores between them into a magnitude.
 fn parse_digits(digits: &[u8], radix: u32) -> Option<u128> {
-    if digits.first().map_or(true, |&b| b == b'_') || digits.last() == Some(&b'_') {
+    if digits.first().is_none_or(|&b| b == b'_') || digits.last() == Some(&b'_') {
         return None;
     }
     let mut value: u128 = 0;

@@ -97,14 +97,7 @@ fn storage_with_prefix_and_unicode() {
     let policy = KeyPolicy::new()
         .with_prefix("pfx:")
         .allow_unicode_keys(true);
-    let request = store(
-        StoreCommand::Set,
-        "my☃".as_bytes(),
-        b"value",
-        0,
-        0,
-        false,
-    );
+    let request = store(StoreCommand::Set, "my☃".as_bytes(), b"value", 0, 0, false);
     assert_eq!(
         encode_with(policy, &request),
         b"set pfx:my\xe2\x98\x83 0 0 5\r\nvalue\r\n"
@@ -216,7 +209,12 @@ fn other_commands() {
             b"decr n 0 noreply\r\n",
         ),
         (Request::Stats { args: &[] }, b"stats\r\n"),
-        (Request::Stats { args: &[b"some_arg"] }, b"stats some_arg\r\n"),
+        (
+            Request::Stats {
+                args: &[b"some_arg"],
+            },
+            b"stats some_arg\r\n",
+        ),
         (
             Request::Stats {
                 args: &[b"cachedump", b"1", b"1"],
@@ -275,7 +273,10 @@ fn other_commands() {
         ),
         (Request::Quit, b"quit\r\n"),
         (Request::Shutdown { graceful: false }, b"shutdown\r\n"),
-        (Request::Shutdown { graceful: true }, b"shutdown graceful\r\n"),
+        (
+            Request::Shutdown { graceful: true },
+            b"shutdown graceful\r\n",
+        ),
         (
             Request::Raw {
                 line: b"mn",
@@ -368,7 +369,10 @@ fn pipelined_requests_append_in_order_and_number_ids() {
     );
     // Partial writes: advance_transmit drops exactly what the socket took.
     conn.advance_transmit(3);
-    assert_eq!(conn.transmit(), b"sion\r\nset k 0 0 1 noreply\r\nv\r\nget k\r\n");
+    assert_eq!(
+        conn.transmit(),
+        b"sion\r\nset k 0 0 1 noreply\r\nv\r\nget k\r\n"
+    );
     assert!(conn.wants_write());
     let rest = conn.transmit().len();
     conn.advance_transmit(rest);
@@ -484,7 +488,9 @@ fn bad_keys_are_refused_without_writing() {
         ("\u{0FFF}".as_bytes(), |e| {
             matches!(e, IllegalInput::KeyNonAscii { .. })
         }),
-        (&long, |e| matches!(e, IllegalInput::KeyTooLong { len: 251, .. })),
+        (&long, |e| {
+            matches!(e, IllegalInput::KeyTooLong { len: 251, .. })
+        }),
     ];
     for (key, is) in cases {
         for request in keyed_requests(key) {
@@ -569,8 +575,11 @@ fn a_value_over_the_item_size_is_refused() {
     }
     // Exactly the limit is fine.
     let mut conn = Connection::with_config(KeyPolicy::default(), limits);
-    conn.submit(&store(StoreCommand::Set, b"k", &big[..10], 0, 0, false), None)
-        .unwrap();
+    conn.submit(
+        &store(StoreCommand::Set, b"k", &big[..10], 0, 0, false),
+        None,
+    )
+    .unwrap();
     assert_eq!(conn.transmit(), b"set k 0 0 10\r\nvvvvvvvvvv\r\n");
     // With the default limit, 1 MiB + 512 is the largest value.
     let huge = vec![0u8; 1024 * 1024 + 513];
@@ -579,7 +588,10 @@ fn a_value_over_the_item_size_is_refused() {
         Limits::default(),
         &store(StoreCommand::Append, b"k", &huge, 0, 0, false),
     );
-    assert!(matches!(e, IllegalInput::ValueTooLarge { len: 1_049_089, .. }));
+    assert!(matches!(
+        e,
+        IllegalInput::ValueTooLarge { len: 1_049_089, .. }
+    ));
 }
 
 #[test]

@@ -121,7 +121,12 @@ impl<'a> Case<'a> {
     /// two, and for one byte at a time.
     pub(crate) fn assert_every_split(&self) {
         let want = [(RequestId(0), self.expect.clone())];
-        assert_eq!(self.run([self.bytes]), want, "whole buffer {:?}", self.name());
+        assert_eq!(
+            self.run([self.bytes]),
+            want,
+            "whole buffer {:?}",
+            self.name()
+        );
         for at in 0..=self.bytes.len() {
             let (a, b) = self.bytes.split_at(at);
             assert_eq!(self.run([a, b]), want, "{:?} split at {at}", self.name());
@@ -156,12 +161,20 @@ impl<'a> Case<'a> {
         bytes.extend_from_slice(b"<<END>>");
         let want = [
             (RequestId(0), self.expect.clone()),
-            (RequestId(1), Ok(Reply::Raw(bytes::Bytes::from_static(padding)))),
+            (
+                RequestId(1),
+                Ok(Reply::Raw(bytes::Bytes::from_static(padding))),
+            ),
         ];
         for at in 0..=bytes.len() {
             let (mut conn, _) = conn_with(&self.policy, self.limits, &[self.request, probe]);
             let (a, b) = bytes.split_at(at);
-            assert_eq!(feed(&mut conn, [a, b]), want, "{:?} padded, split at {at}", self.name());
+            assert_eq!(
+                feed(&mut conn, [a, b]),
+                want,
+                "{:?} padded, split at {at}",
+                self.name()
+            );
             assert!(!conn.is_closed());
         }
     }
@@ -175,10 +188,14 @@ impl<'a> Case<'a> {
             (RequestId(1), self.expect.clone()),
         ];
         for at in 0..=bytes.len() {
-            let (mut conn, _) =
-                conn_with(&self.policy, self.limits, &[self.request, self.request]);
+            let (mut conn, _) = conn_with(&self.policy, self.limits, &[self.request, self.request]);
             let (a, b) = bytes.split_at(at);
-            assert_eq!(feed(&mut conn, [a, b]), want, "{:?} twice, split at {at}", self.name());
+            assert_eq!(
+                feed(&mut conn, [a, b]),
+                want,
+                "{:?} twice, split at {at}",
+                self.name()
+            );
         }
     }
 
@@ -298,7 +315,9 @@ impl Server {
                     if let Some(e) = self.items.get(*key) {
                         owned.extend_from_slice(b"VALUE ");
                         owned.extend_from_slice(key);
-                        owned.extend_from_slice(format!(" {} {}", e.flags, e.value.len()).as_bytes());
+                        owned.extend_from_slice(
+                            format!(" {} {}", e.flags, e.value.len()).as_bytes(),
+                        );
                         if with_cas {
                             owned.extend_from_slice(format!(" {}", e.cas).as_bytes());
                         }
@@ -327,7 +346,9 @@ impl Server {
                 (None, _) => out = Some(b"NOT_FOUND"),
                 (Some(_), None) => out = Some(b"CLIENT_ERROR invalid numeric delta argument"),
                 (Some(e), Some(delta)) => {
-                    let Some(n) = core::str::from_utf8(&e.value).ok().and_then(|s| s.parse::<u64>().ok())
+                    let Some(n) = core::str::from_utf8(&e.value)
+                        .ok()
+                        .and_then(|s| s.parse::<u64>().ok())
                     else {
                         self.reply(b"CLIENT_ERROR cannot increment or decrement non-numeric value");
                         return Some(used);
@@ -344,7 +365,9 @@ impl Server {
             b"stats" => match t.get(1).copied() {
                 None => {
                     let n = self.items.len();
-                    owned = format!("STAT pid 1\r\nSTAT curr_items {n}\r\nSTAT version 1.6.99\r\nEND").into_bytes();
+                    owned =
+                        format!("STAT pid 1\r\nSTAT curr_items {n}\r\nSTAT version 1.6.99\r\nEND")
+                            .into_bytes();
                 }
                 Some(b"reset") => out = Some(b"RESET"),
                 Some(_) => out = Some(b"ERROR"),
@@ -427,7 +450,10 @@ impl Pair {
     pub(crate) fn step(&mut self) -> bool {
         let mut progress = false;
         if !self.stalled && !self.server.closed && self.conn.wants_write() {
-            let n = self.rng.range(1, self.max_chunk).min(self.conn.transmit().len());
+            let n = self
+                .rng
+                .range(1, self.max_chunk)
+                .min(self.conn.transmit().len());
             self.server.receive(&self.conn.transmit()[..n]);
             self.conn.advance_transmit(n);
             progress = true;

@@ -25,6 +25,14 @@ pub type Outcomes = SmallVec<[Outcome; 1]>;
 const FLUSH_AT: usize = 256 * 1024;
 const READ_BUF: usize = 64 * 1024;
 
+/// A batch started on a link, awaiting its replies.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    out: Outcomes,
+    awaiting: VecDeque<usize>,
+    deadline: Option<Millis>,
+}
+
 /// A connected socket with its [`Connection`].
 #[derive(Debug)]
 pub(crate) struct Link {
@@ -75,57 +83,77 @@ impl Link {
         requests: &[Request<'_>],
         timeout: Option<Duration>,
     ) -> Outcomes {
-        let mut out: Outcomes = requests.iter().map(|_| None).collect();
-        let mut awaiting = VecDeque::new();
+        let batch = self.start(server, requests, timeout);
+        self.finish(server, batch)
+    }
+
+    /// Submits and writes every request of the batch without waiting for
+    /// the replies (except in a batch over `FLUSH_AT` bytes), so a caller
+    /// can start batches on several links before finishing any.
+    pub(crate) fn start(
+        &mut self,
+        server: &ServerAddr,
+        requests: &[Request<'_>],
+        timeout: Option<Duration>,
+    ) -> Batch {
+        let mut b = Batch {
+            out: requests.iter().map(|_| None).collect(),
+            awaiting: VecDeque::new(),
+            deadline: None,
+        };
         if self.sock_timeout != timeout {
             if let Err(e) = self.stream.set_read_timeout(timeout) {
-                self.broken = true;
-                let e = Error::io(server, e);
-                out.iter_mut().for_each(|o| *o = Some(Err(e.clone())));
-                return out;
+                self.fail_rest(Error::io(server, e), 0, &mut b);
+                return b;
             }
             self.sock_timeout = timeout;
         }
-        let deadline = timeout.map(|t| self.now() + t);
+        b.deadline = timeout.map(|t| self.now() + t);
         for (i, req) in requests.iter().enumerate() {
-            match self.conn.submit(req, deadline) {
+            match self.conn.submit(req, b.deadline) {
                 Ok(_) if req.is_noreply() => {}
-                Ok(_) => awaiting.push_back(i),
-                Err(e) => out[i] = Some(Err(e.into())),
+                Ok(_) => b.awaiting.push_back(i),
+                Err(e) => b.out[i] = Some(Err(e.into())),
             }
             if self.conn.transmit().len() >= FLUSH_AT {
-                if let Err(e) = self.round(server, deadline, &mut awaiting, &mut out) {
-                    self.fail_rest(e, i + 1, &mut awaiting, &mut out);
-                    return out;
+                if let Err(e) = self
+                    .write_all(server)
+                    .and_then(|()| self.read_replies(server, &mut b))
+                {
+                    self.fail_rest(e, i + 1, &mut b);
+                    return b;
                 }
             }
         }
-        if let Err(e) = self.round(server, deadline, &mut awaiting, &mut out) {
-            self.fail_rest(e, requests.len(), &mut awaiting, &mut out);
+        if let Err(e) = self.write_all(server) {
+            self.fail_rest(e, requests.len(), &mut b);
         }
-        out
+        b
+    }
+
+    /// Reads every reply `batch` awaits and returns its outcomes.
+    pub(crate) fn finish(&mut self, server: &ServerAddr, mut batch: Batch) -> Outcomes {
+        if let Err(e) = self.read_replies(server, &mut batch) {
+            let n = batch.out.len();
+            self.fail_rest(e, n, &mut batch);
+        }
+        batch.out
     }
 
     /// Marks the link broken and gives `e` to every awaited request and to
     /// every request from `next` on that was not sent.
-    fn fail_rest(&mut self, e: Error, next: usize, awaiting: &mut VecDeque<usize>, out: &mut Outcomes) {
+    fn fail_rest(&mut self, e: Error, next: usize, batch: &mut Batch) {
         self.broken = true;
-        for i in awaiting.drain(..) {
-            out[i] = Some(Err(e.clone()));
+        for i in batch.awaiting.drain(..) {
+            batch.out[i] = Some(Err(e.clone()));
         }
-        for o in out.iter_mut().skip(next) {
+        for o in batch.out.iter_mut().skip(next) {
             *o = Some(Err(e.clone()));
         }
     }
 
-    /// Writes everything queued, then reads until every awaited reply is in.
-    fn round(
-        &mut self,
-        server: &ServerAddr,
-        deadline: Option<Millis>,
-        awaiting: &mut VecDeque<usize>,
-        out: &mut Outcomes,
-    ) -> Result<(), Error> {
+    /// Writes everything queued.
+    fn write_all(&mut self, server: &ServerAddr) -> Result<(), Error> {
         while self.conn.wants_write() {
             match self.stream.write(self.conn.transmit()) {
                 Ok(0) => return Err(Error::io(server, io::ErrorKind::WriteZero.into())),
@@ -134,14 +162,20 @@ impl Link {
                 Err(e) => return Err(Error::io(server, e)),
             }
         }
+        Ok(())
+    }
+
+    /// Reads until every reply the batch awaits is in.
+    fn read_replies(&mut self, server: &ServerAddr, b: &mut Batch) -> Result<(), Error> {
+        let deadline = b.deadline;
         loop {
             while let Some((_, result)) = self.conn.poll() {
-                match awaiting.pop_front() {
-                    Some(i) => out[i] = Some(result.map_err(Error::from)),
+                match b.awaiting.pop_front() {
+                    Some(i) => b.out[i] = Some(result.map_err(Error::from)),
                     None => break,
                 }
             }
-            if awaiting.is_empty() {
+            if b.awaiting.is_empty() {
                 return Ok(());
             }
             if let Some(d) = deadline {

@@ -3,8 +3,10 @@
 mod client;
 mod link;
 mod options;
+mod pool;
 mod socket;
 
 pub use client::{Client, ClientBuilder};
 pub use link::{Outcome, Outcomes};
 pub use options::{ClientOptions, Keepalive};
+pub use pool::{PoolOptions, PooledClient};
