@@ -15,7 +15,11 @@ mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
 pub use api::{Memcache, StoreOptions};
-pub use blocking::{Client, ClientBuilder, ClientOptions, Keepalive, PoolOptions, PooledClient};
+pub use blocking::{
+    Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
+    PoolOptions, PooledClient,
+};
+pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use memcrab_core::serde::Value;
 pub use retrying::{RetryingBuilder, RetryingClient};

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use memcrab_core::serde::Serde;
 use memcrab_core::{KeyPolicy, Limits, Request};
 
-use super::link::{Link, Outcomes};
+use super::link::{Link, Outcomes, Started};
 use super::options::{ClientOptions, Keepalive};
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -110,6 +110,31 @@ impl Client {
         self.lock().as_ref().is_some_and(Link::is_usable)
     }
 
+    /// Validates `requests`, connects if needed, and writes them, leaving
+    /// the replies to read with [`Started::finish`]; for sending to many
+    /// servers before reading from any.
+    pub(crate) fn start(&self, requests: &[Request<'_>]) -> Result<Started<'_>> {
+        for r in requests {
+            r.validate(&self.policy, &self.limits)?;
+        }
+        let mut guard = self.lock();
+        let link = match guard.as_mut() {
+            Some(link) if link.is_usable() => link,
+            _ => {
+                if let Some(old) = guard.take() {
+                    old.close();
+                }
+                guard.insert(Link::open(&self.addr, &self.opts)?)
+            }
+        };
+        let batch = link.start(&self.addr, requests, self.opts.timeout);
+        Ok(Started::Client {
+            guard,
+            addr: &self.addr,
+            batch,
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, Option<Link>> {
         match self.link.lock() {
             Ok(g) => g,
@@ -131,26 +156,7 @@ impl Memcache for Client {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        for r in requests {
-            r.validate(&self.policy, &self.limits)?;
-        }
-        let mut guard = self.lock();
-        let link = match guard.as_mut() {
-            Some(link) if link.is_usable() => link,
-            _ => {
-                if let Some(old) = guard.take() {
-                    old.close();
-                }
-                guard.insert(Link::open(&self.addr, &self.opts)?)
-            }
-        };
-        let out = link.execute(&self.addr, requests, self.opts.timeout);
-        if !link.is_usable() {
-            if let Some(link) = guard.take() {
-                link.close();
-            }
-        }
-        Ok(out)
+        Ok(self.start(requests)?.finish())
     }
 }
 

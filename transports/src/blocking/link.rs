@@ -25,6 +25,60 @@ pub type Outcomes = SmallVec<[Outcome; 1]>;
 const FLUSH_AT: usize = 256 * 1024;
 const READ_BUF: usize = 64 * 1024;
 
+/// A batch written to a client's connection, whose replies are still to
+/// be read; holds the connection until then.
+pub(crate) enum Started<'a> {
+    /// On a [`Client`](super::Client)'s one connection (its lock held).
+    Client {
+        guard: std::sync::MutexGuard<'a, Option<Link>>,
+        addr: &'a ServerAddr,
+        batch: Batch,
+    },
+    /// On a connection taken from a [`PooledClient`](super::PooledClient).
+    Pooled {
+        pool: &'a super::PooledClient,
+        link: Option<Link>,
+        batch: Batch,
+    },
+}
+
+impl Started<'_> {
+    /// Reads the replies and gives the connection back (closing it if it
+    /// broke).
+    pub(crate) fn finish(self) -> Outcomes {
+        match self {
+            Started::Client {
+                mut guard,
+                addr,
+                batch,
+            } => {
+                let Some(link) = guard.as_mut() else {
+                    return Outcomes::new();
+                };
+                let out = link.finish(addr, batch);
+                if !link.is_usable() {
+                    if let Some(link) = guard.take() {
+                        link.close();
+                    }
+                }
+                out
+            }
+            Started::Pooled {
+                pool,
+                mut link,
+                batch,
+            } => {
+                let out = match link.as_mut() {
+                    Some(l) => l.finish(pool.server(), batch),
+                    None => Outcomes::new(),
+                };
+                pool.release(link.take());
+                out
+            }
+        }
+    }
+}
+
 /// A batch started on a link, awaiting its replies.
 #[derive(Debug)]
 pub(crate) struct Batch {
@@ -71,20 +125,6 @@ impl Link {
 
     fn now(&self) -> Millis {
         Millis::from_duration(self.origin.elapsed())
-    }
-
-    /// Sends every request of the batch, then reads every awaited reply.
-    ///
-    /// The requests must have been validated already; a request the
-    /// connection still refuses gets its error and the others go on.
-    pub(crate) fn execute(
-        &mut self,
-        server: &ServerAddr,
-        requests: &[Request<'_>],
-        timeout: Option<Duration>,
-    ) -> Outcomes {
-        let batch = self.start(server, requests, timeout);
-        self.finish(server, batch)
     }
 
     /// Submits and writes every request of the batch without waiting for

@@ -1,12 +1,14 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
 mod client;
+mod hash;
 mod link;
 mod options;
 mod pool;
 mod socket;
 
 pub use client::{Client, ClientBuilder};
+pub use hash::{HashClient, HashClientBuilder, HashOptions};
 pub use link::{Outcome, Outcomes};
 pub use options::{ClientOptions, Keepalive};
 pub use pool::{PoolOptions, PooledClient};

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use memcrab_core::{KeyPolicy, Limits, Request};
 
-use super::link::{Link, Outcomes};
+use super::link::{Link, Outcomes, Started};
 use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -142,6 +142,21 @@ impl PooledClient {
         }
     }
 
+    /// Validates `requests`, takes a connection and writes them, leaving
+    /// the replies to read with [`Started::finish`].
+    pub(crate) fn start(&self, requests: &[Request<'_>]) -> Result<Started<'_>> {
+        for r in requests {
+            r.validate(&self.policy, &self.limits)?;
+        }
+        let mut link = self.acquire()?;
+        let batch = link.start(&self.addr, requests, self.opts.timeout);
+        Ok(Started::Pooled {
+            pool: self,
+            link: Some(link),
+            batch,
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -186,7 +201,7 @@ impl PooledClient {
     }
 
     /// Gives a connection back (or just its slot, when it broke).
-    fn release(&self, link: Option<Link>) {
+    pub(crate) fn release(&self, link: Option<Link>) {
         let mut st = self.lock();
         st.busy -= 1;
         match link {
@@ -205,12 +220,6 @@ impl Memcache for PooledClient {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        for r in requests {
-            r.validate(&self.policy, &self.limits)?;
-        }
-        let mut link = self.acquire()?;
-        let out = link.execute(&self.addr, requests, self.opts.timeout);
-        self.release(Some(link));
-        Ok(out)
+        Ok(self.start(requests)?.finish())
     }
 }
