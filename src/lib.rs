@@ -28,3 +28,7 @@ pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
     StoreOptions,
 };
+pub use memcrab_transport::{
+    Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
+    PooledClient, RetryingBuilder, RetryingClient,
+};

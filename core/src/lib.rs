@@ -20,6 +20,7 @@ mod connection;
 mod error;
 mod key;
 mod limits;
+pub mod meta;
 pub mod router;
 pub mod serde;
 pub mod stats;
@@ -28,7 +29,7 @@ mod tests;
 pub mod text;
 mod time;
 
-pub use connection::{Connection, RequestId};
+pub use connection::{Connection, Protocol, RequestId};
 pub use error::{Error, ErrorKind, IllegalInput};
 pub use key::{validate_key, KeyPolicy, MAX_KEY_LENGTH};
 pub use limits::Limits;

@@ -470,7 +470,8 @@ fn keyed_requests(key: &[u8]) -> Vec<Request<'_>> {
 #[test]
 fn bad_keys_are_refused_without_writing() {
     let long = [b'x'; 251];
-    let cases: &[(&[u8], fn(&IllegalInput) -> bool)] = &[
+    type Is = fn(&IllegalInput) -> bool;
+    let cases: &[(&[u8], Is)] = &[
         (b"a b", |e| matches!(e, IllegalInput::KeyWhitespace { .. })),
         (b"a\r\nset x 0 0 1", |e| {
             matches!(e, IllegalInput::KeyWhitespace { .. })

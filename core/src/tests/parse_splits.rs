@@ -66,7 +66,7 @@ PREFIX p: get 1 hit 0 set 2 del 0\r\n\
 STAT evictions on\r\n\
 END\r\n";
 
-const MULTI: &[u8] = b"VALUE a 0 11\r\nEND\r\n\r\nEND\r\n\
+const MULTI: &[u8] = b"VALUE a 0 10\r\nEND\r\n\r\nEND\r\n\
 VALUE c 4294967295 6\r\n\x00\xff\r\n\n\r\r\n\
 VALUE d 1 0\r\n\r\n\
 END\r\n";
@@ -321,6 +321,46 @@ fn cases() -> Vec<Case<'static>> {
             )),
         ),
     ];
+    // A terminator without a line end must not cut an error line short.
+    for (bytes, e) in [
+        (
+            &b"CLIENT_ERROR bad END\r\n"[..],
+            Error::Client("bad END".into()),
+        ),
+        (b"SERVER_ERROR ENDED\r\n", Error::Server("ENDED".into())),
+        (
+            b"ERROR END\r\n",
+            Error::UnknownCommand {
+                command: "raw".into(),
+                line: "ERROR END".into(),
+            },
+        ),
+    ] {
+        cases.push(Case::new(
+            Request::Raw {
+                line: b"misc",
+                terminator: b"END",
+            },
+            bytes,
+            Err(e),
+        ));
+    }
+    cases.push(Case::new(
+        Request::Raw {
+            line: b"misc",
+            terminator: b"END",
+        },
+        b"ERRAND END",
+        Ok(Reply::Raw(Bytes::from_static(b"ERRAND "))),
+    ));
+    cases.push(Case::new(
+        Request::Raw {
+            line: b"misc",
+            terminator: b"END",
+        },
+        b"SERVER_END",
+        Ok(Reply::Raw(Bytes::from_static(b"SERVER_"))),
+    ));
     for request in ok_requests {
         cases.push(Case::new(request, b"OK\r\n", Ok(Reply::Ok)));
     }

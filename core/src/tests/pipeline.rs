@@ -206,7 +206,7 @@ fn run(seed: u64, count: usize, max_chunk: usize) {
         exptime: 0,
         noreply: false,
     });
-    expected.push((init, Ok(Reply::Stored)));
+    expected.push((init, Ok(model.store(b"n", 0, b"0".to_vec()))));
     let ops: Vec<Op> = (0..count).map(|_| random_op(&mut rng)).collect();
     for op in &ops {
         let id = pair.submit(&op.request());
@@ -250,4 +250,39 @@ fn many_seeds() {
     for seed in 10..40 {
         run(seed, 200, 1 + (seed as usize % 50));
     }
+}
+
+#[test]
+fn a_corrupted_link_closes_the_connection() {
+    // The link rewrites the length of every value in flight: the parser
+    // finds no `\r\n` where the value should end.
+    let mut pair = Pair::new(9);
+    pair.filter = Some(alloc::boxed::Box::new(|bytes: &mut Vec<u8>| {
+        if let Some(at) = bytes.windows(6).position(|w| w == b" 0 5\r\n") {
+            bytes[at + 3] = b'4';
+        }
+    }));
+    let set = pair.submit(&Request::Store {
+        command: StoreCommand::Set,
+        key: b"k0",
+        value: b"hello",
+        flags: 0,
+        exptime: 0,
+        noreply: false,
+    });
+    let get: &[&[u8]] = &[b"k0"];
+    let a = pair.submit(&Request::Get {
+        command: GetCommand::Get,
+        keys: get,
+    });
+    let b = pair.submit(&Request::Version);
+    pair.drive();
+    assert_eq!(pair.polled.len(), 3);
+    assert_eq!(pair.polled[0], (set, Ok(Reply::Stored)));
+    let e = match &pair.polled[1] {
+        (id, Err(e @ Error::Protocol(_))) if *id == a => e.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(pair.polled[2], (b, Err(e.clone())));
+    assert_eq!(pair.conn.error(), Some(&e));
 }

@@ -100,9 +100,11 @@ fn at_the_deadline_every_pending_request_times_out() {
 fn an_earlier_error_is_not_replaced_by_a_timeout() {
     let mut conn = Connection::new();
     let a = conn.submit(&GET, Some(Millis(10))).unwrap();
+    let b = conn.submit(&GET, Some(Millis(20))).unwrap();
     conn.receive_eof();
-    conn.handle_timeout(Millis(10));
     assert_eq!(conn.poll(), Some((a, Err(Error::UnexpectedClose))));
+    conn.handle_timeout(Millis(20));
+    assert_eq!(conn.poll(), Some((b, Err(Error::UnexpectedClose))));
     assert_eq!(conn.error(), Some(&Error::UnexpectedClose));
 }
 

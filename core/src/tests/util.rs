@@ -398,6 +398,9 @@ impl Server {
     }
 }
 
+/// Edits bytes in flight (rustls's `transfer_altered`).
+pub(crate) type Filter = Box<dyn FnMut(&mut Vec<u8>)>;
+
 /// A `Connection` and a `Server` linked in memory, with a virtual clock and
 /// a link that moves a random number of bytes per step in each direction.
 pub(crate) struct Pair {
@@ -411,7 +414,7 @@ pub(crate) struct Pair {
     /// While true the server reads nothing (a stalled server).
     pub(crate) stalled: bool,
     /// Edits the server's bytes before the client sees them.
-    pub(crate) filter: Option<Box<dyn FnMut(&mut Vec<u8>)>>,
+    pub(crate) filter: Option<Filter>,
     to_client: Vec<u8>,
     eof_sent: bool,
     rng: Rng,

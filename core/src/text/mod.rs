@@ -12,6 +12,6 @@ mod request;
 
 pub(crate) use encode::encode;
 pub(crate) use expect::Expect;
-pub(crate) use parse::{Context, Parser, Step};
+pub(crate) use parse::{error_line, find_line, parse_u64, Context, Parser, Step};
 pub use reply::{Item, Reply};
 pub use request::{GetCommand, Request, StoreCommand};

@@ -115,10 +115,10 @@ impl Parser {
                     Err(e) => return Step::Fatal(e),
                 };
                 let data = eol + 2;
-                let end = data + header.len;
-                if buf.len() < end + 2 {
+                if buf.len() - data < header.len.saturating_add(2) {
                     return Step::Partial;
                 }
+                let end = data + header.len;
                 if &buf[end..end + 2] != b"\r\n" {
                     return Step::Fatal(Error::Protocol(format!(
                         "value of {} bytes for key {} is not followed by \\r\\n",
@@ -228,37 +228,48 @@ impl Parser {
 
     fn raw(&mut self, buf: &mut BytesMut, cx: &Context<'_>, terminator: &[u8]) -> Step {
         // An error line first is an error, as for every other command.
-        if let Ok(Some(eol)) = find_line(buf, 0, cx.limits) {
-            if let Some(err) = error_line(&buf[..eol], cx.command) {
-                let text = line_text(&buf[..eol]);
-                let _ = buf.split_to(eol + 2);
-                return if cx.after_noreply {
-                    Step::Fatal(Error::NoreplyFailed(text))
-                } else {
-                    Step::Done(Err(err))
-                };
-            }
-        }
-        let from = self.scan.saturating_sub(terminator.len());
-        match memchr::memmem::find(&buf[from..], terminator) {
-            Some(i) => {
-                let at = from + i;
-                let frame = buf.split_to(at + terminator.len()).freeze();
-                Step::Done(Ok(Reply::Raw(frame.slice(..at))))
-            }
-            None => {
-                self.scan = buf.len();
-                if buf.len() > cx.limits.max_item_size + cx.limits.max_line {
-                    Step::Fatal(Error::Protocol(format!(
-                        "raw reply longer than {} bytes without its terminator {}",
-                        cx.limits.max_item_size + cx.limits.max_line,
-                        escape(terminator)
-                    )))
-                } else {
-                    Step::Partial
+        match find_line(buf, 0, cx.limits) {
+            Ok(Some(eol)) => {
+                if let Some(err) = error_line(&buf[..eol], cx.command) {
+                    let text = line_text(&buf[..eol]);
+                    let _ = buf.split_to(eol + 2);
+                    return if cx.after_noreply {
+                        Step::Fatal(Error::NoreplyFailed(text))
+                    } else {
+                        Step::Done(Err(err))
+                    };
                 }
             }
+            // An incomplete first line that is or may become an error line:
+            // a terminator without `\n` (say `END`) found inside it now
+            // would make the reply depend on how the bytes were split.
+            Ok(None) if may_be_error_line(buf) => return Step::Partial,
+            _ => {}
         }
+        let limit = cx.limits.max_item_size.saturating_add(cx.limits.max_line);
+        let from = self.scan.saturating_sub(terminator.len());
+        // The reply's length: all of it once the terminator is found; before
+        // that, all but a possible start of the terminator at the end. So the
+        // limit gives the same answer however the bytes were split.
+        let (found, len) = match memchr::memmem::find(&buf[from..], terminator) {
+            Some(i) => (true, from + i),
+            None => (
+                false,
+                buf.len().saturating_sub(terminator.len().saturating_sub(1)),
+            ),
+        };
+        if len > limit {
+            return Step::Fatal(Error::Protocol(format!(
+                "raw reply longer than {limit} bytes before its terminator {}",
+                escape(terminator)
+            )));
+        }
+        if found {
+            let frame = buf.split_to(len + terminator.len()).freeze();
+            return Step::Done(Ok(Reply::Raw(frame.slice(..len))));
+        }
+        self.scan = buf.len();
+        Step::Partial
     }
 }
 
@@ -300,15 +311,16 @@ fn single_line(buf: &mut BytesMut, cx: &Context<'_>) -> Step {
 }
 
 /// Finds the end of the line starting at `from`: the index of its `\r`.
-fn find_line(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, Error> {
-    let window = &buf[from..buf.len().min(from + limits.max_line + 2)];
+pub(crate) fn find_line(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, Error> {
+    let max = limits.max_line.saturating_add(2);
+    let window = &buf[from..buf.len().min(from.saturating_add(max))];
     match memchr::memchr(b'\n', window) {
         Some(i) if i > 0 && window[i - 1] == b'\r' => Ok(Some(from + i - 1)),
-        Some(_) => Err(Error::Protocol(format!(
+        Some(i) => Err(Error::Protocol(format!(
             "reply line {} ends in \\n without \\r",
-            escape(&window[..window.len().min(64)])
+            escape(&window[..=i])
         ))),
-        None if window.len() >= limits.max_line + 2 => Err(Error::Protocol(format!(
+        None if window.len() >= max => Err(Error::Protocol(format!(
             "reply line longer than {} bytes: {}",
             limits.max_line,
             escape(&window[..64.min(window.len())])
@@ -317,8 +329,16 @@ fn find_line(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, 
     }
 }
 
+/// Returns true if `start`, the start of an incomplete line, is or may
+/// become an error line.
+fn may_be_error_line(start: &[u8]) -> bool {
+    [&b"ERROR"[..], b"CLIENT_ERROR", b"SERVER_ERROR"]
+        .iter()
+        .any(|p| start.starts_with(p) || p.starts_with(start))
+}
+
 /// Maps an error line to its error, or `None` for any other line.
-fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
+pub(crate) fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
     let message = |l: &[u8]| match memchr::memchr(b' ', l) {
         Some(sp) => line_text(&l[sp + 1..]),
         None => line_text(l),

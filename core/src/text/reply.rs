@@ -55,4 +55,6 @@ pub enum Reply {
     Raw(Bytes),
     /// The server closed the connection, as `shutdown` asked.
     Closed,
+    /// The reply to a meta request.
+    Meta(crate::meta::MetaReply),
 }

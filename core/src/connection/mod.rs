@@ -3,27 +3,40 @@
 use alloc::collections::VecDeque;
 
 use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
 
 use crate::error::{line_text, Error};
 use crate::key::KeyPolicy;
 use crate::limits::Limits;
-use crate::text::{self, Context, Expect, Parser, Reply, Request, Step};
+use crate::meta::{self, MetaReply, MetaRequest, MetaStep, Shape};
+use crate::text::{self, Context, Expect, Item, Parser, Reply, Request, Step};
 use crate::time::Millis;
+
+mod pending;
+
+use pending::{Awaits, Pending};
+
+/// Which protocol carries the classic commands.
+///
+/// With [`Protocol::Meta`], the keyed classic requests (storage, retrieval,
+/// touch, delete, incr/decr) are sent as meta commands and their replies
+/// mapped back, so callers see the same [`Reply`]s; noreply becomes quiet
+/// mode, whose failures are reported instead of lost. Commands without a
+/// meta form (stats, version, flush_all, …) stay classic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// memcached's classic text commands (what pymemcache speaks).
+    #[default]
+    Text,
+    /// memcached's meta commands (memcached 1.6 and later).
+    Meta,
+}
 
 /// Identifies a submitted request; its reply comes back with the same id.
 ///
 /// Ids increase by one per submitted request, starting at 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
-
-#[derive(Debug)]
-struct Pending {
-    id: RequestId,
-    expect: Expect,
-    command: &'static str,
-    deadline: Option<Millis>,
-    after_noreply: bool,
-}
 
 /// One connection to one memcached server, without the socket.
 ///
@@ -108,6 +121,10 @@ pub struct Connection {
     quit: bool,
     /// The sticky error, once the connection is broken.
     error: Option<Error>,
+    protocol: Protocol,
+    /// Items and first error of a translated multi-key get, so far.
+    group_items: SmallVec<[Item; 1]>,
+    group_error: Option<Error>,
 }
 
 impl Default for Connection {
@@ -138,7 +155,21 @@ impl Connection {
             eof: false,
             quit: false,
             error: None,
+            protocol: Protocol::Text,
+            group_items: SmallVec::new(),
+            group_error: None,
         }
+    }
+
+    /// Sets the protocol that carries the classic commands from now on.
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.protocol = protocol;
+    }
+
+    /// Returns the protocol that carries the classic commands.
+    #[must_use]
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
     }
 
     /// Returns the key policy.
@@ -170,29 +201,153 @@ impl Connection {
         request: &Request<'_>,
         deadline: Option<Millis>,
     ) -> Result<RequestId, Error> {
-        if let Some(e) = &self.error {
-            return Err(e.clone());
+        self.check_open()?;
+        if self.protocol == Protocol::Meta {
+            if let Some(parts) = meta::translate(request) {
+                return self.submit_translated(&parts, deadline);
+            }
         }
-        if self.quit || self.eof {
-            return Err(Error::UnexpectedClose);
-        }
+        self.close_quiet_run();
         let expect = text::encode(request, &self.policy, &self.limits, &mut self.tx)?;
-        let id = RequestId(self.next_id);
-        self.next_id += 1;
+        let id = self.next_id();
         match expect {
             Some(expect) => {
                 self.pending.push_back(Pending {
                     id,
-                    expect,
+                    awaits: Awaits::Text(expect),
                     command: command_name(request),
                     deadline,
                     after_noreply: core::mem::take(&mut self.noreply_since_reply),
+                    quiet: false,
                 });
             }
             None if matches!(request, Request::Quit) => self.quit = true,
             None => self.noreply_since_reply = true,
         }
         Ok(id)
+    }
+
+    /// Encodes a meta `request` into the outgoing buffer and returns its id,
+    /// which also goes on the wire as the request's opaque token.
+    ///
+    /// Its reply comes back from [`poll`](Self::poll) as
+    /// [`Reply::Meta`]. A quiet request yields a reply only when the server
+    /// sends one (a hit, a failure, an error); memcrab follows each quiet
+    /// request with an `mn` barrier, so the server's error lines, which carry
+    /// no opaque token, are still reported for the request that caused them.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::meta::{MetaGet, MetaStatus};
+    /// use memcrab_core::{Connection, Reply};
+    ///
+    /// let mut conn = Connection::new();
+    /// let id = conn.submit_meta(&MetaGet::new(b"k").value().into(), None).unwrap();
+    /// assert_eq!(conn.transmit(), b"mg k v O0\r\n");
+    /// conn.receive(b"VA 2 O0\r\nhi\r\n");
+    /// let (got, reply) = conn.poll().unwrap();
+    /// let Ok(Reply::Meta(m)) = reply else { panic!() };
+    /// assert_eq!((got, m.status(), &m.value.unwrap()[..]), (id, MetaStatus::Value, &b"hi"[..]));
+    /// ```
+    pub fn submit_meta(
+        &mut self,
+        request: &MetaRequest<'_>,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        self.check_open()?;
+        meta::check(request, &self.policy, &self.limits)?;
+        let id = self.next_id();
+        self.push_meta(request, id, Awaits::Meta, deadline)?;
+        Ok(id)
+    }
+
+    fn submit_translated(
+        &mut self,
+        parts: &[(MetaRequest<'_>, Shape)],
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        if parts.is_empty() {
+            return Err(crate::IllegalInput::NoKeys.into());
+        }
+        for (r, _) in parts {
+            meta::check(r, &self.policy, &self.limits)?;
+        }
+        let id = self.next_id();
+        for (r, shape) in parts {
+            self.push_meta(r, id, Awaits::Translated(*shape), deadline)?;
+        }
+        Ok(id)
+    }
+
+    /// Encodes one checked meta request as `id`, and a barrier after it if
+    /// it is quiet.
+    fn push_meta(
+        &mut self,
+        request: &MetaRequest<'_>,
+        id: RequestId,
+        awaits: Awaits,
+        deadline: Option<Millis>,
+    ) -> Result<(), Error> {
+        meta::encode(request, id.0, &self.policy, &self.limits, &mut self.tx)?;
+        let quiet = request.is_quiet();
+        self.pending.push_back(Pending {
+            id,
+            awaits,
+            command: request.command(),
+            deadline,
+            after_noreply: core::mem::take(&mut self.noreply_since_reply),
+            quiet,
+        });
+        if quiet {
+            self.tx.extend_from_slice(b"mn\r\n");
+            self.pending.push_back(Pending {
+                id,
+                awaits: Awaits::Barrier,
+                command: "mn",
+                deadline,
+                after_noreply: false,
+                quiet: false,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends a run of quiet meta requests with a barrier before a classic
+    /// command, whose reply carries no opaque token.
+    fn close_quiet_run(&mut self) {
+        if self.pending.back().is_some_and(|p| p.quiet) {
+            let id = self.pending.back().map_or(RequestId(0), |p| p.id);
+            self.tx.extend_from_slice(b"mn\r\n");
+            self.pending.push_back(Pending {
+                id,
+                awaits: Awaits::Barrier,
+                command: "mn",
+                deadline: None,
+                after_noreply: false,
+                quiet: false,
+            });
+        }
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.quit || self.eof {
+            return Err(Error::UnexpectedClose);
+        }
+        Ok(())
+    }
+
+    fn next_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        id
     }
 
     /// Returns the bytes waiting to be written to the socket.
@@ -268,15 +423,26 @@ impl Connection {
     #[must_use]
     pub fn poll(&mut self) -> Option<(RequestId, Result<Reply, Error>)> {
         if let Some(e) = &self.error {
-            let p = self.pending.pop_front()?;
-            return Some((p.id, Err(e.clone())));
+            // Each request once: not a barrier, not every part of a get.
+            while let Some(p) = self.pending.pop_front() {
+                if p.is_reportable() {
+                    return Some((p.id, Err(e.clone())));
+                }
+            }
+            return None;
         }
         let Some(front) = self.pending.front() else {
             self.check_idle();
             return None;
         };
+        if front.is_meta() {
+            return self.poll_meta();
+        }
+        let Awaits::Text(expect) = &front.awaits else {
+            return None;
+        };
         let cx = Context {
-            expect: &front.expect,
+            expect,
             command: front.command,
             prefix: self.policy.prefix(),
             after_noreply: front.after_noreply,
@@ -287,7 +453,7 @@ impl Connection {
                 if !self.eof {
                     return None;
                 }
-                if matches!(front.expect, Expect::Shutdown) && self.rx.is_empty() {
+                if matches!(expect, Expect::Shutdown) && self.rx.is_empty() {
                     let p = self.pending.pop_front()?;
                     return Some((p.id, Ok(Reply::Closed)));
                 }
@@ -303,6 +469,114 @@ impl Connection {
                 self.fail(e.clone());
                 Some((p.id, Err(e)))
             }
+        }
+    }
+
+    /// Reads meta replies for the requests at the front.
+    fn poll_meta(&mut self) -> Option<(RequestId, Result<Reply, Error>)> {
+        loop {
+            let front = self.pending.front()?;
+            if !front.is_meta() {
+                return self.poll();
+            }
+            let step = meta::parse(
+                &mut self.rx,
+                front.command,
+                self.policy.prefix(),
+                &self.limits,
+            );
+            let (owner, result) = match step {
+                MetaStep::Partial => {
+                    if !self.eof {
+                        return None;
+                    }
+                    self.fail(Error::UnexpectedClose);
+                    return self.poll();
+                }
+                MetaStep::Fatal(e) => {
+                    self.fail(e);
+                    return self.poll();
+                }
+                MetaStep::ErrorLine(e) => {
+                    // Error lines carry no opaque token: they belong to the
+                    // front request. A quiet one is followed by its barrier,
+                    // which cannot fail, so it is the quiet one's.
+                    let exact = !front.quiet
+                        || self.pending.get(1).is_none_or(Pending::is_noop);
+                    if !exact {
+                        self.fail(Error::NoreplyFailed(alloc::format!("{e}")));
+                        return self.poll();
+                    }
+                    (self.pending.pop_front()?, Err(e))
+                }
+                MetaStep::Reply(opaque, reply) => match self.owner_of(opaque, &reply) {
+                    Ok(p) => (p, Ok(reply)),
+                    Err(e) => {
+                        self.fail(e);
+                        return self.poll();
+                    }
+                },
+            };
+            if let Some(done) = self.finish_meta(owner, result) {
+                return Some(done);
+            }
+        }
+    }
+
+    /// Pops the pending request a meta reply answers: quiet requests before
+    /// it succeeded silently.
+    fn owner_of(&mut self, opaque: Option<u64>, reply: &MetaReply) -> Result<Pending, Error> {
+        let is_noop = reply.status() == meta::MetaStatus::Noop;
+        let is_debug = reply.status() == meta::MetaStatus::Debug;
+        while let Some(front) = self.pending.front() {
+            let owns = match opaque {
+                Some(o) => front.id.0 == o && !matches!(front.awaits, Awaits::Barrier),
+                None if is_noop => front.is_noop(),
+                None if is_debug => front.command == "me",
+                None => !front.quiet,
+            };
+            if owns && front.is_meta() {
+                return self.pending.pop_front().ok_or(Error::UnexpectedClose);
+            }
+            if !front.quiet {
+                break;
+            }
+            self.pending.pop_front();
+        }
+        Err(Error::Protocol(alloc::format!(
+            "meta reply {:?}{} does not answer the request awaited",
+            reply.status(),
+            opaque.map(|o| alloc::format!(" for opaque {o}")).unwrap_or_default()
+        )))
+    }
+
+    /// Turns a meta reply into what `poll` hands out for its request.
+    fn finish_meta(
+        &mut self,
+        p: Pending,
+        result: Result<MetaReply, Error>,
+    ) -> Option<(RequestId, Result<Reply, Error>)> {
+        match p.awaits {
+            Awaits::Barrier | Awaits::Text(_) => None,
+            Awaits::Meta => Some((p.id, result.map(Reply::Meta))),
+            Awaits::Translated(Shape::Get { last }) => {
+                match result.and_then(meta::to_item) {
+                    Ok(Some(item)) => self.group_items.push(item),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.group_error.get_or_insert(e);
+                    }
+                }
+                if !last {
+                    return None;
+                }
+                let items = core::mem::take(&mut self.group_items);
+                Some(match self.group_error.take() {
+                    Some(e) => (p.id, Err(e)),
+                    None => (p.id, Ok(Reply::Values(items))),
+                })
+            }
+            Awaits::Translated(shape) => Some((p.id, result.and_then(|r| meta::to_text(shape, r)))),
         }
     }
 
@@ -334,6 +608,8 @@ impl Connection {
             self.error = Some(e);
             self.rx.clear();
             self.tx.clear();
+            self.group_items.clear();
+            self.group_error = None;
         }
     }
 

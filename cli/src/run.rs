@@ -1,0 +1,246 @@
+//! Running one command against any [`Memcache`] client.
+//!
+//! Everything here is generic over the client, so a routing client (a hash
+//! client over several servers) can replace the single-server one without
+//! touching the commands. Keys go to the library as given: it checks them
+//! before anything is sent.
+
+use std::io::{self, Write};
+
+use memcrab::core::{Reply, Request, StoreCommand};
+use memcrab::{Error, Memcache, StoreOptions, Value};
+
+use crate::args::{Command, StoreOp};
+use crate::output::{self, Output};
+
+/// How a command that ran ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Done (exit 0).
+    Success,
+    /// A key was missing or a value not stored (exit 1).
+    Miss,
+}
+
+/// Why a command could not run.
+#[derive(Debug)]
+pub enum Failure {
+    /// The library's error: bad input, the server's error, the connection.
+    Client(Error),
+    /// Writing the result failed.
+    Output(io::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Output(e)
+    }
+}
+
+/// Runs `command` with `client`, printing to `out`.
+///
+/// # Errors
+///
+/// The client's error, or an error writing the output.
+pub fn run<C: Memcache, O: Write, E: Write>(
+    client: &C,
+    command: &Command,
+    out: &mut Output<O, E>,
+) -> Result<Status, Failure> {
+    match command {
+        Command::Get { keys } if keys.len() == 1 => match client.get(&keys[0])? {
+            Some(value) => {
+                out.value(bytes_of(&keys[0], &value)?)?;
+                Ok(Status::Success)
+            }
+            None => Ok(Status::Miss),
+        },
+        Command::Get { keys } => {
+            let found = client.get_many(keys)?;
+            let mut status = Status::Success;
+            for key in keys {
+                match found.get(key) {
+                    Some(value) => out.key_value(key, bytes_of(key, value)?)?,
+                    None => status = Status::Miss,
+                }
+            }
+            Ok(status)
+        }
+        Command::Gets { key } => match client.gets(key)? {
+            Some((value, token)) => {
+                out.token_value(token, bytes_of(key, &value)?)?;
+                Ok(Status::Success)
+            }
+            None => Ok(Status::Miss),
+        },
+        Command::Store {
+            op,
+            key,
+            value,
+            ttl,
+            flags,
+        } => {
+            let stored = client.store_with(
+                store_command(*op),
+                key,
+                Value::from(value.clone()),
+                store_options(*ttl, *flags),
+            )?;
+            if stored {
+                Ok(Status::Success)
+            } else {
+                out.message(output::NOT_STORED)?;
+                Ok(Status::Miss)
+            }
+        }
+        Command::Cas {
+            key,
+            value,
+            token,
+            ttl,
+            flags,
+        } => {
+            let opts = store_options(*ttl, *flags);
+            match client.cas(key, Value::from(value.clone()), *token, opts)? {
+                Some(true) => Ok(Status::Success),
+                Some(false) => {
+                    out.message(output::CAS_EXISTS)?;
+                    Ok(Status::Miss)
+                }
+                None => {
+                    out.message(&output::cas_not_found(key))?;
+                    Ok(Status::Miss)
+                }
+            }
+        }
+        Command::Delete { keys } => delete(client, keys, out),
+        Command::Arith { decr, key, delta } => {
+            let result = if *decr {
+                client.decr(key, *delta)?
+            } else {
+                client.incr(key, *delta)?
+            };
+            match result {
+                Some(n) => {
+                    out.number(n)?;
+                    Ok(Status::Success)
+                }
+                None => {
+                    out.message(&output::not_found(key))?;
+                    Ok(Status::Miss)
+                }
+            }
+        }
+        Command::Touch { key, ttl } => {
+            if client.touch_with(key, *ttl, Some(false))? {
+                Ok(Status::Success)
+            } else {
+                out.message(&output::not_found(key))?;
+                Ok(Status::Miss)
+            }
+        }
+        Command::Stats { section } => {
+            let args: Vec<&[u8]> = section.iter().map(Vec::as_slice).collect();
+            // The raw pairs, so values print exactly as the server sent them.
+            match one(client, Request::Stats { args: &args })? {
+                Some(Reply::Stats(pairs)) => {
+                    for (name, value) in &pairs {
+                        out.stat(name, value)?;
+                    }
+                }
+                // `stats reset` and the like answer OK.
+                Some(Reply::Ok) => {}
+                Some(other) => return Err(unexpected(&other).into()),
+                None => return Err(unexpected(&Reply::Ok).into()),
+            }
+            Ok(Status::Success)
+        }
+        Command::Version => {
+            out.text(&client.version()?)?;
+            Ok(Status::Success)
+        }
+        Command::Flush { delay } => {
+            client.flush_all(*delay, Some(false))?;
+            Ok(Status::Success)
+        }
+    }
+}
+
+/// Deletes every key with one batch (the library checks every key before
+/// sending any), reporting each missing key.
+fn delete<C: Memcache, O: Write, E: Write>(
+    client: &C,
+    keys: &[Vec<u8>],
+    out: &mut Output<O, E>,
+) -> Result<Status, Failure> {
+    let requests: Vec<Request<'_>> = keys
+        .iter()
+        .map(|key| Request::Delete {
+            key,
+            noreply: false,
+        })
+        .collect();
+    let outcomes = client.execute(&requests)?;
+    let mut status = Status::Success;
+    for (key, outcome) in keys.iter().zip(outcomes) {
+        match outcome {
+            Some(Ok(Reply::Deleted)) => {}
+            Some(Ok(Reply::NotFound)) => {
+                out.message(&output::not_found(key))?;
+                status = Status::Miss;
+            }
+            Some(Ok(other)) => return Err(unexpected(&other).into()),
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err(unexpected(&Reply::Ok).into()),
+        }
+    }
+    Ok(status)
+}
+
+/// Sends one request and returns its reply.
+fn one<C: Memcache>(client: &C, request: Request<'_>) -> Result<Option<Reply>, Error> {
+    let mut outcomes = client.execute(&[request])?;
+    match outcomes.pop().flatten() {
+        Some(reply) => reply.map(Some),
+        None => Ok(None),
+    }
+}
+
+fn store_command(op: StoreOp) -> StoreCommand {
+    match op {
+        StoreOp::Set => StoreCommand::Set,
+        StoreOp::Add => StoreCommand::Add,
+        StoreOp::Replace => StoreCommand::Replace,
+        StoreOp::Append => StoreCommand::Append,
+        StoreOp::Prepend => StoreCommand::Prepend,
+    }
+}
+
+/// Always waits for the server's reply.
+fn store_options(ttl: i64, flags: Option<u32>) -> StoreOptions {
+    let opts = StoreOptions::new().expire(ttl).noreply(false);
+    match flags {
+        Some(flags) => opts.flags(flags),
+        None => opts,
+    }
+}
+
+/// The bytes of a fetched value (the raw serde gives bytes only).
+fn bytes_of<'v>(key: &[u8], value: &'v Value) -> Result<&'v [u8], Error> {
+    value.as_bytes().ok_or_else(|| {
+        Error::Config(format!(
+            "the value of {} is not bytes",
+            output::show_key(key)
+        ))
+    })
+}
+
+fn unexpected(reply: &Reply) -> Error {
+    Error::Protocol(memcrab::core::Error::UnexpectedReply(format!("{reply:?}")))
+}
