@@ -62,7 +62,8 @@ fn set_then_get_hit_and_miss() {
     // Overwrite.
     assert_eq!(c.set("k", &b"v2"[..]).unwrap(), true);
     assert_eq!(server.raw_get(b"k"), Some(b"v2".to_vec()));
-    assert_eq!(c.get(b"k".to_vec()).unwrap(), Some(bytes(b"v2")));
+    let owned_key: Vec<u8> = b"k".to_vec();
+    assert_eq!(c.get(owned_key).unwrap(), Some(bytes(b"v2")));
     // Miss.
     assert_eq!(c.get("missing").unwrap(), None);
     // Integers and text go out as their digits / UTF-8 with RawSerde.
@@ -642,7 +643,8 @@ fn key_prefix_is_added_on_the_wire_and_removed_from_results() {
         .build()
         .unwrap();
     assert!(c.set("a", "1").unwrap());
-    assert!(c.set(b"b".to_vec(), "2").unwrap());
+    let owned_key: Vec<u8> = b"b".to_vec();
+    assert!(c.set(owned_key, "2").unwrap());
     assert_eq!(server.raw_get(b"p:a"), Some(b"1".to_vec()));
     assert_eq!(server.raw_get(b"p:b"), Some(b"2".to_vec()));
     assert_eq!(server.raw_get(b"a"), None);

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use bytes::Bytes;
+use memcrab_core::meta::MetaRequest;
 use memcrab_core::serde::Value;
 use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
@@ -105,6 +106,16 @@ pub trait Memcache {
     /// The outer error when nothing could be sent (bad input, no
     /// connection); per-request errors inside.
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes>;
+
+    /// Sends meta `requests` in one write and reads every reply (see
+    /// [`MetaCommands`](crate::MetaCommands) for the typed methods).
+    ///
+    /// Quiet requests give `None` when they succeeded silently.
+    ///
+    /// # Errors
+    ///
+    /// As [`execute`](Memcache::execute).
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes>;
 
     /// Stores `value` under `key` (pymemcache's `set`).
     ///

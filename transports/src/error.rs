@@ -28,6 +28,14 @@ pub enum Error {
     /// An error of the protocol core: bad input, the server's error lines,
     /// a broken stream, a timeout, an unexpected close.
     Protocol(memcrab_core::Error),
+    /// An error of the protocol core on the connection to `server`: its
+    /// error line, a broken stream, a timeout, an unexpected close.
+    Remote {
+        /// The server, as given.
+        server: String,
+        /// What went wrong.
+        error: memcrab_core::Error,
+    },
     /// An I/O error talking to `server` (connect refused, reset, …).
     Io {
         /// The server, as given.
@@ -60,7 +68,7 @@ impl Error {
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Protocol(e) => e.kind(),
+            Error::Protocol(e) | Error::Remote { error: e, .. } => e.kind(),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::TimedOut => {
                 ErrorKind::Timeout
             }
@@ -77,7 +85,7 @@ impl Error {
     #[must_use]
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Protocol(e) => e.is_fatal(),
+            Error::Protocol(e) | Error::Remote { error: e, .. } => e.is_fatal(),
             Error::Io { .. } | Error::Tls { .. } => true,
             Error::NoServers | Error::PoolExhausted { .. } | Error::Config(_) => false,
         }
@@ -99,7 +107,10 @@ impl Error {
             source.kind(),
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ) {
-            return Error::Protocol(memcrab_core::Error::Timeout);
+            return Error::Remote {
+                server: server.to_string(),
+                error: memcrab_core::Error::Timeout,
+            };
         }
         Error::Io {
             server: server.to_string(),
@@ -112,6 +123,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Protocol(e) => e.fmt(f),
+            Error::Remote { server, error } => write!(f, "{error} (server {server})"),
             Error::Io { server, source } => write!(f, "I/O error with {server}: {source}"),
             Error::NoServers => f.write_str("all servers seem to be down right now"),
             Error::PoolExhausted {
@@ -130,7 +142,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Protocol(e) => Some(e),
+            Error::Protocol(e) | Error::Remote { error: e, .. } => Some(e),
             Error::Io { source, .. } => Some(&**source),
             _ => None,
         }
@@ -140,6 +152,29 @@ impl std::error::Error for Error {
 impl From<memcrab_core::Error> for Error {
     fn from(e: memcrab_core::Error) -> Self {
         Error::Protocol(e)
+    }
+}
+
+impl Error {
+    /// Returns the core error inside, if this is one.
+    #[must_use]
+    pub fn core_error(&self) -> Option<&memcrab_core::Error> {
+        match self {
+            Error::Protocol(e) | Error::Remote { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn at(server: &impl fmt::Display, error: memcrab_core::Error) -> Self {
+        match error {
+            e @ (memcrab_core::Error::IllegalInput(_) | memcrab_core::Error::Serde(_)) => {
+                Error::Protocol(e)
+            }
+            e => Error::Remote {
+                server: server.to_string(),
+                error: e,
+            },
+        }
     }
 }
 

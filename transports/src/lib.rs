@@ -11,6 +11,7 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+mod meta_api;
 mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
@@ -19,7 +20,9 @@ pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
     PoolOptions, PooledClient,
 };
-pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use error::{Error, ErrorKind, Result};
+pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use memcrab_core::serde::Value;
+pub use memcrab_core::Protocol;
+pub use meta_api::{MetaCommands, Recache, Recached};
 pub use retrying::{RetryingBuilder, RetryingClient};

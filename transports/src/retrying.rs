@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use memcrab_core::meta::MetaRequest;
 use memcrab_core::Request;
 
 use crate::api::Memcache;
@@ -80,9 +81,21 @@ impl<C: Memcache> Memcache for RetryingClient<C> {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        self.retry(|| self.inner.execute(requests))
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        self.retry(|| self.inner.execute_meta(requests))
+    }
+}
+
+impl<C: Memcache> RetryingClient<C> {
+    /// Runs `call` until it succeeds, fails with a kind not retried, or the
+    /// attempts are used up.
+    fn retry(&self, call: impl Fn() -> Result<Outcomes>) -> Result<Outcomes> {
         let mut attempt = 1;
         loop {
-            let result = self.inner.execute(requests);
+            let result = call();
             let failed = match &result {
                 Err(e) => Some(e),
                 Ok(out) => out.iter().flatten().find_map(|r| r.as_ref().err()),

@@ -501,8 +501,7 @@ impl Connection {
                     // Error lines carry no opaque token: they belong to the
                     // front request. A quiet one is followed by its barrier,
                     // which cannot fail, so it is the quiet one's.
-                    let exact = !front.quiet
-                        || self.pending.get(1).is_none_or(Pending::is_noop);
+                    let exact = !front.quiet || self.pending.get(1).is_none_or(Pending::is_noop);
                     if !exact {
                         self.fail(Error::NoreplyFailed(alloc::format!("{e}")));
                         return self.poll();
@@ -546,7 +545,9 @@ impl Connection {
         Err(Error::Protocol(alloc::format!(
             "meta reply {:?}{} does not answer the request awaited",
             reply.status(),
-            opaque.map(|o| alloc::format!(" for opaque {o}")).unwrap_or_default()
+            opaque
+                .map(|o| alloc::format!(" for opaque {o}"))
+                .unwrap_or_default()
         )))
     }
 

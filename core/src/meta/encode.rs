@@ -57,7 +57,11 @@ pub(crate) fn wire_key(key: &[u8], policy: &KeyPolicy) -> Result<WireKey, Error>
 }
 
 /// Checks `req` without writing.
-pub(crate) fn check(req: &MetaRequest<'_>, policy: &KeyPolicy, limits: &Limits) -> Result<(), Error> {
+pub(crate) fn check(
+    req: &MetaRequest<'_>,
+    policy: &KeyPolicy,
+    limits: &Limits,
+) -> Result<(), Error> {
     if let Some(key) = req.key() {
         wire_key(key, policy)?;
     }

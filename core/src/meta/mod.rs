@@ -16,6 +16,6 @@ mod translate;
 
 pub(crate) use encode::{check, encode};
 pub(crate) use parse::{parse, MetaStep};
-pub(crate) use translate::{to_item, to_text, translate, Shape};
 pub use reply::{MetaReply, MetaStatus};
 pub use request::{ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode};
+pub(crate) use translate::{to_item, to_text, translate, Shape};

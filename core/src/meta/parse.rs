@@ -25,7 +25,12 @@ pub(crate) enum MetaStep {
 }
 
 /// Takes one meta reply (or error line) off the front of `buf`.
-pub(crate) fn parse(buf: &mut BytesMut, command: &'static str, prefix: &[u8], limits: &Limits) -> MetaStep {
+pub(crate) fn parse(
+    buf: &mut BytesMut,
+    command: &'static str,
+    prefix: &[u8],
+    limits: &Limits,
+) -> MetaStep {
     let eol = match find_line(buf, 0, limits) {
         Ok(Some(eol)) => eol,
         Ok(None) => return MetaStep::Partial,

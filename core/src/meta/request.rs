@@ -404,6 +404,21 @@ pub enum MetaRequest<'a> {
 }
 
 impl MetaRequest<'_> {
+    /// Checks the key (any bytes up to 250 once base64-encoded when needed)
+    /// and the value size, as [`Connection::submit_meta`](crate::Connection::submit_meta)
+    /// does before encoding.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::IllegalInput`](crate::Error::IllegalInput).
+    pub fn validate(
+        &self,
+        policy: &crate::KeyPolicy,
+        limits: &crate::Limits,
+    ) -> Result<(), crate::Error> {
+        super::encode::check(self, policy, limits)
+    }
+
     /// Returns true if the request is quiet (`q`): it answers only when it
     /// has something to say (a hit, a failure, an error).
     #[must_use]

@@ -8,7 +8,9 @@
 use smallvec::SmallVec;
 
 use super::reply::{MetaReply, MetaStatus};
-use super::request::{ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode};
+use super::request::{
+    ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode,
+};
 use crate::error::{line_text, Error};
 use crate::text::{GetCommand, Item, Reply, Request, StoreCommand};
 
@@ -130,10 +132,12 @@ pub(crate) fn to_text(shape: Shape, reply: MetaReply) -> Result<Reply, Error> {
             let v = reply.value.unwrap_or_default();
             match crate::text::parse_u64(&v) {
                 Some(n) => Reply::Number(n),
-                None => return Err(Error::Protocol(alloc::format!(
-                    "ma returned a non-number {}",
-                    line_text(&v)
-                ))),
+                None => {
+                    return Err(Error::Protocol(alloc::format!(
+                        "ma returned a non-number {}",
+                        line_text(&v)
+                    )))
+                }
             }
         }
         _ => return Err(unexpected(&reply)),
@@ -150,6 +154,8 @@ pub(crate) fn to_item(reply: MetaReply) -> Result<Option<Item>, Error> {
             cas: reply.cas,
         })),
         MetaStatus::Miss | MetaStatus::NotFound => Ok(None),
-        s => Err(Error::UnexpectedReply(alloc::format!("{s:?} to a translated get"))),
+        s => Err(Error::UnexpectedReply(alloc::format!(
+            "{s:?} to a translated get"
+        ))),
     }
 }

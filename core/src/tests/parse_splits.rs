@@ -443,3 +443,64 @@ fn values_share_the_receive_buffer() {
         .collect();
     assert_eq!(texts, ["a", "c", "d"]);
 }
+
+#[test]
+fn pipelined_batches_as_pymemcache_sends_them() {
+    // Vectors 4 and 5: set_many is pipelined sets; one reply line each.
+    let mut conn = crate::Connection::new();
+    let a = conn
+        .submit(
+            &Request::Store {
+                command: StoreCommand::Set,
+                key: b"a",
+                value: b"s",
+                flags: 0,
+                exptime: 0,
+                noreply: false,
+            },
+            None,
+        )
+        .unwrap();
+    let b = conn
+        .submit(
+            &Request::Store {
+                command: StoreCommand::Set,
+                key: b"b",
+                value: b"0",
+                flags: 1,
+                exptime: 0,
+                noreply: false,
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(conn.transmit(), b"set a 0 0 1\r\ns\r\nset b 1 0 1\r\n0\r\n");
+    let got = super::util::feed(&mut conn, [&b"STORED\r\n"[..], b"NOT_STORED\r\n"]);
+    assert_eq!(got, [(a, Ok(Reply::Stored)), (b, Ok(Reply::NotStored))]);
+    // Vector 31: delete_many; a server error for the second key is that
+    // key's own, and the connection stays usable.
+    let mut conn = crate::Connection::new();
+    let ids: Vec<_> = [&b"key"[..], b"key2"]
+        .iter()
+        .map(|key| {
+            conn.submit(
+                &Request::Delete {
+                    key,
+                    noreply: false,
+                },
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    assert_eq!(conn.transmit(), b"delete key\r\ndelete key2\r\n");
+    conn.receive(b"DELETED\r\nSERVER_ERROR boom\r\n");
+    assert_eq!(
+        super::util::poll_all(&mut conn),
+        [
+            (ids[0], Ok(Reply::Deleted)),
+            (ids[1], Err(Error::Server("boom".into()))),
+        ]
+    );
+    assert!(!conn.is_closed());
+}

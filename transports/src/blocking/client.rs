@@ -4,10 +4,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
+use memcrab_core::meta::MetaRequest;
 use memcrab_core::serde::Serde;
-use memcrab_core::{KeyPolicy, Limits, Request};
+use memcrab_core::{KeyPolicy, Limits, Protocol, Request};
 
-use super::link::{Link, Outcomes, Started};
+use super::link::{Link, Outcomes, Started, Submit};
 use super::options::{ClientOptions, Keepalive};
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -113,9 +114,9 @@ impl Client {
     /// Validates `requests`, connects if needed, and writes them, leaving
     /// the replies to read with [`Started::finish`]; for sending to many
     /// servers before reading from any.
-    pub(crate) fn start(&self, requests: &[Request<'_>]) -> Result<Started<'_>> {
+    pub(crate) fn start<R: Submit>(&self, requests: &[R]) -> Result<Started<'_>> {
         for r in requests {
-            r.validate(&self.policy, &self.limits)?;
+            r.check(&self.policy, &self.limits)?;
         }
         let mut guard = self.lock();
         let link = match guard.as_mut() {
@@ -156,6 +157,10 @@ impl Memcache for Client {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        Ok(self.start(requests)?.finish())
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
         Ok(self.start(requests)?.finish())
     }
 }
@@ -226,6 +231,14 @@ impl ClientBuilder {
     /// Sets the largest value sent or accepted (default 1 MiB + 512).
     pub fn max_item_size(mut self, bytes: usize) -> Self {
         self.opts.max_item_size = bytes;
+        self
+    }
+
+    /// Sets the protocol that carries the commands: [`Protocol::Text`]
+    /// (default) or [`Protocol::Meta`] (memcached 1.6+; noreply failures
+    /// are reported instead of lost).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.opts.protocol = protocol;
         self
     }
 

@@ -4,11 +4,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use memcrab_core::router::{twemproxy_server_name, Distribution, HealthConfig, NodeId, Route, Router};
+use memcrab_core::meta::{MetaReply, MetaRequest, MetaStatus};
+use memcrab_core::router::{
+    twemproxy_server_name, Distribution, HealthConfig, NodeId, Route, Router,
+};
 use memcrab_core::{KeyPolicy, Limits, Millis, Reply, Request};
 use smallvec::SmallVec;
 
-use super::link::{Outcome, Outcomes, Started};
+use super::link::{Outcome, Outcomes, Started, Submit};
 use super::options::ClientOptions;
 use super::pool::{PoolOptions, PooledClient};
 use super::Client;
@@ -48,7 +51,7 @@ enum NodeClient {
 }
 
 impl NodeClient {
-    fn start(&self, requests: &[Request<'_>]) -> Result<Started<'_>> {
+    fn start<R: Submit>(&self, requests: &[R]) -> Result<Started<'_>> {
         match self {
             NodeClient::Single(c) => c.start(requests),
             NodeClient::Pooled(p) => p.start(requests),
@@ -243,9 +246,11 @@ impl HashClient {
         let now = self.now();
         let mut st = self.lock();
         match st.router.node_for(key.as_ref(), now) {
-            Route::Node(id) | Route::Wait(id) => {
-                st.nodes.get(id.0).and_then(|n| n.as_ref()).map(|(a, _)| a.clone())
-            }
+            Route::Node(id) | Route::Wait(id) => st
+                .nodes
+                .get(id.0)
+                .and_then(|n| n.as_ref())
+                .map(|(a, _)| a.clone()),
             Route::NoNodes => None,
         }
     }
@@ -323,6 +328,88 @@ impl Memcache for HashClient {
         &self.opts
     }
 
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        for r in requests {
+            r.validate(&self.policy, &self.limits)?;
+        }
+        let now = self.now();
+        let mut out: Outcomes = requests.iter().map(|_| None).collect();
+        let mut per_node: BTreeMap<NodeId, (Vec<MetaRequest<'_>>, Vec<usize>)> = BTreeMap::new();
+        let clients: BTreeMap<NodeId, Arc<NodeClient>>;
+        {
+            let mut st = self.lock();
+            for (i, req) in requests.iter().enumerate() {
+                let Some(key) = req.key() else {
+                    // `mn` has no node: every earlier request was answered.
+                    out[i] = Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Noop))));
+                    continue;
+                };
+                match st.router.node_for(key, now) {
+                    Route::Node(id) => {
+                        let (reqs, idx) = per_node.entry(id).or_default();
+                        reqs.push(*req);
+                        idx.push(i);
+                    }
+                    Route::Wait(_) => {
+                        out[i] = Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss))));
+                    }
+                    Route::NoNodes if self.opts.ignore_exc => {
+                        out[i] = Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss))));
+                    }
+                    Route::NoNodes => out[i] = Some(Err(Error::NoServers)),
+                }
+            }
+            clients = per_node
+                .keys()
+                .filter_map(|id| st.nodes.get(id.0).cloned().flatten().map(|(_, c)| (*id, c)))
+                .collect();
+        }
+        let mut started = Vec::new();
+        for (id, (reqs, _)) in &per_node {
+            match clients.get(id) {
+                Some(c) => started.push((*id, c.start(reqs))),
+                None => started.push((*id, Err(Error::NoServers))),
+            }
+        }
+        let mut failed = Vec::new();
+        let mut ok = Vec::new();
+        for (id, s) in started {
+            let idx = per_node
+                .get(&id)
+                .map(|(_, i)| i.as_slice())
+                .unwrap_or_default();
+            let results: Outcomes = match s {
+                Ok(s) => s.finish(),
+                Err(e) => idx.iter().map(|_| Some(Err(e.clone()))).collect(),
+            };
+            if results
+                .iter()
+                .flatten()
+                .any(|r| r.as_ref().is_err_and(Error::is_connection_error))
+            {
+                failed.push(id);
+            } else {
+                ok.push(id);
+            }
+            for (&i, r) in idx.iter().zip(results) {
+                out[i] = match r {
+                    Some(Err(e)) if self.opts.ignore_exc && e.is_connection_error() => {
+                        Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss))))
+                    }
+                    r => r,
+                };
+            }
+        }
+        let mut st = self.lock();
+        for id in failed {
+            st.router.report_failure(id, now);
+        }
+        for id in ok {
+            st.router.report_success(id);
+        }
+        Ok(out)
+    }
+
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
         for r in requests {
             r.validate(&self.policy, &self.limits)?;
@@ -387,8 +474,10 @@ impl Memcache for HashClient {
                     (None, _) => {
                         // No key: every node.
                         let ids: Vec<NodeId> = st.router.nodes().map(|(id, _)| id).collect();
-                        let live: Vec<NodeId> =
-                            ids.into_iter().filter(|id| st.router.is_live(*id)).collect();
+                        let live: Vec<NodeId> = ids
+                            .into_iter()
+                            .filter(|id| st.router.is_live(*id))
+                            .collect();
                         if live.is_empty() {
                             Plan::Answered(down(req))
                         } else {

@@ -1,10 +1,10 @@
 //! One open socket and its protocol state: the blocking driver.
 
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
-use memcrab_core::{Connection, Millis, Reply, Request};
+use memcrab_core::meta::MetaRequest;
+use memcrab_core::{Connection, KeyPolicy, Limits, Millis, Reply, Request, RequestId};
 use smallvec::SmallVec;
 
 use super::options::ClientOptions;
@@ -27,6 +27,9 @@ const READ_BUF: usize = 64 * 1024;
 
 /// A batch written to a client's connection, whose replies are still to
 /// be read; holds the connection until then.
+// A short-lived value on the stack of one call: boxing the link would cost
+// an allocation per call for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Started<'a> {
     /// On a [`Client`](super::Client)'s one connection (its lock held).
     Client {
@@ -83,8 +86,58 @@ impl Started<'_> {
 #[derive(Debug)]
 pub(crate) struct Batch {
     out: Outcomes,
-    awaiting: VecDeque<usize>,
+    /// Every submitted request's id and index, in id order.
+    ids: Vec<(RequestId, usize)>,
+    /// Requests whose reply has not come yet (noreply ones excluded).
+    awaiting: usize,
     deadline: Option<Millis>,
+}
+
+/// A request a [`Connection`] can submit: classic or meta.
+pub(crate) trait Submit {
+    /// Submits the request; see [`Connection::submit`].
+    fn submit_to(
+        &self,
+        conn: &mut Connection,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, memcrab_core::Error>;
+    /// Returns true if the request awaits no reply.
+    fn awaits_nothing(&self, conn: &Connection) -> bool;
+    /// Checks the request without sending it.
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error>;
+}
+
+impl Submit for Request<'_> {
+    fn submit_to(
+        &self,
+        conn: &mut Connection,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, memcrab_core::Error> {
+        conn.submit(self, deadline)
+    }
+    fn awaits_nothing(&self, _: &Connection) -> bool {
+        self.is_noreply()
+    }
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
+        self.validate(policy, limits)
+    }
+}
+
+impl Submit for MetaRequest<'_> {
+    fn submit_to(
+        &self,
+        conn: &mut Connection,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, memcrab_core::Error> {
+        conn.submit_meta(self, deadline)
+    }
+    fn awaits_nothing(&self, _: &Connection) -> bool {
+        // A quiet request may or may not answer; the barrier after it tells.
+        self.is_quiet()
+    }
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
+        self.validate(policy, limits)
+    }
 }
 
 /// A connected socket with its [`Connection`].
@@ -103,9 +156,11 @@ impl Link {
     /// Connects to `addr`.
     pub(crate) fn open(addr: &ServerAddr, opts: &ClientOptions) -> Result<Link, Error> {
         let stream = Stream::connect(addr, opts).map_err(|e| Error::io(addr, e))?;
+        let mut conn = Connection::with_config(opts.key_policy(), opts.limits());
+        conn.set_protocol(opts.protocol);
         Ok(Link {
             stream,
-            conn: Connection::with_config(opts.key_policy(), opts.limits()),
+            conn,
             buf: vec![0; READ_BUF],
             origin: Instant::now(),
             sock_timeout: opts.timeout,
@@ -130,15 +185,16 @@ impl Link {
     /// Submits and writes every request of the batch without waiting for
     /// the replies (except in a batch over `FLUSH_AT` bytes), so a caller
     /// can start batches on several links before finishing any.
-    pub(crate) fn start(
+    pub(crate) fn start<R: Submit>(
         &mut self,
         server: &ServerAddr,
-        requests: &[Request<'_>],
+        requests: &[R],
         timeout: Option<Duration>,
     ) -> Batch {
         let mut b = Batch {
             out: requests.iter().map(|_| None).collect(),
-            awaiting: VecDeque::new(),
+            ids: Vec::with_capacity(requests.len()),
+            awaiting: 0,
             deadline: None,
         };
         if self.sock_timeout != timeout {
@@ -150,10 +206,15 @@ impl Link {
         }
         b.deadline = timeout.map(|t| self.now() + t);
         for (i, req) in requests.iter().enumerate() {
-            match self.conn.submit(req, b.deadline) {
-                Ok(_) if req.is_noreply() => {}
-                Ok(_) => b.awaiting.push_back(i),
-                Err(e) => b.out[i] = Some(Err(e.into())),
+            let noreply = req.awaits_nothing(&self.conn);
+            match req.submit_to(&mut self.conn, b.deadline) {
+                Ok(id) => {
+                    b.ids.push((id, i));
+                    if !noreply {
+                        b.awaiting += 1;
+                    }
+                }
+                Err(e) => b.out[i] = Some(Err(Error::at(server, e))),
             }
             if self.conn.transmit().len() >= FLUSH_AT {
                 if let Err(e) = self
@@ -184,9 +245,12 @@ impl Link {
     /// every request from `next` on that was not sent.
     fn fail_rest(&mut self, e: Error, next: usize, batch: &mut Batch) {
         self.broken = true;
-        for i in batch.awaiting.drain(..) {
-            batch.out[i] = Some(Err(e.clone()));
+        for &(_, i) in &batch.ids {
+            if batch.out[i].is_none() {
+                batch.out[i] = Some(Err(e.clone()));
+            }
         }
+        batch.awaiting = 0;
         for o in batch.out.iter_mut().skip(next) {
             *o = Some(Err(e.clone()));
         }
@@ -209,14 +273,26 @@ impl Link {
     fn read_replies(&mut self, server: &ServerAddr, b: &mut Batch) -> Result<(), Error> {
         let deadline = b.deadline;
         loop {
-            while let Some((_, result)) = self.conn.poll() {
-                match b.awaiting.pop_front() {
-                    Some(i) => b.out[i] = Some(result.map_err(Error::from)),
-                    None => break,
+            while let Some((id, result)) = self.conn.poll() {
+                let Ok(at) = b.ids.binary_search_by_key(&id, |&(id, _)| id) else {
+                    continue; // A request of an earlier, abandoned batch.
+                };
+                let i = b.ids[at].1;
+                if b.out[i].is_none() {
+                    b.awaiting = b.awaiting.saturating_sub(1);
                 }
+                b.out[i] = Some(result.map_err(|e| Error::at(server, e)));
             }
-            if b.awaiting.is_empty() {
+            if b.awaiting == 0 && self.conn.in_flight() == 0 {
                 return Ok(());
+            }
+            if self.conn.is_closed() && self.conn.in_flight() == 0 {
+                return Err(self
+                    .conn
+                    .error()
+                    .cloned()
+                    .unwrap_or(memcrab_core::Error::UnexpectedClose))
+                .map_err(|e| Error::at(server, e));
             }
             if let Some(d) = deadline {
                 let now = self.now();

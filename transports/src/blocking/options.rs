@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use memcrab_core::serde::{RawSerde, Serde};
-use memcrab_core::{KeyPolicy, Limits};
+use memcrab_core::{KeyPolicy, Limits, Protocol};
 
 /// TCP keepalive settings (pymemcache's `KeepaliveOpts`): probes start after
 /// `idle`, repeat every `interval`, and give up after `count` probes.
@@ -60,6 +60,9 @@ pub struct ClientOptions {
     pub serde: Arc<dyn Serde>,
     /// The largest value sent or accepted (default 1 MiB + 512).
     pub max_item_size: usize,
+    /// Which protocol carries the classic commands (default
+    /// [`Protocol::Text`]; [`Protocol::Meta`] needs memcached 1.6).
+    pub protocol: Protocol,
 }
 
 impl Default for ClientOptions {
@@ -75,6 +78,7 @@ impl Default for ClientOptions {
             ignore_exc: false,
             serde: Arc::new(RawSerde),
             max_item_size: Limits::default().max_item_size,
+            protocol: Protocol::Text,
         }
     }
 }
@@ -91,6 +95,7 @@ impl fmt::Debug for ClientOptions {
             .field("allow_unicode_keys", &self.allow_unicode_keys)
             .field("ignore_exc", &self.ignore_exc)
             .field("max_item_size", &self.max_item_size)
+            .field("protocol", &self.protocol)
             .finish_non_exhaustive()
     }
 }

@@ -3,9 +3,10 @@
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use memcrab_core::meta::MetaRequest;
 use memcrab_core::{KeyPolicy, Limits, Request};
 
-use super::link::{Link, Outcomes, Started};
+use super::link::{Link, Outcomes, Started, Submit};
 use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -144,9 +145,9 @@ impl PooledClient {
 
     /// Validates `requests`, takes a connection and writes them, leaving
     /// the replies to read with [`Started::finish`].
-    pub(crate) fn start(&self, requests: &[Request<'_>]) -> Result<Started<'_>> {
+    pub(crate) fn start<R: Submit>(&self, requests: &[R]) -> Result<Started<'_>> {
         for r in requests {
-            r.validate(&self.policy, &self.limits)?;
+            r.check(&self.policy, &self.limits)?;
         }
         let mut link = self.acquire()?;
         let batch = link.start(&self.addr, requests, self.opts.timeout);
@@ -220,6 +221,10 @@ impl Memcache for PooledClient {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        Ok(self.start(requests)?.finish())
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
         Ok(self.start(requests)?.finish())
     }
 }

@@ -1,0 +1,209 @@
+//! The meta protocol's commands for every client, and stale-while-revalidate.
+
+use std::time::{Duration, Instant};
+
+use memcrab_core::meta::{
+    MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
+};
+use memcrab_core::serde::Value;
+use memcrab_core::Reply;
+
+use crate::api::Memcache;
+use crate::error::{Error, Result};
+
+/// The meta commands, typed, for every [`Memcache`] client.
+///
+/// Each takes a flag builder from [`memcrab_core::meta`] and returns the
+/// [`MetaReply`] with the flags asked for. Keys may be any bytes: keys a
+/// text command could not carry go base64-encoded (flag `b`) and come back
+/// decoded.
+///
+/// # Example
+///
+/// ```no_run
+/// use memcrab_transport::{Client, MetaCommands};
+/// use memcrab_core::meta::{MetaGet, MetaSet};
+///
+/// let client = Client::new("localhost")?;
+/// client.meta_set(MetaSet::new(b"user:1", b"ada").ttl(60))?;
+/// let reply = client.meta_get(MetaGet::new(b"user:1").value().ttl().cas())?;
+/// assert_eq!(reply.value.as_deref(), Some(&b"ada"[..]));
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+pub trait MetaCommands: Memcache {
+    /// Runs `mg`: `status()` is `Value` (with `v`), `Ok` (hit without `v`)
+    /// or `Miss`.
+    ///
+    /// # Errors
+    ///
+    /// A bad key, the server's error line, a connection error.
+    fn meta_get(&self, request: MetaGet<'_>) -> Result<MetaReply> {
+        meta_one(self, MetaRequest::Get(request))
+    }
+
+    /// Runs `ms`: `Ok` stored, `NotStored`, `Exists` (cas mismatch) or
+    /// `NotFound`.
+    ///
+    /// # Errors
+    ///
+    /// As [`meta_get`](MetaCommands::meta_get).
+    fn meta_set(&self, request: MetaSet<'_>) -> Result<MetaReply> {
+        meta_one(self, MetaRequest::Set(request))
+    }
+
+    /// Runs `md`: `Ok` deleted (or marked stale), `NotFound` or `Exists`.
+    ///
+    /// # Errors
+    ///
+    /// As [`meta_get`](MetaCommands::meta_get).
+    fn meta_delete(&self, request: MetaDelete<'_>) -> Result<MetaReply> {
+        meta_one(self, MetaRequest::Delete(request))
+    }
+
+    /// Runs `ma`: `Value` with the new number (with `v`), `Ok`, `NotFound`,
+    /// `NotStored` or `Exists`.
+    ///
+    /// # Errors
+    ///
+    /// As [`meta_get`](MetaCommands::meta_get).
+    fn meta_arithmetic(&self, request: MetaArithmetic<'_>) -> Result<MetaReply> {
+        meta_one(self, MetaRequest::Arithmetic(request))
+    }
+
+    /// Runs `me`: the item's metadata as text (`exp=… la=… cas=… …`) in
+    /// `value`, or `Miss`.
+    ///
+    /// # Errors
+    ///
+    /// As [`meta_get`](MetaCommands::meta_get).
+    fn meta_debug(&self, key: impl AsRef<[u8]>) -> Result<MetaReply> {
+        meta_one(self, MetaRequest::Debug { key: key.as_ref() })
+    }
+
+    /// Returns the value of `key`, recomputing it with `compute` when it is
+    /// missing or about to expire, such that among all clients asking at the
+    /// same time exactly one recomputes while the others get the current
+    /// (possibly stale) value (stale-while-revalidate).
+    ///
+    /// Uses `mg` with vivify-on-miss (`N`) and recache (`R`): the client the
+    /// server tells it "won" (`W`) calls `compute` and stores the result
+    /// with `ttl`; the others get the existing value, or, when there is
+    /// none yet (a miss someone else is recomputing), ask again every 10 ms
+    /// for up to `opts.wait` before computing themselves.
+    ///
+    /// # Errors
+    ///
+    /// `compute`'s error, the server's or a connection error.
+    fn get_or_recache<F>(
+        &self,
+        key: impl AsRef<[u8]>,
+        opts: Recache,
+        compute: F,
+    ) -> Result<Recached>
+    where
+        F: FnOnce() -> Result<Value>,
+    {
+        let key = key.as_ref();
+        let started = Instant::now();
+        loop {
+            let reply = self.meta_get(
+                MetaGet::new(key)
+                    .value()
+                    .flags()
+                    .cas()
+                    .vivify(opts.lock_ttl)
+                    .recache(opts.recache_below),
+            )?;
+            // A loser sees the winner's empty placeholder with `Z`.
+            let placeholder =
+                reply.already_won && reply.value.as_ref().is_none_or(|v| v.is_empty());
+            let has_value = reply.status() == MetaStatus::Value && !placeholder;
+            if reply.win {
+                let value = compute()?;
+                let (data, flags) = self.options().serde.serialize(key, &value)?;
+                self.meta_set(MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl))?;
+                return Ok(Recached {
+                    value,
+                    recomputed: true,
+                    stale: reply.stale,
+                });
+            }
+            if has_value {
+                let data = reply.value.clone().unwrap_or_default();
+                let value =
+                    self.options()
+                        .serde
+                        .deserialize(key, data, reply.client_flags.unwrap_or(0))?;
+                return Ok(Recached {
+                    value,
+                    recomputed: false,
+                    stale: reply.stale,
+                });
+            }
+            if started.elapsed() >= opts.wait {
+                let value = compute()?;
+                return Ok(Recached {
+                    value,
+                    recomputed: true,
+                    stale: false,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl<T: Memcache + ?Sized> MetaCommands for T {}
+
+/// Settings of [`MetaCommands::get_or_recache`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recache {
+    /// TTL of the recomputed value, in seconds.
+    pub ttl: i64,
+    /// Recompute once the value has fewer seconds than this to live.
+    pub recache_below: i64,
+    /// TTL of the placeholder a miss creates while the winner recomputes.
+    pub lock_ttl: i64,
+    /// How long a loser waits for the winner's value on a miss.
+    pub wait: Duration,
+}
+
+impl Default for Recache {
+    fn default() -> Self {
+        Recache {
+            ttl: 300,
+            recache_below: 30,
+            lock_ttl: 30,
+            wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What [`MetaCommands::get_or_recache`] returned.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recached {
+    /// The value.
+    pub value: Value,
+    /// This call computed the value.
+    pub recomputed: bool,
+    /// The value the server had was marked stale.
+    pub stale: bool,
+}
+
+fn meta_one<C: Memcache + ?Sized>(client: &C, request: MetaRequest<'_>) -> Result<MetaReply> {
+    let quiet = request.is_quiet();
+    let mut out = client.execute_meta(&[request])?;
+    match out.pop().flatten() {
+        Some(Ok(Reply::Meta(m))) => Ok(m),
+        Some(Ok(other)) => Err(Error::Protocol(memcrab_core::Error::UnexpectedReply(
+            format!("{other:?} to a meta request"),
+        ))),
+        Some(Err(e)) => Err(e),
+        // A quiet request that succeeded silently.
+        None if quiet => Ok(MetaReply::new(match request {
+            MetaRequest::Get(_) => MetaStatus::Miss,
+            _ => MetaStatus::Ok,
+        })),
+        None => Err(Error::Protocol(memcrab_core::Error::UnexpectedClose)),
+    }
+}

@@ -1,0 +1,181 @@
+//! `Router`: the core's key routing and node health, for JavaScript.
+
+use core::time::Duration;
+
+use memcrab_core::router::{self, Distribution, HealthConfig, NodeId, Route};
+use memcrab_core::Millis;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{self, field};
+use crate::error::{set, type_error};
+
+/// Decides which of several servers a key belongs to, and tracks which
+/// servers are down; the caller owns one connection (a `Client`, or a
+/// socket with a `Protocol`) per node.
+///
+/// The hashing is the core's: rendezvous hashing compatible with
+/// pymemcache's `HashClient` (a Python service finds a key on the same
+/// node), or ketama compatible with libmemcached and twemproxy. Node names
+/// are the strings those clients hash: `"host:port"` for pymemcache.
+///
+/// For each keyed call: `route(key)`; on `"node"` make the call on that
+/// node's connection, then `reportSuccess(node)` or, if the node could not
+/// be reached, `reportFailure(node)`. Times are milliseconds (`now`
+/// arguments default to `Date.now()`).
+#[wasm_bindgen]
+pub struct Router {
+    router: router::Router,
+}
+
+#[wasm_bindgen]
+impl Router {
+    /// Creates a router over the node names `nodes`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        nodes: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "RouterOptions")] options: JsValue,
+    ) -> Result<Router, JsValue> {
+        convert::check_options(&options)?;
+        let distribution = match field(&options, "distribution").as_string().as_deref() {
+            None | Some("rendezvous") => Distribution::Rendezvous,
+            Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
+            Some("ketama-md5") => Distribution::KetamaMd5,
+            Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
+            Some(other) => {
+                return Err(type_error(&format!(
+                    "unknown distribution {other:?}: use \"rendezvous\", \
+                     \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
+                )))
+            }
+        };
+        let defaults = HealthConfig::default();
+        let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
+            let value = field(&options, name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(default);
+            }
+            Ok(Duration::from_millis(convert::u64_arg(
+                &value,
+                &format!("option {name}"),
+            )?))
+        };
+        let attempts = field(&options, "retryAttempts");
+        let health = HealthConfig {
+            retry_attempts: if attempts.is_undefined() || attempts.is_null() {
+                defaults.retry_attempts
+            } else {
+                u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
+                    .map_err(|_| type_error("option retryAttempts is too large"))?
+            },
+            retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
+            dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
+        };
+        let now = now_or(&field(&options, "now"))?;
+        Ok(Router {
+            router: router::Router::new(nodes, distribution, health, now),
+        })
+    }
+
+    /// Returns the name of the node `key` belongs to among the live nodes,
+    /// or `undefined` when none is live. Same as `route(key).node`, for code
+    /// that does not track failures.
+    #[wasm_bindgen(js_name = nodeFor)]
+    pub fn node_for(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        now: Option<f64>,
+    ) -> Result<Option<String>, JsValue> {
+        let key = convert::bytes(&key, "key")?;
+        let now = now_or(&now.into())?;
+        Ok(match self.router.node_for(&key, now) {
+            Route::Node(id) | Route::Wait(id) => self.router.node_name(id).map(String::from),
+            Route::NoNodes => None,
+        })
+    }
+
+    /// Decides where a call for `key` goes at `now`.
+    #[wasm_bindgen(unchecked_return_type = "Route")]
+    pub fn route(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        now: Option<f64>,
+    ) -> Result<JsValue, JsValue> {
+        let key = convert::bytes(&key, "key")?;
+        let now = now_or(&now.into())?;
+        let object: JsValue = js_sys::Object::new().into();
+        let (kind, id) = match self.router.node_for(&key, now) {
+            Route::Node(id) => ("node", Some(id)),
+            Route::Wait(id) => ("wait", Some(id)),
+            Route::NoNodes => ("noNodes", None),
+        };
+        set(&object, "type", &JsValue::from_str(kind));
+        if let Some(id) = id {
+            let name = self.router.node_name(id).unwrap_or_default();
+            set(&object, "node", &JsValue::from_str(name));
+            set(&object, "index", &JsValue::from_f64(id.0 as f64));
+        }
+        Ok(object)
+    }
+
+    /// Records that a call to `node` failed because it could not be
+    /// reached; after `retryAttempts` more failures the node is dead.
+    #[wasm_bindgen(js_name = reportFailure)]
+    pub fn report_failure(&mut self, node: &str, now: Option<f64>) -> Result<(), JsValue> {
+        let now = now_or(&now.into())?;
+        let id = self.id(node)?;
+        self.router.report_failure(id, now);
+        Ok(())
+    }
+
+    /// Records that a call to `node` succeeded, clearing its failures.
+    #[wasm_bindgen(js_name = reportSuccess)]
+    pub fn report_success(&mut self, node: &str) -> Result<(), JsValue> {
+        let id = self.id(node)?;
+        self.router.report_success(id);
+        Ok(())
+    }
+
+    /// Adds a node (with a weight, for ketama); adding one already there
+    /// only sets its weight.
+    #[wasm_bindgen(js_name = addNode)]
+    pub fn add_node(&mut self, node: &str, weight: Option<u32>) {
+        self.router.add_weighted_node(node, weight.unwrap_or(1));
+    }
+
+    /// Removes a node; its keys move to the others. Returns false if there
+    /// was no such node.
+    #[wasm_bindgen(js_name = removeNode)]
+    pub fn remove_node(&mut self, node: &str) -> bool {
+        match self.router.node_id(node) {
+            Some(id) => self.router.remove_node(id),
+            None => false,
+        }
+    }
+
+    /// Every node's name, live or dead, in the order they were added.
+    #[wasm_bindgen(getter)]
+    pub fn nodes(&self) -> Vec<String> {
+        self.router.nodes().map(|(_, name)| name.to_owned()).collect()
+    }
+
+    /// The names of the nodes that are not dead.
+    #[wasm_bindgen(getter, js_name = liveNodes)]
+    pub fn live_nodes(&self) -> Vec<String> {
+        self.router
+            .nodes()
+            .filter(|(id, _)| self.router.is_live(*id))
+            .map(|(_, name)| name.to_owned())
+            .collect()
+    }
+
+    fn id(&self, node: &str) -> Result<NodeId, JsValue> {
+        self.router
+            .node_id(node)
+            .ok_or_else(|| type_error(&format!("no node named {node:?}")))
+    }
+}
+
+/// Returns `now` as [`Millis`], or `Date.now()` when it is absent.
+fn now_or(now: &JsValue) -> Result<Millis, JsValue> {
+    Ok(convert::millis(now, "now")?.unwrap_or_else(|| Millis(js_sys::Date::now() as u64)))
+}
