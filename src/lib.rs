@@ -24,6 +24,7 @@ pub use memcrab_core::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, Ser
 pub use memcrab_core::stats::{StatValue, Stats};
 pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
 pub use memcrab_transport::blocking;
+pub use memcrab_transport::Protocol;
 pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
     StoreOptions,

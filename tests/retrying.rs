@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use memcrab::address::ServerAddr;
 use memcrab::blocking::Outcomes;
+use memcrab::core::meta::MetaRequest;
 use memcrab::core::Request;
 use memcrab::{
     Client, ClientOptions, Error, ErrorKind, HashClient, Memcache, PoolOptions, PooledClient,
@@ -44,6 +45,11 @@ impl<C: Memcache> Memcache for Counting<C> {
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.execute(requests)
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.execute_meta(requests)
     }
 }
 

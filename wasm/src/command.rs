@@ -31,7 +31,11 @@ impl CallOptions {
         } else {
             match flags.as_f64() {
                 Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => n as u32,
-                _ => return Err(type_error("option flags must be an integer from 0 to 2^32-1")),
+                _ => {
+                    return Err(type_error(
+                        "option flags must be an integer from 0 to 2^32-1",
+                    ))
+                }
             }
         };
         Ok(CallOptions {
@@ -135,14 +139,6 @@ impl Command {
             convert::keys(args).map_err(|_| type_error("stats arguments must be an array"))?
         };
         Ok(Command::Stats { args })
-    }
-
-    /// Returns the number of keys a retrieval asks for (1 otherwise).
-    pub(crate) fn key_count(&self) -> usize {
-        match self {
-            Command::Get { keys, .. } => keys.len(),
-            _ => 1,
-        }
     }
 
     /// Calls `f` with this command as a core [`Request`].

@@ -319,7 +319,11 @@ impl Protocol {
     }
 
     /// Encodes `command` and hands its bytes out.
-    fn submit(&mut self, command: &Command, deadline: Option<Millis>) -> Result<Uint8Array, JsValue> {
+    fn submit(
+        &mut self,
+        command: &Command,
+        deadline: Option<Millis>,
+    ) -> Result<Uint8Array, JsValue> {
         let id = command
             .with_request(|request| self.conn.submit(request, deadline))
             .map_err(|e| core_error(&e, None))?;
@@ -342,8 +346,11 @@ impl Protocol {
 /// Builds a connection from `{ keyPrefix, allowUnicodeKeys, maxItemSize }`.
 pub(crate) fn connection(options: &JsValue) -> Result<Connection, JsValue> {
     convert::check_options(options)?;
-    let mut policy = KeyPolicy::new()
-        .allow_unicode_keys(convert::bool_field(options, "allowUnicodeKeys", false)?);
+    let mut policy = KeyPolicy::new().allow_unicode_keys(convert::bool_field(
+        options,
+        "allowUnicodeKeys",
+        false,
+    )?);
     let prefix = convert::field(options, "keyPrefix");
     if !prefix.is_undefined() && !prefix.is_null() {
         policy = policy.with_prefix(convert::bytes(&prefix, "option keyPrefix")?);

@@ -155,7 +155,10 @@ impl Router {
     /// Every node's name, live or dead, in the order they were added.
     #[wasm_bindgen(getter)]
     pub fn nodes(&self) -> Vec<String> {
-        self.router.nodes().map(|(_, name)| name.to_owned()).collect()
+        self.router
+            .nodes()
+            .map(|(_, name)| name.to_owned())
+            .collect()
     }
 
     /// The names of the nodes that are not dead.

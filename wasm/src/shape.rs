@@ -51,7 +51,10 @@ impl Shape {
             (Shape::Many, Reply::Values(items)) => {
                 let map = Map::new();
                 for item in &items {
-                    map.set(&JsValue::from_str(&reply::text(&item.key)), &reply::item(item));
+                    map.set(
+                        &JsValue::from_str(&reply::text(&item.key)),
+                        &reply::item(item),
+                    );
                 }
                 map.into()
             }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use js_sys::{ArrayBuffer, Function, Uint8Array};
-use memcrab_core::{Connection, Error, Millis, Reply};
+use memcrab_core::{Connection, Error, Millis, Reply, Request};
 use wasm_bindgen::prelude::*;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -73,7 +73,12 @@ type Settle = (Pending, Result<Reply, Error>);
 
 impl Driver {
     /// Takes over the open WebSocket `ws` and installs its handlers.
-    pub(crate) fn start(url: String, ws: WebSocket, conn: Connection, timeout_ms: Option<f64>) -> Shared {
+    pub(crate) fn start(
+        url: String,
+        ws: WebSocket,
+        conn: Connection,
+        timeout_ms: Option<f64>,
+    ) -> Shared {
         let shared = Rc::new(RefCell::new(Driver {
             url,
             ws: ws.clone(),
@@ -94,7 +99,9 @@ impl Driver {
         };
         let on_close = {
             let shared = shared.clone();
-            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| on_close(&shared, &event))
+            Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+                on_close(&shared, &event)
+            })
         };
         let on_timer = {
             let shared = shared.clone();
@@ -140,13 +147,21 @@ impl Driver {
 
 /// Encodes `command`, writes it, and settles `resolve`/`reject` when its
 /// reply comes (at once for noreply commands and refused input).
-pub(crate) fn call(shared: &Shared, command: &Command, shape: Shape, resolve: Function, reject: Function) {
+pub(crate) fn call(
+    shared: &Shared,
+    command: &Command,
+    shape: Shape,
+    resolve: Function,
+    reject: Function,
+) {
     let mut driver = shared.borrow_mut();
     if let Some(e) = driver.closed_error() {
         let _ = reject.call1(&JsValue::NULL, &e);
         return;
     }
-    let deadline = driver.timeout_ms.map(|ms| Millis(now().0 + ms.max(0.0) as u64));
+    let deadline = driver
+        .timeout_ms
+        .map(|ms| Millis(now().0 + ms.max(0.0) as u64));
     let driver = &mut *driver;
     match command.with_request(|request| driver.conn.submit(request, deadline)) {
         Err(e) => {
@@ -208,14 +223,29 @@ pub(crate) fn close(shared: &Shared, why: &str, waiter: Option<Function>) {
     }
 }
 
-/// Registers `waiter` to be called when the socket closes.
-pub(crate) fn when_closed(shared: &Shared, waiter: Function) {
+/// Sends `quit`; `resolve` is called once the server has closed the socket.
+pub(crate) fn quit(shared: &Shared, resolve: Function, reject: Function) {
     let mut driver = shared.borrow_mut();
     if driver.handlers.is_none() {
-        let _ = waiter.call0(&JsValue::NULL);
-    } else {
-        driver.close_waiters.push(waiter);
+        let _ = resolve.call0(&JsValue::NULL);
+        return;
     }
+    if let Some(e) = driver.closed_error() {
+        let _ = reject.call1(&JsValue::NULL, &e);
+        return;
+    }
+    let driver = &mut *driver;
+    if let Err(e) = driver.conn.submit(&Request::Quit, None) {
+        let _ = reject.call1(&JsValue::NULL, &core_error(&e, Some(&driver.url)));
+        return;
+    }
+    let n = driver.conn.transmit().len();
+    if let Err(e) = driver.ws.send_with_u8_array(driver.conn.transmit()) {
+        let _ = reject.call1(&JsValue::NULL, &e);
+        return;
+    }
+    driver.conn.advance_transmit(n);
+    driver.close_waiters.push(resolve);
 }
 
 fn on_message(shared: &Shared, event: &MessageEvent) {
@@ -289,14 +319,12 @@ fn drain(driver: &mut Driver) -> Vec<Settle> {
             settled.push((pending, result));
         }
     }
-    if driver.conn.is_closed() && driver.closed.is_none() {
-        // A broken stream cannot be resynchronised: close the socket.
-        let why = match driver.conn.error() {
-            Some(e) => format!("{e} ({})", driver.url),
-            None => format!("the server closed the connection ({})", driver.url),
-        };
-        driver.closed = Some(why);
-        let _ = driver.ws.close();
+    if driver.closed.is_none() {
+        if let Some(e) = driver.conn.error() {
+            // A broken stream cannot be resynchronised: close the socket.
+            driver.closed = Some(format!("{e} ({})", driver.url));
+            let _ = driver.ws.close();
+        }
     }
     arm_timer(driver);
     settled
@@ -309,7 +337,10 @@ fn settle(shared: &Shared, settled: Vec<Settle>) {
     }
     let context = {
         let driver = shared.borrow();
-        driver.socket_closed.clone().unwrap_or_else(|| driver.url.clone())
+        driver
+            .socket_closed
+            .clone()
+            .unwrap_or_else(|| driver.url.clone())
     };
     for (pending, result) in settled {
         match result.and_then(|reply| pending.shape.value(reply)) {
@@ -317,8 +348,14 @@ fn settle(shared: &Shared, settled: Vec<Settle>) {
                 let _ = pending.resolve.call1(&JsValue::NULL, &value);
             }
             Err(e) => {
-                let context = if e.is_fatal() { Some(context.as_str()) } else { None };
-                let _ = pending.reject.call1(&JsValue::NULL, &core_error(&e, context));
+                let context = if e.is_fatal() {
+                    Some(context.as_str())
+                } else {
+                    None
+                };
+                let _ = pending
+                    .reject
+                    .call1(&JsValue::NULL, &core_error(&e, context));
             }
         }
     }

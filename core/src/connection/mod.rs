@@ -622,7 +622,7 @@ impl Connection {
         let line_end = memchr::memchr(b'\n', &self.rx).unwrap_or(self.rx.len());
         let line = &self.rx[..line_end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let e = if self.noreply_since_reply || self.next_id > 0 {
+        let e = if self.noreply_since_reply {
             Error::NoreplyFailed(line_text(line))
         } else {
             Error::UnexpectedReply(line_text(line))

@@ -21,6 +21,8 @@ use crate::limits::Limits;
 
 /// At most this many lines in one stats reply.
 const MAX_STAT_LINES: usize = 100_000;
+/// At most this many bytes in one stats reply.
+const MAX_STATS_BYTES: usize = 16 * 1024 * 1024;
 
 /// The outcome of one parse attempt.
 #[derive(Debug)]
@@ -114,6 +116,21 @@ impl Parser {
                     Ok(h) => h,
                     Err(e) => return Step::Fatal(e),
                 };
+                // The key is checked at the header, before its value is
+                // buffered; the cursor moves only once the item is complete.
+                let key_abs = start + 6 + header.key.start..start + 6 + header.key.end;
+                let wire_key = &buf[key_abs.clone()];
+                let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
+                    return Step::Fatal(Error::Protocol(format!(
+                        "server returned key {}, which was not asked for{}",
+                        escape(wire_key),
+                        if self.items.is_empty() {
+                            ""
+                        } else {
+                            " (or more values than keys)"
+                        }
+                    )));
+                };
                 let data = eol + 2;
                 if buf.len() - data < header.len.saturating_add(2) {
                     return Step::Partial;
@@ -126,22 +143,7 @@ impl Parser {
                         escape(&rest[header.key.clone()])
                     )));
                 }
-                let key_abs = start + 6 + header.key.start..start + 6 + header.key.end;
-                let wire_key = &buf[key_abs.clone()];
-                match match_key(keys, self.key_cursor, wire_key) {
-                    Some(next) => self.key_cursor = next,
-                    None => {
-                        return Step::Fatal(Error::Protocol(format!(
-                            "server returned key {}, which was not asked for{}",
-                            escape(wire_key),
-                            if self.items.is_empty() {
-                                ""
-                            } else {
-                                " (or more values than keys)"
-                            }
-                        )))
-                    }
-                }
+                self.key_cursor = next_cursor;
                 let unprefixed = key_abs.start + cx.prefix.len()..key_abs.end;
                 self.items.push(RawItem {
                     key: unprefixed,
@@ -199,9 +201,9 @@ impl Parser {
                     Some(sp) => (offset..offset + sp, offset + sp + 1..eol),
                     None => (offset..eol, eol..eol),
                 };
-                if self.pairs.len() >= MAX_STAT_LINES {
+                if self.pairs.len() >= MAX_STAT_LINES || eol > MAX_STATS_BYTES {
                     return Step::Fatal(Error::Protocol(format!(
-                        "stats reply has more than {MAX_STAT_LINES} lines"
+                        "stats reply has more than {MAX_STAT_LINES} lines or {MAX_STATS_BYTES} bytes"
                     )));
                 }
                 self.pairs.push((name, value));
