@@ -24,7 +24,6 @@ pub use memcrab_core::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, Ser
 pub use memcrab_core::stats::{StatValue, Stats};
 pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
 pub use memcrab_transport::blocking;
-pub use memcrab_transport::Protocol;
 pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
     StoreOptions,
@@ -33,3 +32,11 @@ pub use memcrab_transport::{
     Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
     PooledClient, RetryingBuilder, RetryingClient,
 };
+#[cfg(feature = "json")]
+pub use memcrab_transport::{JsonCommands, FLAG_JSON};
+pub use memcrab_transport::{MetaCommands, Protocol, Recache, Recached};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,7 +1,7 @@
 //! Command line parsing and the usage text.
 //!
 //! `memcrab [OPTIONS] COMMAND [ARGS]`: the global options (`--servers`,
-//! `--timeout`) go before the command, the command's own options (`--ttl`,
+//! `--hash`, `--protocol`, `--timeout`) go before the command, the command's own options (`--ttl`,
 //! `--flags`, `--delay`) after it. After `--` every argument is a
 //! positional one (the command name too, if `--` comes before it), so keys
 //! and values may start with `-`. An argument that is `-` alone or looks
@@ -12,6 +12,8 @@
 
 use std::ffi::OsString;
 use std::time::Duration;
+
+use memcrab::{Distribution, Protocol};
 
 /// The timeout used when `--timeout` is not given.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -26,15 +28,26 @@ pub const SERVERS_ENV: &str = "MEMCACHED_SERVERS";
 pub const HELP: &str = "\
 memcrab: a memcached command line client
 
-Usage: memcrab [--servers LIST] [--timeout SECONDS] COMMAND [ARGS]
+Usage: memcrab [--servers LIST] [--hash HASH] [--protocol PROTOCOL]
+               [--timeout SECONDS] COMMAND [ARGS]
 
 Options (before the command):
   --servers LIST       comma-separated server addresses: host, host:port,
                        [::1]:11211, /path/to.sock or unix:/path
                        (default: $MEMCACHED_SERVERS, then localhost:11211);
                        with several servers each key goes to the server
-                       pymemcache's HashClient picks for it; stats and
-                       version answer for the first server, flush for all
+                       --hash picks for it; stats and version answer for
+                       the first server, flush for all
+  --hash HASH          how keys are spread over several servers:
+                         rendezvous      (default) as pymemcache's
+                                         HashClient
+                         ketama-md5      as twemproxy's ketama, hash md5
+                         ketama-fnv1a64  as twemproxy's ketama, hash
+                                         fnv1a_64
+  --protocol PROTOCOL  how the commands travel:
+                         text  (default) memcached's classic commands
+                         meta  memcached's meta commands (memcached 1.6
+                               and later); same output as text
   --timeout SECONDS    connect and reply timeout, may be fractional (default 5)
   -h, --help           print this help and exit
   -V, --version        print memcrab's version and exit
@@ -68,6 +81,10 @@ Commands:
   version              the server's version and a newline
   flush [--delay SECONDS]
                        invalidate every item (flush_all); print nothing
+  route KEY...         a 'KEY<TAB>SERVER' line per key, in the order
+                       given: the server of LIST (or of the default) the
+                       key goes to with --hash, written exactly as given
+                       there; connects to no server
 
   Keys and values are taken as given, as bytes; a bad key (whitespace,
   control characters, over 250 bytes) is refused before anything is sent.
@@ -89,8 +106,41 @@ Exit status:
 ";
 
 /// The one-line usage shown after a usage error.
-pub const USAGE: &str =
-    "usage: memcrab [--servers LIST] [--timeout SECONDS] COMMAND [ARGS]; see 'memcrab --help'";
+pub const USAGE: &str = "usage: memcrab [--servers LIST] [--hash HASH] [--protocol PROTOCOL] \
+     [--timeout SECONDS] COMMAND [ARGS]; see 'memcrab --help'";
+
+/// `--hash`: how keys are spread over several servers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Hash {
+    /// `rendezvous`: pymemcache's `HashClient`.
+    #[default]
+    Rendezvous,
+    /// `ketama-md5`: twemproxy's ketama with md5 key hashes.
+    KetamaMd5,
+    /// `ketama-fnv1a64`: twemproxy's ketama with fnv1a_64 key hashes.
+    KetamaFnv1a64,
+}
+
+impl Hash {
+    /// Every value of `--hash`, as written on the command line.
+    const NAMES: &'static [(&'static str, Hash)] = &[
+        ("rendezvous", Hash::Rendezvous),
+        ("ketama-md5", Hash::KetamaMd5),
+        ("ketama-fnv1a64", Hash::KetamaFnv1a64),
+    ];
+
+    /// The library's distribution for this choice.
+    pub fn distribution(self) -> Distribution {
+        match self {
+            Hash::Rendezvous => Distribution::Rendezvous,
+            Hash::KetamaMd5 => Distribution::KetamaMd5,
+            Hash::KetamaFnv1a64 => Distribution::KetamaFnv1a64,
+        }
+    }
+}
+
+/// Every value of `--protocol`, as written on the command line.
+const PROTOCOLS: &[(&str, Protocol)] = &[("text", Protocol::Text), ("meta", Protocol::Meta)];
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -108,6 +158,10 @@ pub enum Parsed {
 pub struct Cli {
     /// `--servers`, if given.
     pub servers: Option<String>,
+    /// `--hash`, or rendezvous.
+    pub hash: Hash,
+    /// `--protocol`, or text.
+    pub protocol: Protocol,
     /// `--timeout`, or [`DEFAULT_TIMEOUT`].
     pub timeout: Duration,
     /// The command.
@@ -168,13 +222,17 @@ pub enum Command {
     Version,
     /// `flush [--delay S]`
     Flush { delay: i64 },
+    /// `route KEY...`: where each key goes; no I/O.
+    Route { keys: Vec<Vec<u8>> },
 }
 
 impl Command {
     /// The first key the command names, if it names one.
     pub fn first_key(&self) -> Option<&[u8]> {
         match self {
-            Command::Get { keys } | Command::Delete { keys } => keys.first().map(Vec::as_slice),
+            Command::Get { keys } | Command::Delete { keys } | Command::Route { keys } => {
+                keys.first().map(Vec::as_slice)
+            }
             Command::Gets { key }
             | Command::Store { key, .. }
             | Command::Cas { key, .. }
@@ -249,6 +307,7 @@ const COMMANDS: &[Spec] = &[
     Spec::new("stats", "[SECTION]", 0, 1, &[]),
     Spec::new("version", "", 0, 0, &[]),
     Spec::new("flush", "[--delay SECONDS]", 0, 0, &["--delay"]),
+    Spec::new("route", "KEY...", 1, usize::MAX, &[]),
 ];
 
 impl Spec {
@@ -273,7 +332,7 @@ fn spec(name: &str) -> Option<&'static Spec> {
     COMMANDS.iter().find(|spec| spec.name == name)
 }
 
-const GLOBAL_OPTIONS: &[&str] = &["--servers", "--timeout"];
+const GLOBAL_OPTIONS: &[&str] = &["--servers", "--hash", "--protocol", "--timeout"];
 const COMMAND_OPTIONS: &[&str] = &["--ttl", "--flags", "--delay"];
 
 /// Text for messages: the argument as UTF-8, invalid bytes replaced.
@@ -326,6 +385,8 @@ fn option_value(
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageError> {
     let mut args = args.into_iter();
     let mut servers = None;
+    let mut hash = Hash::default();
+    let mut protocol = Protocol::default();
     let mut timeout = DEFAULT_TIMEOUT;
     let mut positional_only = false;
 
@@ -350,6 +411,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
                     &mut args,
                     UsageError::general,
                 )?);
+            }
+            "--hash" => {
+                let value = option_value(option, inline, &mut args, UsageError::general)?;
+                hash = parse_choice(option, &value, Hash::NAMES).map_err(UsageError::general)?;
+            }
+            "--protocol" => {
+                let value = option_value(option, inline, &mut args, UsageError::general)?;
+                protocol = parse_choice(option, &value, PROTOCOLS).map_err(UsageError::general)?;
             }
             "--timeout" => {
                 let value = option_value(option, inline, &mut args, UsageError::general)?;
@@ -420,6 +489,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
     let command = build(spec, positional, &options)?;
     Ok(Parsed::Run(Cli {
         servers,
+        hash,
+        protocol,
         timeout,
         command,
     }))
@@ -454,6 +525,9 @@ fn build(
             keys: positional_rest(take(&mut args), args),
         },
         "delete" => Command::Delete {
+            keys: positional_rest(take(&mut args), args),
+        },
+        "route" => Command::Route {
             keys: positional_rest(take(&mut args), args),
         },
         "gets" => Command::Gets {
@@ -540,6 +614,20 @@ fn lossy(bytes: &[u8]) -> String {
 fn parse_int<T: std::str::FromStr>(text: &str, what: &str, expected: &str) -> Result<T, String> {
     text.parse()
         .map_err(|_| format!("invalid {what} '{text}': expected {expected}"))
+}
+
+/// Parses the value of `option`, one of `choices` (exact, lower case).
+fn parse_choice<T: Copy>(option: &str, text: &str, choices: &[(&str, T)]) -> Result<T, String> {
+    if let Some(&(_, value)) = choices.iter().find(|(name, _)| *name == text) {
+        return Ok(value);
+    }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    let expected = match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
+    Err(format!("invalid {option} '{text}': expected {expected}"))
 }
 
 /// Parses `--timeout`: positive seconds, possibly fractional.

@@ -1,6 +1,7 @@
 //! `memcrab`: a memcached command line client.
 //!
-//! `memcrab [--servers LIST] [--timeout SECONDS] COMMAND [ARGS]`; see
+//! `memcrab [--servers LIST] [--hash HASH] [--protocol PROTOCOL]
+//! [--timeout SECONDS] COMMAND [ARGS]`; see
 //! `memcrab --help` ([`args::HELP`]). Exit status: 0 success, 1 a missing
 //! key or a value not stored, 2 any error.
 
@@ -13,10 +14,10 @@ use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 
 use memcrab::address::parse_server_list;
-use memcrab::{Error, ServerAddr};
+use memcrab::Error;
 
 use crate::args::{Cli, Parsed};
-use crate::client::Target;
+use crate::client::{Server, Target};
 use crate::output::{write_message, Output};
 use crate::run::{Failure, Status};
 
@@ -50,7 +51,7 @@ fn real_main() -> u8 {
         Ok(servers) => servers,
         Err(message) => return fail(&message),
     };
-    let client = match Target::new(servers, cli.timeout) {
+    let client = match Target::new(servers, cli.hash, cli.protocol, cli.timeout) {
         Ok(client) => client,
         Err(e) => return fail(&e.to_string()),
     };
@@ -71,8 +72,8 @@ fn real_main() -> u8 {
 }
 
 /// The servers of `--servers`, else `$MEMCACHED_SERVERS` (when set and not
-/// empty), else the default.
-fn server_list(cli: &Cli) -> Result<Vec<ServerAddr>, String> {
+/// empty), else the default; each with the text it was given as.
+fn server_list(cli: &Cli) -> Result<Vec<Server>, String> {
     let from_env = std::env::var(args::SERVERS_ENV)
         .ok()
         .filter(|list| !list.trim().is_empty());
@@ -81,7 +82,17 @@ fn server_list(cli: &Cli) -> Result<Vec<ServerAddr>, String> {
         (None, Some(list)) => list.as_str(),
         (None, None) => args::DEFAULT_SERVER,
     };
-    parse_server_list(list).map_err(|e| e.to_string())
+    let addrs = parse_server_list(list).map_err(|e| e.to_string())?;
+    // The items as `parse_server_list` splits them: at commas, without
+    // the blanks around each.
+    let given = list.split(',').map(str::trim);
+    Ok(given
+        .zip(addrs)
+        .map(|(given, addr)| Server {
+            given: given.to_owned(),
+            addr,
+        })
+        .collect())
 }
 
 /// The error's message, naming the server when a connection error does not.

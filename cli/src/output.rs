@@ -47,6 +47,11 @@ impl<O: Write, E: Write> Output<O, E> {
         self.line(&[name, b" ", value])
     }
 
+    /// `route`: one `KEY<TAB>SERVER` line.
+    pub fn route(&mut self, key: &[u8], server: &str) -> io::Result<()> {
+        self.line(&[key, b"\t", server.as_bytes()])
+    }
+
     /// `version`: the text on a line.
     pub fn text(&mut self, text: &str) -> io::Result<()> {
         self.line(&[text.as_bytes()])

@@ -169,6 +169,12 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             client.flush_all(*delay, Some(false))?;
             Ok(Status::Success)
         }
+        // Answered from the server list alone (`Target::run`), never by a
+        // client.
+        Command::Route { .. } => Err(Error::Config(
+            "route is answered from the server list, not by a server".to_owned(),
+        )
+        .into()),
     }
 }
 

@@ -89,7 +89,7 @@ impl StoreOptions {
 /// let client = Client::new("localhost")?;
 /// client.set("some_key", "some_value")?;
 /// let value = client.get("some_key")?;
-/// assert_eq!(value.unwrap().as_bytes(), Some(assert_eq!(value.unwrap().as_bytes(), b"some_value");b"some_value"[..]));
+/// assert_eq!(value.unwrap().as_bytes(), Some(&b"some_value"[..]));
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub trait Memcache {

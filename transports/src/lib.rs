@@ -11,6 +11,8 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+#[cfg(feature = "json")]
+mod json;
 mod meta_api;
 mod retrying;
 
@@ -21,6 +23,8 @@ pub use blocking::{
     PoolOptions, PooledClient,
 };
 pub use error::{Error, ErrorKind, Result};
+#[cfg(feature = "json")]
+pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use memcrab_core::serde::Value;
 pub use memcrab_core::Protocol;

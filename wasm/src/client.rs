@@ -7,12 +7,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{BinaryType, WebSocket};
 
-use crate::command::{CallOptions, Command};
+use crate::command::{Command, Opts};
 use crate::convert::{self, field};
 use crate::error::{js_error, type_error, IO};
 use crate::protocol;
 use crate::shape::Shape;
 use crate::socket::{self, clear_timeout, set_timeout, Driver, Shared};
+use crate::typescript::{
+    CallOptions, ClientOptions, Integer, Key, Keys, StatsArgs, StoreOptions, Value,
+};
 
 /// The default time `connect` waits for the WebSocket to open.
 const CONNECT_TIMEOUT_MS: f64 = 10_000.0;
@@ -40,10 +43,8 @@ pub struct Client {
 impl Client {
     /// Opens a WebSocket to `url` (`ws://…` or `wss://…`) and resolves once
     /// it is open.
-    pub async fn connect(
-        url: String,
-        #[wasm_bindgen(unchecked_param_type = "ClientOptions")] options: JsValue,
-    ) -> Result<Client, JsValue> {
+    pub async fn connect(url: String, options: Option<ClientOptions>) -> Result<Client, JsValue> {
+        let options = JsValue::from(options);
         let conn = protocol::connection(&options)?;
         let timeout_ms = optional_ms(&options, "timeoutMs")?;
         let connect_ms = optional_ms(&options, "connectTimeoutMs")?.unwrap_or(CONNECT_TIMEOUT_MS);
@@ -109,57 +110,42 @@ impl Client {
     /// Stores `value` under `key`: true when stored. Options: `flags`,
     /// `expire` (seconds), `noreply`.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn set(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
-        self.store(StoreCommand::Set, &key, &value, &options)
+    pub fn set(&self, key: Key, value: Value, options: Option<StoreOptions>) -> Promise {
+        self.store(StoreCommand::Set, &key, &value, convert::given(&options))
     }
 
     /// Stores only if `key` is absent: false when it was there.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn add(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
-        self.store(StoreCommand::Add, &key, &value, &options)
+    pub fn add(&self, key: Key, value: Value, options: Option<StoreOptions>) -> Promise {
+        self.store(StoreCommand::Add, &key, &value, convert::given(&options))
     }
 
     /// Stores only if `key` is present: false when it was not.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn replace(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
-        self.store(StoreCommand::Replace, &key, &value, &options)
+    pub fn replace(&self, key: Key, value: Value, options: Option<StoreOptions>) -> Promise {
+        self.store(
+            StoreCommand::Replace,
+            &key,
+            &value,
+            convert::given(&options),
+        )
     }
 
     /// Adds `value` after the stored value: false when there is none.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn append(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
-        self.store(StoreCommand::Append, &key, &value, &options)
+    pub fn append(&self, key: Key, value: Value, options: Option<StoreOptions>) -> Promise {
+        self.store(StoreCommand::Append, &key, &value, convert::given(&options))
     }
 
     /// Adds `value` before the stored value: false when there is none.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn prepend(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
-    ) -> Promise {
-        self.store(StoreCommand::Prepend, &key, &value, &options)
+    pub fn prepend(&self, key: Key, value: Value, options: Option<StoreOptions>) -> Promise {
+        self.store(
+            StoreCommand::Prepend,
+            &key,
+            &value,
+            convert::given(&options),
+        )
     }
 
     /// Stores only if the item still has the token `cas` from `gets`: true
@@ -167,13 +153,13 @@ impl Client {
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean | null>")]
     pub fn cas(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] cas: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        cas: Integer,
+        options: Option<StoreOptions>,
     ) -> Promise {
         self.run(Shape::Cas, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             let cas = convert::u64_arg(&cas, "cas")?;
             Command::store(StoreCommand::Cas(cas), &key, &value, &opts)
         })
@@ -181,44 +167,34 @@ impl Client {
 
     /// Returns the item stored under `key`, or null on a miss.
     #[wasm_bindgen(unchecked_return_type = "Promise<Item | null>")]
-    pub fn get(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+    pub fn get(&self, key: Key) -> Promise {
         self.run(Shape::One, || Command::get_one(GetCommand::Get, &key))
     }
 
     /// Returns the items found for `keys`, in one request: a `Map` from key
     /// to item, misses absent.
     #[wasm_bindgen(js_name = getMany, unchecked_return_type = "Promise<Map<string, Item>>")]
-    pub fn get_many(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
-    ) -> Promise {
+    pub fn get_many(&self, keys: Keys) -> Promise {
         self.run(Shape::Many, || Command::get_many(GetCommand::Get, &keys))
     }
 
     /// Returns the item under `key` with its `cas` token, or null.
     #[wasm_bindgen(unchecked_return_type = "Promise<Item | null>")]
-    pub fn gets(&self, #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue) -> Promise {
+    pub fn gets(&self, key: Key) -> Promise {
         self.run(Shape::One, || Command::get_one(GetCommand::Gets, &key))
     }
 
     /// Returns the items found for `keys` with their `cas` tokens.
     #[wasm_bindgen(js_name = getsMany, unchecked_return_type = "Promise<Map<string, Item>>")]
-    pub fn gets_many(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
-    ) -> Promise {
+    pub fn gets_many(&self, keys: Keys) -> Promise {
         self.run(Shape::Many, || Command::get_many(GetCommand::Gets, &keys))
     }
 
     /// Deletes `key`: true deleted, false not found.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn delete(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn delete(&self, key: Key, options: Option<CallOptions>) -> Promise {
         self.run(Shape::Delete, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             let key = convert::bytes(&key, "key")?;
             Ok(Command::Delete {
                 key,
@@ -230,14 +206,9 @@ impl Client {
     /// Adds `delta` to the number stored under `key`: the new value, or
     /// null when there is none.
     #[wasm_bindgen(unchecked_return_type = "Promise<bigint | null>")]
-    pub fn incr(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] delta: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn incr(&self, key: Key, delta: Integer, options: Option<CallOptions>) -> Promise {
         self.run(Shape::Arith, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             Ok(Command::Incr {
                 key: convert::bytes(&key, "key")?,
                 delta: convert::u64_arg(&delta, "delta")?,
@@ -248,14 +219,9 @@ impl Client {
 
     /// Subtracts `delta` (memcached stops at 0): the new value, or null.
     #[wasm_bindgen(unchecked_return_type = "Promise<bigint | null>")]
-    pub fn decr(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] delta: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn decr(&self, key: Key, delta: Integer, options: Option<CallOptions>) -> Promise {
         self.run(Shape::Arith, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             Ok(Command::Decr {
                 key: convert::bytes(&key, "key")?,
                 delta: convert::u64_arg(&delta, "delta")?,
@@ -267,14 +233,9 @@ impl Client {
     /// Sets a new expiration (seconds) on `key`: true touched, false not
     /// found.
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
-    pub fn touch(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        expire: f64,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn touch(&self, key: Key, expire: f64, options: Option<CallOptions>) -> Promise {
         self.run(Shape::Touch, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             Ok(Command::Touch {
                 key: convert::bytes(&key, "key")?,
                 exptime: convert::i64_or(&JsValue::from_f64(expire), "expire", 0)?,
@@ -286,11 +247,8 @@ impl Client {
     /// Returns the server's statistics as an object of strings; `args`
     /// picks a section (`["settings"]`, `["items"]`, `["slabs"]`, …).
     #[wasm_bindgen(unchecked_return_type = "Promise<Record<string, string>>")]
-    pub fn stats(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] args: JsValue,
-    ) -> Promise {
-        self.run(Shape::Stats, || Command::stats(&args))
+    pub fn stats(&self, args: Option<StatsArgs>) -> Promise {
+        self.run(Shape::Stats, || Command::stats(convert::given(&args)))
     }
 
     /// Returns the server's version string.
@@ -301,13 +259,9 @@ impl Client {
 
     /// Invalidates every item, after `delay` seconds (default 0).
     #[wasm_bindgen(js_name = flushAll, unchecked_return_type = "Promise<boolean>")]
-    pub fn flush_all(
-        &self,
-        delay: Option<f64>,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Promise {
+    pub fn flush_all(&self, delay: Option<f64>, options: Option<CallOptions>) -> Promise {
         self.run(Shape::Ok, || {
-            let opts = CallOptions::from_js(&options)?;
+            let opts = Opts::from_js(convert::given(&options))?;
             Ok(Command::FlushAll {
                 delay: convert::i64_or(&delay.into(), "delay", 0)?,
                 noreply: opts.noreply,
@@ -346,10 +300,10 @@ impl Client {
         command: StoreCommand,
         key: &JsValue,
         value: &JsValue,
-        options: &JsValue,
+        options: Option<&JsValue>,
     ) -> Promise {
         self.run(Shape::Store, || {
-            let opts = CallOptions::from_js(options)?;
+            let opts = Opts::from_js(options)?;
             Command::store(command, key, value, &opts)
         })
     }

@@ -9,7 +9,7 @@ use crate::error::type_error;
 /// The per-call options every command takes (`flags`, `expire`, `noreply`,
 /// `deadline`); each command reads the ones it has.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CallOptions {
+pub(crate) struct Opts {
     /// Client flags stored with a value.
     pub(crate) flags: u32,
     /// Expiration in seconds (0 never).
@@ -20,10 +20,12 @@ pub(crate) struct CallOptions {
     pub(crate) deadline: Option<Millis>,
 }
 
-impl CallOptions {
+impl Opts {
     /// Reads `{ flags, expire, noreply, deadline }` from a JS object (or
     /// `undefined`).
-    pub(crate) fn from_js(options: &JsValue) -> Result<Self, JsValue> {
+    pub(crate) fn from_js(options: Option<&JsValue>) -> Result<Self, JsValue> {
+        let undefined = JsValue::UNDEFINED;
+        let options = options.unwrap_or(&undefined);
         convert::check_options(options)?;
         let flags = field(options, "flags");
         let flags = if flags.is_undefined() || flags.is_null() {
@@ -38,7 +40,7 @@ impl CallOptions {
                 }
             }
         };
-        Ok(CallOptions {
+        Ok(Opts {
             flags,
             expire: convert::i64_or(&field(options, "expire"), "option expire", 0)?,
             noreply: convert::bool_field(options, "noreply", false)?,
@@ -102,7 +104,7 @@ impl Command {
         command: StoreCommand,
         key: &JsValue,
         value: &JsValue,
-        options: &CallOptions,
+        options: &Opts,
     ) -> Result<Self, JsValue> {
         Ok(Command::Store {
             command,
@@ -132,11 +134,13 @@ impl Command {
 
     /// `stats` with an optional array of arguments (`["items"]`,
     /// `["slabs"]`, `["settings"]`, …).
-    pub(crate) fn stats(args: &JsValue) -> Result<Self, JsValue> {
-        let args = if args.is_undefined() || args.is_null() {
-            Vec::new()
-        } else {
-            convert::keys(args).map_err(|_| type_error("stats arguments must be an array"))?
+    pub(crate) fn stats(args: Option<&JsValue>) -> Result<Self, JsValue> {
+        let args = match args {
+            None => Vec::new(),
+            Some(args) if args.is_undefined() || args.is_null() => Vec::new(),
+            Some(args) => {
+                convert::keys(args).map_err(|_| type_error("stats arguments must be an array"))?
+            }
         };
         Ok(Command::Stats { args })
     }

@@ -132,3 +132,9 @@ fn type_of(value: &JsValue) -> String {
         value.js_typeof().as_string().unwrap_or_default()
     }
 }
+
+/// Returns an optional argument as a `JsValue`, `None` when JS passed
+/// `undefined` or `null`.
+pub(crate) fn given<T: AsRef<JsValue>>(value: &Option<T>) -> Option<&JsValue> {
+    value.as_ref().map(AsRef::as_ref)
+}

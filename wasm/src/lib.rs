@@ -36,3 +36,7 @@ mod typescript;
 pub use client::Client;
 pub use protocol::{Protocol, Replies};
 pub use router::Router;
+pub use typescript::{
+    Bytes, CallOptions, ClientOptions, Integer, Key, Keys, ProtocolOptions, RouterOptions,
+    StatsArgs, StoreOptions, Value,
+};

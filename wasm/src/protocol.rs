@@ -4,10 +4,13 @@ use js_sys::{Array, Uint8Array};
 use memcrab_core::{Connection, GetCommand, KeyPolicy, Limits, Millis, StoreCommand};
 use wasm_bindgen::prelude::*;
 
-use crate::command::{CallOptions, Command};
+use crate::command::{Command, Opts};
 use crate::convert;
 use crate::error::core_error;
 use crate::reply;
+use crate::typescript::{
+    Bytes, CallOptions, Integer, Key, Keys, ProtocolOptions, StatsArgs, StoreOptions, Value,
+};
 
 /// memcached's text protocol over any socket: commands return the bytes to
 /// write, `receive` takes the bytes read and returns the completed replies.
@@ -36,11 +39,9 @@ impl Protocol {
     /// the wire), `allowUnicodeKeys` (default false), `maxItemSize` (bytes,
     /// default 1 MiB + 512, memcached's default item size).
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "ProtocolOptions")] options: JsValue,
-    ) -> Result<Protocol, JsValue> {
+    pub fn new(options: Option<ProtocolOptions>) -> Result<Protocol, JsValue> {
         Ok(Protocol {
-            conn: connection(&options)?,
+            conn: connection(convert::given(&options).unwrap_or(&JsValue::UNDEFINED))?,
             last_id: None,
         })
     }
@@ -68,51 +69,61 @@ impl Protocol {
     /// (seconds), `noreply`, `deadline` (see {@link Protocol.handleTimeout}).
     pub fn set(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Set, &key, &value, &options)
+        self.store(StoreCommand::Set, &key, &value, convert::given(&options))
     }
 
     /// Encodes `add`: store only if `key` is absent.
     pub fn add(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Add, &key, &value, &options)
+        self.store(StoreCommand::Add, &key, &value, convert::given(&options))
     }
 
     /// Encodes `replace`: store only if `key` is present.
     pub fn replace(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Replace, &key, &value, &options)
+        self.store(
+            StoreCommand::Replace,
+            &key,
+            &value,
+            convert::given(&options),
+        )
     }
 
     /// Encodes `append`: add `value` after the stored one.
     pub fn append(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Append, &key, &value, &options)
+        self.store(StoreCommand::Append, &key, &value, convert::given(&options))
     }
 
     /// Encodes `prepend`: add `value` before the stored one.
     pub fn prepend(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Prepend, &key, &value, &options)
+        self.store(
+            StoreCommand::Prepend,
+            &key,
+            &value,
+            convert::given(&options),
+        )
     }
 
     /// Encodes `cas`: store only if the item still has the token `cas` from
@@ -120,22 +131,23 @@ impl Protocol {
     /// `notFound`.
     pub fn cas(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "Value")] value: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] cas: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "StoreOptions")] options: JsValue,
+        key: Key,
+        value: Value,
+        cas: Integer,
+        options: Option<StoreOptions>,
     ) -> Result<Uint8Array, JsValue> {
         let cas = convert::u64_arg(&cas, "cas")?;
-        self.store(StoreCommand::Cas(cas), &key, &value, &options)
+        self.store(
+            StoreCommand::Cas(cas),
+            &key,
+            &value,
+            convert::given(&options),
+        )
     }
 
     /// Encodes `get` for one key; the reply is `values` with 0 or 1 item.
-    pub fn get(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+    pub fn get(&mut self, key: Key, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
+        let opts = Opts::from_js(convert::given(&options))?;
         self.submit(&Command::get_one(GetCommand::Get, &key)?, opts.deadline)
     }
 
@@ -143,20 +155,16 @@ impl Protocol {
     #[wasm_bindgen(js_name = getMany)]
     pub fn get_many(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        keys: Keys,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         self.submit(&Command::get_many(GetCommand::Get, &keys)?, opts.deadline)
     }
 
     /// Encodes `gets` for one key: its item carries `cas` for {@link Protocol.cas}.
-    pub fn gets(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+    pub fn gets(&mut self, key: Key, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
+        let opts = Opts::from_js(convert::given(&options))?;
         self.submit(&Command::get_one(GetCommand::Gets, &key)?, opts.deadline)
     }
 
@@ -164,20 +172,20 @@ impl Protocol {
     #[wasm_bindgen(js_name = getsMany)]
     pub fn gets_many(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key[]")] keys: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        keys: Keys,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         self.submit(&Command::get_many(GetCommand::Gets, &keys)?, opts.deadline)
     }
 
     /// Encodes `delete`; the reply is `deleted` or `notFound`.
     pub fn delete(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        key: Key,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         let key = convert::bytes(&key, "key")?;
         let noreply = opts.noreply;
         self.submit(&Command::Delete { key, noreply }, opts.deadline)
@@ -186,11 +194,11 @@ impl Protocol {
     /// Encodes `incr`; the reply is `number` (a bigint) or `notFound`.
     pub fn incr(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] delta: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        key: Key,
+        delta: Integer,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         let command = Command::Incr {
             key: convert::bytes(&key, "key")?,
             delta: convert::u64_arg(&delta, "delta")?,
@@ -202,11 +210,11 @@ impl Protocol {
     /// Encodes `decr` (memcached stops at 0); replies as `incr`.
     pub fn decr(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "bigint | number")] delta: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        key: Key,
+        delta: Integer,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         let command = Command::Decr {
             key: convert::bytes(&key, "key")?,
             delta: convert::u64_arg(&delta, "delta")?,
@@ -219,11 +227,11 @@ impl Protocol {
     /// `touched` or `notFound`.
     pub fn touch(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
+        key: Key,
         expire: f64,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         let command = Command::Touch {
             key: convert::bytes(&key, "key")?,
             exptime: convert::i64_or(&JsValue::from_f64(expire), "expire", 0)?,
@@ -236,19 +244,16 @@ impl Protocol {
     /// reply is `stats`, an object of strings.
     pub fn stats(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "string[]")] args: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        args: Option<StatsArgs>,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
-        self.submit(&Command::stats(&args)?, opts.deadline)
+        let opts = Opts::from_js(convert::given(&options))?;
+        self.submit(&Command::stats(convert::given(&args))?, opts.deadline)
     }
 
     /// Encodes `version`; the reply is `version`.
-    pub fn version(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+    pub fn version(&mut self, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
+        let opts = Opts::from_js(convert::given(&options))?;
         self.submit(&Command::Version, opts.deadline)
     }
 
@@ -258,9 +263,9 @@ impl Protocol {
     pub fn flush_all(
         &mut self,
         delay: Option<f64>,
-        #[wasm_bindgen(unchecked_param_type = "CallOptions")] options: JsValue,
+        options: Option<CallOptions>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(&options)?;
+        let opts = Opts::from_js(convert::given(&options))?;
         let delay = convert::i64_or(&delay.into(), "delay", 0)?;
         let noreply = opts.noreply;
         self.submit(&Command::FlushAll { delay, noreply }, opts.deadline)
@@ -273,10 +278,7 @@ impl Protocol {
 
     /// Takes the bytes the socket read and returns the replies they
     /// completed, in order (often none, or several).
-    pub fn receive(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer")] bytes: JsValue,
-    ) -> Result<Replies, JsValue> {
+    pub fn receive(&mut self, bytes: Bytes) -> Result<Replies, JsValue> {
         let data = convert::bytes(&bytes, "bytes")?;
         self.conn.receive(&data);
         Ok(self.drain())
@@ -311,9 +313,9 @@ impl Protocol {
         command: StoreCommand,
         key: &JsValue,
         value: &JsValue,
-        options: &JsValue,
+        options: Option<&JsValue>,
     ) -> Result<Uint8Array, JsValue> {
-        let opts = CallOptions::from_js(options)?;
+        let opts = Opts::from_js(options)?;
         let command = Command::store(command, key, value, &opts)?;
         self.submit(&command, opts.deadline)
     }

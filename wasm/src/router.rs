@@ -8,6 +8,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, field};
 use crate::error::{set, type_error};
+use crate::typescript::{Key, RouterOptions};
 
 /// Decides which of several servers a key belongs to, and tracks which
 /// servers are down; the caller owns one connection (a `Client`, or a
@@ -31,10 +32,8 @@ pub struct Router {
 impl Router {
     /// Creates a router over the node names `nodes`.
     #[wasm_bindgen(constructor)]
-    pub fn new(
-        nodes: Vec<String>,
-        #[wasm_bindgen(unchecked_param_type = "RouterOptions")] options: JsValue,
-    ) -> Result<Router, JsValue> {
+    pub fn new(nodes: Vec<String>, options: Option<RouterOptions>) -> Result<Router, JsValue> {
+        let options = JsValue::from(options);
         convert::check_options(&options)?;
         let distribution = match field(&options, "distribution").as_string().as_deref() {
             None | Some("rendezvous") => Distribution::Rendezvous,
@@ -80,11 +79,7 @@ impl Router {
     /// or `undefined` when none is live. Same as `route(key).node`, for code
     /// that does not track failures.
     #[wasm_bindgen(js_name = nodeFor)]
-    pub fn node_for(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        now: Option<f64>,
-    ) -> Result<Option<String>, JsValue> {
+    pub fn node_for(&mut self, key: Key, now: Option<f64>) -> Result<Option<String>, JsValue> {
         let key = convert::bytes(&key, "key")?;
         let now = now_or(&now.into())?;
         Ok(match self.router.node_for(&key, now) {
@@ -95,11 +90,7 @@ impl Router {
 
     /// Decides where a call for `key` goes at `now`.
     #[wasm_bindgen(unchecked_return_type = "Route")]
-    pub fn route(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "Key")] key: JsValue,
-        now: Option<f64>,
-    ) -> Result<JsValue, JsValue> {
+    pub fn route(&mut self, key: Key, now: Option<f64>) -> Result<JsValue, JsValue> {
         let key = convert::bytes(&key, "key")?;
         let now = now_or(&now.into())?;
         let object: JsValue = js_sys::Object::new().into();

@@ -137,3 +137,40 @@ export type Route =
   | { type: "node" | "wait"; node: string; index: number }
   | { type: "noNodes" };
 "#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// A key (`string | Uint8Array`).
+    #[wasm_bindgen(typescript_type = "Key")]
+    pub type Key;
+    /// A value (`string | Uint8Array | ArrayBuffer`).
+    #[wasm_bindgen(typescript_type = "Value")]
+    pub type Value;
+    /// An array of keys.
+    #[wasm_bindgen(typescript_type = "Key[]")]
+    pub type Keys;
+    /// An unsigned integer (`bigint | number`).
+    #[wasm_bindgen(typescript_type = "bigint | number")]
+    pub type Integer;
+    /// Bytes read from a socket.
+    #[wasm_bindgen(typescript_type = "Uint8Array | ArrayBuffer")]
+    pub type Bytes;
+    /// The options of a storage command.
+    #[wasm_bindgen(typescript_type = "StoreOptions")]
+    pub type StoreOptions;
+    /// The options of any command.
+    #[wasm_bindgen(typescript_type = "CallOptions")]
+    pub type CallOptions;
+    /// The options of `new Protocol`.
+    #[wasm_bindgen(typescript_type = "ProtocolOptions")]
+    pub type ProtocolOptions;
+    /// The options of `Client.connect`.
+    #[wasm_bindgen(typescript_type = "ClientOptions")]
+    pub type ClientOptions;
+    /// The options of `new Router`.
+    #[wasm_bindgen(typescript_type = "RouterOptions")]
+    pub type RouterOptions;
+    /// The arguments of `stats` (`string[]`).
+    #[wasm_bindgen(typescript_type = "string[]")]
+    pub type StatsArgs;
+}
