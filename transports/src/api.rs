@@ -762,3 +762,25 @@ fn arith(reply: Option<Reply>) -> Result<Option<u64>> {
 fn unexpected(reply: &Reply) -> Error {
     Error::Protocol(memcrab_core::Error::UnexpectedReply(format!("{reply:?}")))
 }
+
+macro_rules! forward_memcache {
+    ($($ty:ty),*) => {$(
+        impl<C: Memcache + ?Sized> Memcache for $ty {
+            fn options(&self) -> &ClientOptions {
+                (**self).options()
+            }
+
+            fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+                (**self).execute(requests)
+            }
+
+            fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+                (**self).execute_meta(requests)
+            }
+        }
+    )*};
+}
+
+// A shared or boxed client is a client: `Arc<PooledClient>` across
+// threads, `Box<HashClient>`, `&Client` in a wrapper.
+forward_memcache!(&C, Box<C>, std::sync::Arc<C>);

@@ -44,7 +44,7 @@ pub struct Client {
     opts: ClientOptions,
     policy: KeyPolicy,
     limits: Limits,
-    link: Mutex<Option<Link>>,
+    link: Mutex<Option<Box<Link>>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -108,7 +108,7 @@ impl Client {
     /// Returns true if a socket is open right now.
     #[must_use]
     pub fn is_connected(&self) -> bool {
-        self.lock().as_ref().is_some_and(Link::is_usable)
+        self.lock().as_ref().is_some_and(|l| l.is_usable())
     }
 
     /// Validates `requests`, connects if needed, and writes them, leaving
@@ -125,7 +125,7 @@ impl Client {
                 if let Some(old) = guard.take() {
                     old.close();
                 }
-                guard.insert(Link::open(&self.addr, &self.opts)?)
+                guard.insert(Box::new(Link::open(&self.addr, &self.opts)?))
             }
         };
         let batch = link.start(&self.addr, requests, self.opts.timeout);
@@ -136,7 +136,7 @@ impl Client {
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Option<Link>> {
+    fn lock(&self) -> MutexGuard<'_, Option<Box<Link>>> {
         match self.link.lock() {
             Ok(g) => g,
             Err(poisoned) => {

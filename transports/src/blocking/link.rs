@@ -33,7 +33,7 @@ const READ_BUF: usize = 64 * 1024;
 pub(crate) enum Started<'a> {
     /// On a [`Client`](super::Client)'s one connection (its lock held).
     Client {
-        guard: std::sync::MutexGuard<'a, Option<Link>>,
+        guard: std::sync::MutexGuard<'a, Option<Box<Link>>>,
         addr: &'a ServerAddr,
         batch: Batch,
     },
