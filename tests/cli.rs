@@ -115,16 +115,19 @@ impl Run {
         message
     }
 
-    /// Asserts a usage error: exit 2, `memcrab: <message>` then a usage
-    /// line on stderr; returns the message.
+    /// Asserts a usage error: exit 2, one line `memcrab: <message> (usage:
+    /// …)` on stderr; returns the message.
     #[track_caller]
     fn usage_error(&self) -> &str {
         assert_eq!(self.code, 2, "expected exit 2: {self:?}");
         assert_eq!(self.stdout, b"", "expected no stdout: {self:?}");
         let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 2, "message and usage line: {self:?}");
-        assert!(lines[1].starts_with("usage: memcrab"), "{self:?}");
-        lines[0]
+        assert_eq!(lines.len(), 1, "one line, message and usage: {self:?}");
+        let (message, usage) = lines[0]
+            .rsplit_once(" (usage: memcrab")
+            .unwrap_or_else(|| panic!("stderr lacks the usage hint: {self:?}"));
+        assert!(usage.ends_with(')'), "{self:?}");
+        message
             .strip_prefix("memcrab: ")
             .unwrap_or_else(|| panic!("stderr lacks the prefix: {self:?}"))
     }
@@ -215,6 +218,9 @@ fn help_prints_usage_and_exits_0() {
             "version",
             "flush [--delay SECONDS]",
             "--timeout SECONDS",
+            "--hash HASH",
+            "--protocol PROTOCOL",
+            "route KEY...",
             "MEMCACHED_SERVERS",
             "'TOKEN VALUE'",
         ] {
@@ -299,6 +305,15 @@ fn usage_errors_exit_2_with_a_hint_and_contact_no_server() {
             &["flush", "--delay", "-1"],
             "invalid --delay '-1': expected a whole number of seconds, 0 or more",
         ),
+        (
+            &["--hash", "foo", "get", "k"],
+            "invalid --hash 'foo': expected rendezvous, ketama-md5 or ketama-fnv1a64",
+        ),
+        (
+            &["--protocol", "bar", "get", "k"],
+            "invalid --protocol 'bar': expected text or meta",
+        ),
+        (&["route"], "route takes at least 1 argument, got 0"),
     ];
     for (args, message) in cases {
         let mut all = vec!["--servers", servers.as_str()];
@@ -310,11 +325,11 @@ fn usage_errors_exit_2_with_a_hint_and_contact_no_server() {
     let r = run(&["--servers", &servers, "set", "k"]);
     assert!(
         r.stderr
-            .ends_with("\nusage: memcrab set KEY VALUE [--ttl SECONDS] [--flags N]\n"),
+            .ends_with(" (usage: memcrab set KEY VALUE [--ttl SECONDS] [--flags N])\n"),
         "{r:?}"
     );
     let r = run(&["--servers", &servers, "nope"]);
-    assert!(r.stderr.ends_with("see 'memcrab --help'\n"), "{r:?}");
+    assert!(r.stderr.ends_with("see 'memcrab --help')\n"), "{r:?}");
 }
 
 #[test]
@@ -522,7 +537,14 @@ fn a_value_over_the_servers_item_limit_exits_2_with_the_servers_words() {
         message.contains("object too large for cache"),
         "the server's words: {r:?}"
     );
-    assert_eq!(message, "server error: object too large for cache");
+    // The library's message names the server that refused.
+    assert_eq!(
+        message,
+        format!(
+            "server error: object too large for cache (server {})",
+            server.addr_string()
+        )
+    );
     assert_eq!(server.raw_get(b"big"), None);
     // A value under the limit is stored.
     mc(&server, &["set", "small", &"y".repeat(500)]).silent_ok();
@@ -757,7 +779,13 @@ fn stats_prints_name_value_lines_in_the_servers_order() {
 
     // An unknown section: the server's error, exit 2.
     let r = mc(&server, &["stats", "bogus"]);
-    assert_eq!(r.error(), "server refused command `stats`: ERROR");
+    assert_eq!(
+        r.error(),
+        format!(
+            "server refused command `stats`: ERROR (server {})",
+            server.addr_string()
+        )
+    );
 }
 
 #[test]
@@ -810,10 +838,22 @@ fn unix_socket_servers() {
     let server = MemcachedServer::start_unix();
     let path = server.socket_path().display().to_string();
     for spec in [format!("unix:{path}"), path.clone()] {
-        let r = run(&["--servers", &spec, "set", "k", &spec]);
-        r.silent_ok();
-        assert_eq!(server.raw_get(b"k"), Some(spec.clone().into_bytes()));
-        assert_eq!(run(&["--servers", &spec, "get", "k"]).ok(), spec.as_bytes());
+        for protocol in ["text", "meta"] {
+            let value = format!("{protocol} {spec}");
+            let r = run(&[
+                "--protocol",
+                protocol,
+                "--servers",
+                &spec,
+                "set",
+                "k",
+                &value,
+            ]);
+            r.silent_ok();
+            assert_eq!(server.raw_get(b"k"), Some(value.clone().into_bytes()));
+            let r = run(&["--protocol", protocol, "--servers", &spec, "get", "k"]);
+            assert_eq!(r.ok(), value.as_bytes());
+        }
     }
     // A socket that does not exist: exit 2, the message names it.
     let missing = format!("unix:{path}.missing");
@@ -830,9 +870,21 @@ fn ipv6_servers() {
     let server = MemcachedServer::start_ipv6();
     let addr = server.addr_string();
     assert!(addr.starts_with("[::1]:"));
-    run(&["--servers", &addr, "set", "k", "six"]).silent_ok();
-    assert_eq!(server.raw_get(b"k"), Some(b"six".to_vec()));
-    assert_eq!(run(&["--servers", &addr, "get", "k"]).ok(), b"six");
+    for protocol in ["text", "meta"] {
+        run(&[
+            "--protocol",
+            protocol,
+            "--servers",
+            &addr,
+            "set",
+            "k",
+            protocol,
+        ])
+        .silent_ok();
+        assert_eq!(server.raw_get(b"k"), Some(protocol.as_bytes().to_vec()));
+        let r = run(&["--protocol", protocol, "--servers", &addr, "get", "k"]);
+        assert_eq!(r.ok(), protocol.as_bytes());
+    }
 }
 
 #[test]

@@ -39,15 +39,12 @@ Options (before the command):
                        --hash picks for it; stats and version answer for
                        the first server, flush for all
   --hash HASH          how keys are spread over several servers:
-                         rendezvous      (default) as pymemcache's
-                                         HashClient
-                         ketama-md5      as twemproxy's ketama, hash md5
-                         ketama-fnv1a64  as twemproxy's ketama, hash
-                                         fnv1a_64
-  --protocol PROTOCOL  how the commands travel:
-                         text  (default) memcached's classic commands
-                         meta  memcached's meta commands (memcached 1.6
-                               and later); same output as text
+                       rendezvous (default): as pymemcache's HashClient;
+                       ketama-md5, ketama-fnv1a64: as twemproxy's
+                       distribution ketama with hash md5 or fnv1a_64
+  --protocol PROTOCOL  text (default): memcached's classic commands;
+                       meta: its meta commands (memcached 1.6 and later);
+                       the output is the same
   --timeout SECONDS    connect and reply timeout, may be fractional (default 5)
   -h, --help           print this help and exit
   -V, --version        print memcrab's version and exit
@@ -724,5 +721,47 @@ mod tests {
             }
         );
         assert_eq!(command(&["stats"]), Command::Stats { section: None });
+        assert_eq!(
+            command(&["route", "a", "-5"]),
+            Command::Route {
+                keys: vec![b"a".to_vec(), b"-5".to_vec()]
+            }
+        );
+    }
+
+    #[test]
+    fn hash_and_protocol() {
+        let cli = |args: &[&str]| match parse_strs(args) {
+            Ok(Parsed::Run(cli)) => (cli.hash, cli.protocol),
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(cli(&["version"]), (Hash::Rendezvous, Protocol::Text));
+        assert_eq!(
+            cli(&["--hash", "ketama-md5", "--protocol=meta", "version"]),
+            (Hash::KetamaMd5, Protocol::Meta)
+        );
+        assert_eq!(
+            cli(&["--hash=ketama-fnv1a64", "--hash", "rendezvous", "version"]),
+            (Hash::Rendezvous, Protocol::Text)
+        );
+        assert_eq!(
+            cli(&["--hash=ketama-fnv1a64", "--protocol", "text", "version"]),
+            (Hash::KetamaFnv1a64, Protocol::Text)
+        );
+        assert!(matches!(
+            Hash::KetamaFnv1a64.distribution(),
+            Distribution::KetamaFnv1a64
+        ));
+        let err = parse_strs(&["--hash", "md5", "version"]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid --hash 'md5': expected rendezvous, ketama-md5 or ketama-fnv1a64"
+        );
+        assert_eq!(err.usage, USAGE);
+        let err = parse_strs(&["--protocol", "META", "version"]).unwrap_err();
+        assert_eq!(
+            err.message,
+            "invalid --protocol 'META': expected text or meta"
+        );
     }
 }

@@ -42,8 +42,9 @@ fn real_main() -> u8 {
         }
         Err(usage) => {
             let mut err = io::stderr().lock();
-            let _ = write_message(&mut err, &usage.message);
-            let _ = writeln!(err, "{}", usage.usage);
+            // One line, as every error: the message, then the usage hint.
+            let line = format!("{} ({})", usage.message, usage.usage);
+            let _ = write_message(&mut err, &line);
             return EXIT_ERROR;
         }
     };

@@ -88,6 +88,19 @@ pub fn ensure_memcached() -> TaskResult<PathBuf> {
         .ok_or_else(|| "memcached was installed but is still not on PATH".to_owned())
 }
 
+/// twemproxy (`nutcracker`), installed with apt-get when missing: the ketama
+/// compatibility test runs a real one.
+pub fn ensure_nutcracker() -> TaskResult {
+    if let Some(bin) = find_on_path("nutcracker") {
+        println!("found {}", bin.display());
+        return Ok(());
+    }
+    apt_install(
+        &["nutcracker"],
+        "nutcracker (twemproxy) is not installed (the ketama compatibility test runs it)",
+    )
+}
+
 /// The venv directory: `target/pyvenv` (under `$CARGO_TARGET_DIR` if set).
 fn venv_dir() -> PathBuf {
     let target = match std::env::var_os("CARGO_TARGET_DIR") {

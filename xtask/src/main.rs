@@ -173,6 +173,10 @@ fn test(steps: &mut Steps, extra: &[String]) -> TaskResult {
         install::ensure_pyvenv,
     )?;
     steps.step(
+        "find or install nutcracker (twemproxy)",
+        install::ensure_nutcracker,
+    )?;
+    steps.step(
         "Rust target wasm32-unknown-unknown",
         install::ensure_wasm_target,
     )?;
@@ -190,7 +194,10 @@ fn test(steps: &mut Steps, extra: &[String]) -> TaskResult {
             cargo()
                 .args(["test", "--workspace", "--all-features"])
                 .args(extra)
-                .env("MEMCRAB_PYTHON", &python),
+                .env("MEMCRAB_PYTHON", &python)
+                // Under xtask, a missing peer is a failure, not a skip.
+                .env("MEMCRAB_REQUIRE_PYTHON", "1")
+                .env("MEMCRAB_REQUIRE_NUTCRACKER", "1"),
         )
     })?;
     Ok(())

@@ -301,6 +301,16 @@ impl HashClient {
     }
 }
 
+/// Returns true for the errors that count against a node's health: it could
+/// not be reached (I/O, timeout, TLS). As in pymemcache, an unexpected close
+/// does not count: the next call reconnects, which survives a restart.
+fn node_unreachable(e: &Error) -> bool {
+    matches!(
+        e.kind(),
+        crate::ErrorKind::Io | crate::ErrorKind::Timeout | crate::ErrorKind::Tls
+    )
+}
+
 /// Returns the ring name of `addr` under `distribution`.
 fn node_name(distribution: Distribution, addr: &ServerAddr) -> String {
     match (distribution, addr) {
@@ -385,7 +395,7 @@ impl Memcache for HashClient {
             if results
                 .iter()
                 .flatten()
-                .any(|r| r.as_ref().is_err_and(Error::is_connection_error))
+                .any(|r| r.as_ref().is_err_and(node_unreachable))
             {
                 failed.push(id);
             } else {
@@ -536,7 +546,7 @@ impl Memcache for HashClient {
             let connection_failed = out
                 .iter()
                 .flatten()
-                .any(|r| r.as_ref().is_err_and(Error::is_connection_error));
+                .any(|r| r.as_ref().is_err_and(node_unreachable));
             if connection_failed {
                 failed_nodes.push(id);
             } else {
