@@ -150,6 +150,8 @@ pub(crate) struct Link {
     sock_timeout: Option<Duration>,
     /// Set once an I/O error broke the socket.
     broken: bool,
+    /// No reply has come on this connection yet.
+    fresh: bool,
 }
 
 impl Link {
@@ -165,6 +167,7 @@ impl Link {
             origin: Instant::now(),
             sock_timeout: opts.timeout,
             broken: false,
+            fresh: true,
         })
     }
 
@@ -256,6 +259,22 @@ impl Link {
         }
     }
 
+    /// Names the server in a core error. A new connection the server closes
+    /// before its first reply is refused, not "unexpectedly closed": it
+    /// counts as the server being unreachable (an I/O error).
+    fn remote_error(&self, server: &ServerAddr, e: memcrab_core::Error) -> Error {
+        if self.fresh && e == memcrab_core::Error::UnexpectedClose {
+            return Error::io(
+                server,
+                io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the server closed a new connection before its first reply",
+                ),
+            );
+        }
+        Error::at(server, e)
+    }
+
     /// Writes everything queued.
     fn write_all(&mut self, server: &ServerAddr) -> Result<(), Error> {
         while self.conn.wants_write() {
@@ -281,7 +300,8 @@ impl Link {
                 if b.out[i].is_none() {
                     b.awaiting = b.awaiting.saturating_sub(1);
                 }
-                b.out[i] = Some(result.map_err(|e| Error::at(server, e)));
+                b.out[i] = Some(result.map_err(|e| self.remote_error(server, e)));
+                self.fresh = false;
             }
             if b.awaiting == 0 && self.conn.in_flight() == 0 {
                 return Ok(());
