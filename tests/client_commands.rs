@@ -423,7 +423,10 @@ fn incr_and_decr() {
     assert_eq!(err.kind(), ErrorKind::Client, "{err}");
     assert_eq!(
         err.to_string(),
-        "server reported a client error: cannot increment or decrement non-numeric value"
+        format!(
+            "server reported a client error: cannot increment or decrement non-numeric value (server {})",
+            server.addr_string()
+        )
     );
     let err = c.decr("text", 1).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Client, "{err}");

@@ -312,7 +312,13 @@ fn restart_between_noreply_calls() {
     // reset, so the next write fails.
     assert_eq!(c.set("k", "lost").unwrap(), true);
     let err = c.get("k").unwrap_err();
-    assert_write_to_closed(&err, &server);
+    // Whether the write already meets the reset or the read meets the
+    // close depends on the kernel's timing: either is a clear error.
+    if err.kind() == ErrorKind::UnexpectedClose {
+        assert_unexpected_close(&err);
+    } else {
+        assert_write_to_closed(&err, &server);
+    }
     assert!(!c.is_connected());
     assert_eq!(c.get("k").unwrap(), None);
     assert!(c.set("k", "v2").unwrap());
@@ -472,7 +478,13 @@ fn server_error_with_reply_keeps_the_connection() {
 
     let err = c.set("big", vec![b'x'; 2000]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server, "{err:?}");
-    assert_eq!(err.to_string(), "server error: object too large for cache");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "server error: object too large for cache (server {})",
+            server.addr_string()
+        )
+    );
     assert!(!err.is_fatal());
     assert!(c.is_connected());
 
