@@ -19,6 +19,8 @@
 #![allow(dead_code, unused_imports)]
 
 mod binary;
+pub mod cli;
+pub mod faults;
 pub mod proxy;
 pub mod python;
 pub mod raw;
