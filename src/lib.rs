@@ -24,6 +24,9 @@ pub use memcrab_core::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, Ser
 pub use memcrab_core::stats::{StatValue, Stats};
 pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
 pub use memcrab_transport::blocking;
+/// The mio driver and the pipelined engine (cargo feature `mio`).
+#[cfg(feature = "mio")]
+pub use memcrab_transport::mio;
 pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
     StoreOptions,
@@ -32,6 +35,8 @@ pub use memcrab_transport::{
     Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
     PooledClient, RetryingBuilder, RetryingClient,
 };
+#[cfg(feature = "tls")]
+pub use memcrab_transport::{TlsConfig, TlsConfigBuilder};
 #[cfg(feature = "json")]
 pub use memcrab_transport::{JsonCommands, FLAG_JSON};
 pub use memcrab_transport::{MetaCommands, Protocol, Recache, Recached};

@@ -82,6 +82,9 @@ Commands:
                        given: the server of LIST (or of the default) the
                        key goes to with --hash, written exactly as given
                        there; connects to no server
+  bench [OPTIONS]      a load generator on the pipelined engine: fills a
+                       key space, then reports throughput and latency
+                       percentiles; see 'memcrab bench --help'
 
   Keys and values are taken as given, as bytes; a bad key (whitespace,
   control characters, over 250 bytes) is refused before anything is sent.

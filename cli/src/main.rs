@@ -6,6 +6,7 @@
 //! key or a value not stored, 2 any error.
 
 mod args;
+mod bench;
 mod client;
 mod output;
 mod run;
@@ -33,7 +34,11 @@ fn main() -> ExitCode {
 }
 
 fn real_main() -> u8 {
-    let cli = match args::parse(std::env::args_os().skip(1)) {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some(status) = bench::dispatch(&argv) {
+        return status;
+    }
+    let cli = match args::parse(argv) {
         Ok(Parsed::Run(cli)) => cli,
         Ok(Parsed::Help) => return print_stdout(args::HELP.as_bytes()),
         Ok(Parsed::Version) => {

@@ -18,6 +18,8 @@ extern crate std;
 
 mod connection;
 mod error;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod key;
 mod limits;
 pub mod meta;

@@ -249,6 +249,15 @@ fn check_host(input: &str, host: &str) -> Result<(), AddrParseError> {
     if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') && host.parse::<Ipv4Addr>().is_err() {
         return bad(format!("host {host:?} is not a valid IPv4 address"));
     }
+    // `unix:<port>` reads as a socket path, so a host named `unix` could
+    // never be written down (displayed) and read back.
+    if host == "unix" {
+        return bad(
+            "host \"unix\" cannot be told apart from the \"unix:\" prefix of a socket path; \
+             write \"unix.\" or an IP address"
+                .to_owned(),
+        );
+    }
     Ok(())
 }
 
@@ -1043,6 +1052,27 @@ mod tests {
             let shown = a.to_string();
             assert_eq!(p(&shown), a, "{input:?} displayed as {shown:?}");
             assert_eq!(p(&shown).to_string(), shown);
+        }
+    }
+
+    /// Found by the `address_parser` fuzz target: `("unix", 27491)` was
+    /// accepted and displayed as `unix:27491`, which reads back as a socket
+    /// path. A host named `unix` is refused in every form; `unix.` (the same
+    /// DNS name) works.
+    #[test]
+    fn fuzz_regression_host_named_unix() {
+        assert_eq!(err("unix").kind(), AddrErrorKind::InvalidHost);
+        assert_eq!(p("unix:27491"), unix("27491"));
+        let e = ("unix", 27491).to_server_addr().unwrap_err();
+        assert_eq!(e.kind(), AddrErrorKind::InvalidHost);
+        assert!(e.to_string().contains("\"unix.\""), "{e}");
+        let dotted = p("unix.:27491");
+        assert_eq!(dotted, tcp("unix.", 27491));
+        assert_eq!(p(&dotted.to_string()), dotted);
+        // Other spellings are other names, and round-trip.
+        for host in ["UNIX", "unixbox", "my.unix"] {
+            let a = p(host);
+            assert_eq!(p(&a.to_string()), a, "{host}");
         }
     }
 

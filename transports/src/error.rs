@@ -103,6 +103,13 @@ impl Error {
     }
 
     pub(crate) fn io(server: &impl fmt::Display, source: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        if let Some(message) = crate::blocking::tls::failure_message(&source) {
+            return Error::Tls {
+                server: server.to_string(),
+                message,
+            };
+        }
         if matches!(
             source.kind(),
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

@@ -3,7 +3,9 @@
 //! The protocol lives in `memcrab-core`; this crate moves its bytes. The
 //! blocking [`Client`] talks to one server over TCP (v4 and v6) or a unix
 //! socket; every client implements the [`Memcache`] command trait, with
-//! pymemcache's method names and results.
+//! pymemcache's method names and results. With the `mio` feature,
+//! [`mio`](crate::mio) drives connections inside a user's own `mio::Poll`
+//! and offers a pipelined engine for throughput.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,6 +16,8 @@ mod error;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
+#[cfg(feature = "mio")]
+pub mod mio;
 mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
@@ -28,5 +32,7 @@ pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use memcrab_core::serde::Value;
 pub use memcrab_core::Protocol;
+#[cfg(feature = "tls")]
+pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use meta_api::{MetaCommands, Recache, Recached};
 pub use retrying::{RetryingBuilder, RetryingClient};

@@ -10,11 +10,13 @@ use web_sys::{BinaryType, WebSocket};
 use crate::command::{Command, Opts};
 use crate::convert::{self, field};
 use crate::error::{js_error, type_error, IO};
+use crate::meta::MetaCommand;
 use crate::protocol;
 use crate::shape::Shape;
 use crate::socket::{self, clear_timeout, set_timeout, Driver, Shared};
 use crate::typescript::{
-    CallOptions, ClientOptions, Integer, Key, Keys, StatsArgs, StoreOptions, Value,
+    CallOptions, ClientOptions, ErrorHandler, Integer, Key, Keys, MetaArithmeticOptions,
+    MetaDeleteOptions, MetaGetOptions, MetaSetOptions, StatsArgs, StoreOptions, Value,
 };
 
 /// The default time `connect` waits for the WebSocket to open.
@@ -269,6 +271,67 @@ impl Client {
         })
     }
 
+    /// Sends a meta get (`mg`) and resolves to its meta reply. Options pick
+    /// what comes back (`returnValue` defaults to true; `returnCas`,
+    /// `returnFlags`, `returnTtl`, …) and the stale-while-revalidate flags
+    /// (`vivify`, `recache`: `win` in the reply tells this client to
+    /// recompute the value while others keep serving the stale one).
+    #[wasm_bindgen(js_name = metaGet, unchecked_return_type = "Promise<MetaReply>")]
+    pub fn meta_get(&self, key: Key, options: Option<MetaGetOptions>) -> Promise {
+        self.run(Shape::Meta, || {
+            meta_command(&options, |o| MetaCommand::get(&key, o))
+        })
+    }
+
+    /// Sends a meta set (`ms`): status `ok`, `notStored`, `exists`
+    /// (compareCas lost) or `notFound`.
+    #[wasm_bindgen(js_name = metaSet, unchecked_return_type = "Promise<MetaReply>")]
+    pub fn meta_set(&self, key: Key, value: Value, options: Option<MetaSetOptions>) -> Promise {
+        self.run(Shape::Meta, || {
+            meta_command(&options, |o| MetaCommand::set(&key, &value, o))
+        })
+    }
+
+    /// Sends a meta delete (`md`); `invalidate` marks the item stale
+    /// instead of removing it.
+    #[wasm_bindgen(js_name = metaDelete, unchecked_return_type = "Promise<MetaReply>")]
+    pub fn meta_delete(&self, key: Key, options: Option<MetaDeleteOptions>) -> Promise {
+        self.run(Shape::Meta, || {
+            meta_command(&options, |o| MetaCommand::delete(&key, o))
+        })
+    }
+
+    /// Sends a meta arithmetic (`ma`): incr or decr by `delta` (default 1),
+    /// creating the counter at `initial` on a miss with `vivify`.
+    #[wasm_bindgen(js_name = metaArithmetic, unchecked_return_type = "Promise<MetaReply>")]
+    pub fn meta_arithmetic(&self, key: Key, options: Option<MetaArithmeticOptions>) -> Promise {
+        self.run(Shape::Meta, || {
+            meta_command(&options, |o| MetaCommand::arithmetic(&key, o))
+        })
+    }
+
+    /// Sends a meta debug (`me`): the item's metadata, in the reply's
+    /// `text()` (`exp=-1 la=3 cas=7 fetch=no cls=1 size=63`).
+    #[wasm_bindgen(js_name = metaDebug, unchecked_return_type = "Promise<MetaReply>")]
+    pub fn meta_debug(&self, key: Key) -> Promise {
+        self.run(Shape::Meta, || Ok(Command::Meta(MetaCommand::debug(&key)?)))
+    }
+
+    /// Called with the errors no promise is waiting for: the failure of a
+    /// `noreply` command (reported with `protocol: "meta"`; with the text
+    /// protocol it closes the connection with `NoreplyFailed`), or the error
+    /// that broke the connection while nothing was in flight.
+    #[wasm_bindgen(setter)]
+    pub fn set_onerror(&self, handler: Option<ErrorHandler>) {
+        socket::set_onerror(&self.shared, handler.map(JsCast::unchecked_into));
+    }
+
+    /// The error handler, if one is set.
+    #[wasm_bindgen(getter)]
+    pub fn onerror(&self) -> Option<ErrorHandler> {
+        socket::onerror(&self.shared).map(JsCast::unchecked_into)
+    }
+
     /// Asks the server to shut down (memcached must run with `-A`);
     /// resolves once it closed the connection.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
@@ -319,6 +382,25 @@ impl Client {
             socket::call(&shared, &command, shape, resolve, reject);
         })
     }
+}
+
+/// Builds a meta command for the client, which needs no quiet mode: it
+/// pipelines every command anyway, and a quiet command's promise could not
+/// tell a silent success from a reply still on its way.
+fn meta_command<T: AsRef<JsValue>>(
+    options: &Option<T>,
+    build: impl FnOnce(&JsValue) -> Result<MetaCommand, JsValue>,
+) -> Result<Command, JsValue> {
+    let undefined = JsValue::UNDEFINED;
+    let o = convert::given(options).unwrap_or(&undefined);
+    let command = build(o)?;
+    if command.is_quiet() {
+        return Err(type_error(
+            "Client meta commands cannot be quiet (the Client pipelines anyway); \
+             use noreply commands, or Protocol for quiet mode",
+        ));
+    }
+    Ok(Command::Meta(command))
 }
 
 /// Reads an optional number of milliseconds from `options[name]`.

@@ -1,10 +1,11 @@
 //! Commands built from JavaScript arguments, owned until they are encoded.
 
-use memcrab_core::{GetCommand, Millis, Request, StoreCommand};
+use memcrab_core::{Connection, Error, GetCommand, Millis, Request, RequestId, StoreCommand};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, field};
 use crate::error::type_error;
+use crate::meta::MetaCommand;
 
 /// The per-call options every command takes (`flags`, `expire`, `noreply`,
 /// `deadline`); each command reads the ones it has.
@@ -96,6 +97,7 @@ pub(crate) enum Command {
     Shutdown {
         graceful: bool,
     },
+    Meta(MetaCommand),
 }
 
 impl Command {
@@ -145,8 +147,29 @@ impl Command {
         Ok(Command::Stats { args })
     }
 
-    /// Calls `f` with this command as a core [`Request`].
-    pub(crate) fn with_request<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
+    /// Submits this command to `conn`.
+    pub(crate) fn submit(
+        &self,
+        conn: &mut Connection,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        match self {
+            Command::Meta(meta) => meta.submit(conn, deadline),
+            text => text.with_request(|request| conn.submit(request, deadline)),
+        }
+    }
+
+    /// Returns true if the command awaits no reply: noreply, quit, or a
+    /// quiet meta command.
+    pub(crate) fn is_noreply(&self) -> bool {
+        match self {
+            Command::Meta(meta) => meta.is_quiet(),
+            text => text.with_request(|request| request.is_noreply()),
+        }
+    }
+
+    /// Calls `f` with this (classic) command as a core [`Request`].
+    fn with_request<R>(&self, f: impl FnOnce(&Request<'_>) -> R) -> R {
         match self {
             Command::Store {
                 command,
@@ -214,6 +237,7 @@ impl Command {
             Command::Shutdown { graceful } => f(&Request::Shutdown {
                 graceful: *graceful,
             }),
+            Command::Meta(_) => unreachable!("meta commands are submitted with submit_meta"),
         }
     }
 }

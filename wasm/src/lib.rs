@@ -26,6 +26,7 @@ mod client;
 mod command;
 mod convert;
 mod error;
+mod meta;
 mod protocol;
 mod reply;
 mod router;
@@ -37,6 +38,7 @@ pub use client::Client;
 pub use protocol::{Protocol, Replies};
 pub use router::Router;
 pub use typescript::{
-    Bytes, CallOptions, ClientOptions, Integer, Key, Keys, ProtocolOptions, RouterOptions,
-    StatsArgs, StoreOptions, Value,
+    Bytes, CallOptions, ClientOptions, ErrorHandler, Integer, Key, Keys, MetaArithmeticOptions,
+    MetaDeleteOptions, MetaGetOptions, MetaSetOptions, ProtocolOptions, RouterOptions, StatsArgs,
+    StoreOptions, Value,
 };

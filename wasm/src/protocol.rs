@@ -7,9 +7,11 @@ use wasm_bindgen::prelude::*;
 use crate::command::{Command, Opts};
 use crate::convert;
 use crate::error::core_error;
+use crate::meta::MetaCommand;
 use crate::reply;
 use crate::typescript::{
-    Bytes, CallOptions, Integer, Key, Keys, ProtocolOptions, StatsArgs, StoreOptions, Value,
+    Bytes, CallOptions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
+    MetaGetOptions, MetaSetOptions, ProtocolOptions, StatsArgs, StoreOptions, Value,
 };
 
 /// memcached's text protocol over any socket: commands return the bytes to
@@ -37,7 +39,9 @@ pub struct Protocol {
 impl Protocol {
     /// Creates a protocol. Options: `keyPrefix` (prepended to every key on
     /// the wire), `allowUnicodeKeys` (default false), `maxItemSize` (bytes,
-    /// default 1 MiB + 512, memcached's default item size).
+    /// default 1 MiB + 512, memcached's default item size), `protocol`
+    /// (`"text"`, the default, or `"meta"`: the classic commands go as meta
+    /// commands, so a noreply command's failure is still reported).
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<ProtocolOptions>) -> Result<Protocol, JsValue> {
         Ok(Protocol {
@@ -276,6 +280,72 @@ impl Protocol {
         self.submit(&Command::Quit, None)
     }
 
+    /// Encodes a meta get (`mg`); the reply is `meta`. Options pick what
+    /// comes back (`returnValue` defaults to true; `returnCas`,
+    /// `returnFlags`, `returnTtl`, …) and the stale-while-revalidate flags
+    /// (`vivify`, `recache`: the reply's `win` says this client should
+    /// recompute the value). A `quiet` get answers only on a hit.
+    #[wasm_bindgen(js_name = metaGet)]
+    pub fn meta_get(
+        &mut self,
+        key: Key,
+        options: Option<MetaGetOptions>,
+    ) -> Result<Uint8Array, JsValue> {
+        let (command, deadline) = meta_options(&options, |o| MetaCommand::get(&key, o))?;
+        self.submit(&command, deadline)
+    }
+
+    /// Encodes a meta set (`ms`); the reply is `meta` with status `ok`,
+    /// `notStored`, `exists` (compareCas lost) or `notFound`.
+    #[wasm_bindgen(js_name = metaSet)]
+    pub fn meta_set(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<MetaSetOptions>,
+    ) -> Result<Uint8Array, JsValue> {
+        let (command, deadline) = meta_options(&options, |o| MetaCommand::set(&key, &value, o))?;
+        self.submit(&command, deadline)
+    }
+
+    /// Encodes a meta delete (`md`); `invalidate` marks the item stale
+    /// instead of removing it.
+    #[wasm_bindgen(js_name = metaDelete)]
+    pub fn meta_delete(
+        &mut self,
+        key: Key,
+        options: Option<MetaDeleteOptions>,
+    ) -> Result<Uint8Array, JsValue> {
+        let (command, deadline) = meta_options(&options, |o| MetaCommand::delete(&key, o))?;
+        self.submit(&command, deadline)
+    }
+
+    /// Encodes a meta arithmetic (`ma`): incr or decr by `delta` (default
+    /// 1), creating the counter at `initial` on a miss with `vivify`.
+    #[wasm_bindgen(js_name = metaArithmetic)]
+    pub fn meta_arithmetic(
+        &mut self,
+        key: Key,
+        options: Option<MetaArithmeticOptions>,
+    ) -> Result<Uint8Array, JsValue> {
+        let (command, deadline) = meta_options(&options, |o| MetaCommand::arithmetic(&key, o))?;
+        self.submit(&command, deadline)
+    }
+
+    /// Encodes a meta no-op (`mn`); its reply (`meta` with status `noop`)
+    /// says every command before it was processed.
+    #[wasm_bindgen(js_name = metaNoop)]
+    pub fn meta_noop(&mut self) -> Result<Uint8Array, JsValue> {
+        self.submit(&Command::Meta(MetaCommand::Noop), None)
+    }
+
+    /// Encodes a meta debug (`me`): the item's metadata as text (`meta`
+    /// with status `debug`, its `text()` like `exp=-1 la=3 cas=7 …`).
+    #[wasm_bindgen(js_name = metaDebug)]
+    pub fn meta_debug(&mut self, key: Key) -> Result<Uint8Array, JsValue> {
+        self.submit(&Command::Meta(MetaCommand::debug(&key)?), None)
+    }
+
     /// Takes the bytes the socket read and returns the replies they
     /// completed, in order (often none, or several).
     pub fn receive(&mut self, bytes: Bytes) -> Result<Replies, JsValue> {
@@ -327,7 +397,7 @@ impl Protocol {
         deadline: Option<Millis>,
     ) -> Result<Uint8Array, JsValue> {
         let id = command
-            .with_request(|request| self.conn.submit(request, deadline))
+            .submit(&mut self.conn, deadline)
             .map_err(|e| core_error(&e, None))?;
         self.last_id = Some(id.0);
         let bytes = Uint8Array::from(self.conn.transmit());
@@ -345,7 +415,20 @@ impl Protocol {
     }
 }
 
-/// Builds a connection from `{ keyPrefix, allowUnicodeKeys, maxItemSize }`.
+/// Reads a meta command's options (and its `deadline`) and builds it.
+fn meta_options<T: AsRef<JsValue>>(
+    options: &Option<T>,
+    build: impl FnOnce(&JsValue) -> Result<MetaCommand, JsValue>,
+) -> Result<(Command, Option<Millis>), JsValue> {
+    let undefined = JsValue::UNDEFINED;
+    let o = convert::given(options).unwrap_or(&undefined);
+    let command = build(o)?;
+    let deadline = convert::millis(&convert::field(o, "deadline"), "option deadline")?;
+    Ok((Command::Meta(command), deadline))
+}
+
+/// Builds a connection from `{ keyPrefix, allowUnicodeKeys, maxItemSize,
+/// protocol }`.
 pub(crate) fn connection(options: &JsValue) -> Result<Connection, JsValue> {
     convert::check_options(options)?;
     let mut policy = KeyPolicy::new().allow_unicode_keys(convert::bool_field(
@@ -362,7 +445,17 @@ pub(crate) fn connection(options: &JsValue) -> Result<Connection, JsValue> {
     if !max.is_undefined() && !max.is_null() {
         limits.max_item_size = convert::u64_arg(&max, "option maxItemSize")? as usize;
     }
-    Ok(Connection::with_config(policy, limits))
+    let mut conn = Connection::with_config(policy, limits);
+    match convert::field(options, "protocol").as_string().as_deref() {
+        None | Some("text") => {}
+        Some("meta") => conn.set_protocol(memcrab_core::Protocol::Meta),
+        Some(other) => {
+            return Err(crate::error::type_error(&format!(
+                "unknown protocol {other:?}: use \"text\" or \"meta\""
+            )))
+        }
+    }
+    Ok(conn)
 }
 
 #[wasm_bindgen]

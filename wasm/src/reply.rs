@@ -39,12 +39,17 @@ pub(crate) fn item(item: &Item) -> JsValue {
     if let Some(cas) = item.cas {
         set(&object, "cas", &JsValue::from(cas));
     }
+    text_method(&object, &value);
+    object
+}
+
+/// Sets `object.text()` to decode `value` as UTF-8.
+pub(crate) fn text_method(object: &JsValue, value: &Uint8Array) {
     DECODE.with(|decode| {
         if let Some((decoder, decode)) = decode {
-            set(&object, "text", &decode.bind1(decoder, &value));
+            set(object, "text", &decode.bind1(decoder, value));
         }
     });
-    object
 }
 
 /// Returns the JS array of `items`.
@@ -95,6 +100,10 @@ pub(crate) fn reply(id: RequestId, result: &Result<Reply, Error>) -> JsValue {
             set(&object, "value", &Uint8Array::from(&bytes[..]));
         }
         Ok(Reply::Closed) => kind("closed"),
+        Ok(Reply::Meta(m)) => {
+            kind("meta");
+            set(&object, "meta", &crate::meta::reply(m));
+        }
         Ok(other) => {
             kind("error");
             let e = Error::UnexpectedReply(format!("{other:?}"));

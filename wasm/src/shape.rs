@@ -31,6 +31,8 @@ pub(crate) enum Shape {
     Ok,
     /// `shutdown`: undefined once the server closed the connection.
     Shutdown,
+    /// A meta command: the meta reply object.
+    Meta,
 }
 
 impl Shape {
@@ -65,6 +67,7 @@ impl Shape {
             (Shape::Version, Reply::Version(v)) => JsValue::from_str(&reply::text(&v)),
             (Shape::Ok, Reply::Ok) => true.into(),
             (Shape::Shutdown, _) => JsValue::UNDEFINED,
+            (Shape::Meta, Reply::Meta(m)) => crate::meta::reply(&m),
             (_, other) => return Err(Error::UnexpectedReply(format!("{other:?}"))),
         })
     }

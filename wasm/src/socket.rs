@@ -58,18 +58,36 @@ pub(crate) struct Driver {
     closed: Option<String>,
     /// How the WebSocket closed, once it has.
     socket_closed: Option<String>,
+    /// `close()` was called: the commands it rejected are not reported
+    /// again when the socket's close fails them in the connection.
+    closed_by_user: bool,
     timeout_ms: Option<f64>,
     /// The armed timer's id and when it fires.
     timer: Option<(JsValue, Millis)>,
     /// `close()` and `quit()` promises, resolved when the socket closes.
     close_waiters: Vec<Function>,
     handlers: Option<Handlers>,
+    /// Called with errors no promise awaits.
+    onerror: Option<Function>,
 }
 
 pub(crate) type Shared = Rc<RefCell<Driver>>;
 
-/// Settles one promise.
-type Settle = (Pending, Result<Reply, Error>);
+/// Settles one promise, or reports an error no promise awaits.
+enum Settle {
+    Promise(Pending, Result<Reply, Error>),
+    Orphan(Error),
+}
+
+/// Sets the handler of errors no promise awaits.
+pub(crate) fn set_onerror(shared: &Shared, handler: Option<Function>) {
+    shared.borrow_mut().onerror = handler;
+}
+
+/// Returns the handler of errors no promise awaits.
+pub(crate) fn onerror(shared: &Shared) -> Option<Function> {
+    shared.borrow().onerror.clone()
+}
 
 impl Driver {
     /// Takes over the open WebSocket `ws` and installs its handlers.
@@ -86,10 +104,12 @@ impl Driver {
             pending: BTreeMap::new(),
             closed: None,
             socket_closed: None,
+            closed_by_user: false,
             timeout_ms,
             timer: None,
             close_waiters: Vec::new(),
             handlers: None,
+            onerror: None,
         }));
         let on_message = {
             let shared = shared.clone();
@@ -163,7 +183,7 @@ pub(crate) fn call(
         .timeout_ms
         .map(|ms| Millis(now().0 + ms.max(0.0) as u64));
     let driver = &mut *driver;
-    match command.with_request(|request| driver.conn.submit(request, deadline)) {
+    match command.submit(&mut driver.conn, deadline) {
         Err(e) => {
             let context = e.is_fatal().then_some(driver.url.as_str());
             let _ = reject.call1(&JsValue::NULL, &core_error(&e, context));
@@ -175,7 +195,7 @@ pub(crate) fn call(
                 return;
             }
             driver.conn.advance_transmit(n);
-            if command_is_noreply(command) {
+            if command.is_noreply() {
                 let _ = resolve.call1(&JsValue::NULL, &shape.noreply_value());
             } else {
                 driver.pending.insert(
@@ -190,10 +210,6 @@ pub(crate) fn call(
             }
         }
     }
-}
-
-fn command_is_noreply(command: &Command) -> bool {
-    command.with_request(|request| request.is_noreply())
 }
 
 /// Closes the client: every command in flight is rejected with `Closed`,
@@ -211,6 +227,7 @@ pub(crate) fn close(shared: &Shared, why: &str, waiter: Option<Function>) {
         if driver.closed.is_none() {
             driver.closed = Some(why.to_owned());
         }
+        driver.closed_by_user = true;
         let _ = driver.ws.close();
         let e = driver.closed_error();
         core::mem::take(&mut driver.pending)
@@ -315,8 +332,10 @@ fn on_timer(shared: &Shared) {
 fn drain(driver: &mut Driver) -> Vec<Settle> {
     let mut settled = Vec::new();
     while let Some((id, result)) = driver.conn.poll() {
-        if let Some(pending) = driver.pending.remove(&id.0) {
-            settled.push((pending, result));
+        match (driver.pending.remove(&id.0), result) {
+            (Some(pending), result) => settled.push(Settle::Promise(pending, result)),
+            (None, Err(e)) if !driver.closed_by_user => settled.push(Settle::Orphan(e)),
+            (None, _) => {}
         }
     }
     if driver.closed.is_none() {
@@ -324,6 +343,9 @@ fn drain(driver: &mut Driver) -> Vec<Settle> {
             // A broken stream cannot be resynchronised: close the socket.
             driver.closed = Some(format!("{e} ({})", driver.url));
             let _ = driver.ws.close();
+            if settled.is_empty() {
+                settled.push(Settle::Orphan(e.clone()));
+            }
         }
     }
     arm_timer(driver);
@@ -335,14 +357,24 @@ fn settle(shared: &Shared, settled: Vec<Settle>) {
     if settled.is_empty() {
         return;
     }
-    let context = {
+    let (context, onerror) = {
         let driver = shared.borrow();
-        driver
+        let context = driver
             .socket_closed
             .clone()
-            .unwrap_or_else(|| driver.url.clone())
+            .unwrap_or_else(|| driver.url.clone());
+        (context, driver.onerror.clone())
     };
-    for (pending, result) in settled {
+    for settle in settled {
+        let (pending, result) = match settle {
+            Settle::Promise(pending, result) => (pending, result),
+            Settle::Orphan(e) => {
+                if let Some(handler) = &onerror {
+                    let _ = handler.call1(&JsValue::NULL, &core_error(&e, Some(&context)));
+                }
+                continue;
+            }
+        };
         match result.and_then(|reply| pending.shape.value(reply)) {
             Ok(value) => {
                 let _ = pending.resolve.call1(&JsValue::NULL, &value);

@@ -25,6 +25,12 @@ export interface ProtocolOptions {
   allowUnicodeKeys?: boolean;
   /** The largest value sent or accepted, in bytes. Default 1 MiB + 512. */
   maxItemSize?: number;
+  /** `"text"` (default): memcached's classic commands. `"meta"`: the keyed
+   * classic commands go as meta commands (memcached 1.6+) with the same
+   * results, and noreply becomes quiet mode, whose failures are reported
+   * (as that command's error reply, or to `Client.onerror`) instead of
+   * closing the connection. */
+  protocol?: "text" | "meta";
 }
 
 /** Options of every command. */
@@ -94,8 +100,117 @@ export type Reply = { id: number } & (
   | { type: "stats"; stats: Record<string, string> }
   | { type: "version"; version: string }
   | { type: "raw"; value: Uint8Array }
+  | { type: "meta"; meta: MetaReply }
   | { type: "error"; error: MemcrabError }
 );
+
+/** The status of a meta reply: `value` (VA), `ok` (HD), `miss` (EN),
+ * `notFound` (NF), `notStored` (NS), `exists` (EX), `noop` (MN), `debug` (ME). */
+export type MetaStatus =
+  "value" | "ok" | "miss" | "notFound" | "notStored" | "exists" | "noop" | "debug";
+
+/** A meta command's reply, with the fields its request asked for. */
+export interface MetaReply {
+  status: MetaStatus;
+  /** The value (`value` status), or the debug text (`debug` status). */
+  value?: Uint8Array;
+  /** Decodes `value` as UTF-8; present when `value` is. */
+  text?(): string;
+  cas?: bigint;
+  /** The client flags. */
+  flags?: number;
+  /** Remaining TTL in seconds (-1: none). */
+  ttl?: number;
+  size?: number;
+  /** The key, without the key prefix. */
+  key?: string;
+  /** Seconds since the last access. */
+  lastAccess?: number;
+  hitBefore?: boolean;
+  /** This client won the right to recompute the item (`W`). */
+  win: boolean;
+  /** The item is stale (`X`). */
+  stale: boolean;
+  /** Another client already won the right to recompute it (`Z`). */
+  alreadyWon: boolean;
+}
+
+/** Options of `metaGet` (`mg`). */
+export interface MetaGetOptions {
+  /** Return the value. Default true. */
+  returnValue?: boolean;
+  returnCas?: boolean;
+  returnFlags?: boolean;
+  returnHit?: boolean;
+  returnKey?: boolean;
+  returnLastAccess?: boolean;
+  returnSize?: boolean;
+  returnTtl?: boolean;
+  /** Do not bump the item in the LRU nor update its access time. */
+  noBump?: boolean;
+  /** `Protocol` only: reply only on a hit. */
+  quiet?: boolean;
+  /** On a miss, create an empty item with this TTL; this client wins. */
+  vivify?: number;
+  /** If the remaining TTL is below this, this client wins the recache. */
+  recache?: number;
+  /** Set a new TTL. */
+  touch?: number;
+  /** `Protocol` only: see `CallOptions.deadline`. */
+  deadline?: number;
+}
+
+/** Options of `metaSet` (`ms`). */
+export interface MetaSetOptions {
+  mode?: "set" | "add" | "replace" | "append" | "prepend";
+  /** Client flags stored with the value. */
+  flags?: number;
+  /** TTL in seconds. */
+  ttl?: number;
+  /** Store only if the item's cas token is this one. */
+  compareCas?: bigint | number;
+  /** With compareCas: store even if the token is older, marking the item stale. */
+  invalidate?: boolean;
+  returnCas?: boolean;
+  returnKey?: boolean;
+  /** `Protocol` only: reply only on failure. */
+  quiet?: boolean;
+  deadline?: number;
+}
+
+/** Options of `metaDelete` (`md`). */
+export interface MetaDeleteOptions {
+  compareCas?: bigint | number;
+  /** Mark the item stale instead of deleting it. */
+  invalidate?: boolean;
+  /** With invalidate: the stale item's new TTL. */
+  ttl?: number;
+  returnKey?: boolean;
+  /** `Protocol` only: reply only on failure. */
+  quiet?: boolean;
+  deadline?: number;
+}
+
+/** Options of `metaArithmetic` (`ma`). */
+export interface MetaArithmeticOptions {
+  mode?: "incr" | "decr";
+  /** Default 1. */
+  delta?: bigint | number;
+  /** On a miss, create the counter with this TTL… */
+  vivify?: number;
+  /** …starting at this value (default 0). */
+  initial?: bigint | number;
+  compareCas?: bigint | number;
+  /** Set this TTL on success. */
+  ttl?: number;
+  /** Return the new value (as the reply's `value`/`text()`). Default true. */
+  returnValue?: boolean;
+  returnTtl?: boolean;
+  returnCas?: boolean;
+  /** `Protocol` only: reply only on failure. */
+  quiet?: boolean;
+  deadline?: number;
+}
 
 /** Options of `Client.connect`. */
 export interface ClientOptions extends ProtocolOptions {
@@ -170,6 +285,21 @@ extern "C" {
     /// The options of `new Router`.
     #[wasm_bindgen(typescript_type = "RouterOptions")]
     pub type RouterOptions;
+    /// The options of `metaGet`.
+    #[wasm_bindgen(typescript_type = "MetaGetOptions")]
+    pub type MetaGetOptions;
+    /// The options of `metaSet`.
+    #[wasm_bindgen(typescript_type = "MetaSetOptions")]
+    pub type MetaSetOptions;
+    /// The options of `metaDelete`.
+    #[wasm_bindgen(typescript_type = "MetaDeleteOptions")]
+    pub type MetaDeleteOptions;
+    /// The options of `metaArithmetic`.
+    #[wasm_bindgen(typescript_type = "MetaArithmeticOptions")]
+    pub type MetaArithmeticOptions;
+    /// A handler of errors no promise awaits.
+    #[wasm_bindgen(typescript_type = "((error: MemcrabError) => void)")]
+    pub type ErrorHandler;
     /// The arguments of `stats` (`string[]`).
     #[wasm_bindgen(typescript_type = "string[]")]
     pub type StatsArgs;

@@ -219,6 +219,7 @@ impl Connection {
                     deadline,
                     after_noreply: core::mem::take(&mut self.noreply_since_reply),
                     quiet: false,
+                    key: None,
                 });
             }
             None if matches!(request, Request::Quit) => self.quit = true,
@@ -280,6 +281,9 @@ impl Connection {
         let id = self.next_id();
         for (r, shape) in parts {
             self.push_meta(r, id, Awaits::Translated(*shape), deadline)?;
+            if let (Shape::Get { .. }, Some(key), Some(p)) = (shape, r.key(), self.pending.back_mut()) {
+                p.key = Some(SmallVec::from_slice(key));
+            }
         }
         Ok(id)
     }
@@ -302,6 +306,7 @@ impl Connection {
             deadline,
             after_noreply: core::mem::take(&mut self.noreply_since_reply),
             quiet,
+            key: None,
         });
         if quiet {
             self.tx.extend_from_slice(b"mn\r\n");
@@ -312,6 +317,7 @@ impl Connection {
                 deadline,
                 after_noreply: false,
                 quiet: false,
+                key: None,
             });
         }
         Ok(())
@@ -330,6 +336,7 @@ impl Connection {
                 deadline: None,
                 after_noreply: false,
                 quiet: false,
+                key: None,
             });
         }
     }
@@ -500,8 +507,10 @@ impl Connection {
                 MetaStep::ErrorLine(e) => {
                     // Error lines carry no opaque token: they belong to the
                     // front request. A quiet one is followed by its barrier,
-                    // which cannot fail, so it is the quiet one's.
-                    let exact = !front.quiet || self.pending.get(1).is_none_or(Pending::is_noop);
+                    // which cannot fail, so it is the quiet one's. After a
+                    // classic noreply request the line may be that one's.
+                    let exact = !front.after_noreply
+                        && (!front.quiet || self.pending.get(1).is_none_or(Pending::is_noop));
                     if !exact {
                         self.fail(Error::NoreplyFailed(alloc::format!("{e}")));
                         return self.poll();
@@ -523,24 +532,31 @@ impl Connection {
     }
 
     /// Pops the pending request a meta reply answers: quiet requests before
-    /// it succeeded silently.
+    /// it succeeded silently. If the reply answers none, nothing is popped,
+    /// so a quiet request whose fate is unknown gets the error too.
     fn owner_of(&mut self, opaque: Option<u64>, reply: &MetaReply) -> Result<Pending, Error> {
         let is_noop = reply.status() == meta::MetaStatus::Noop;
         let is_debug = reply.status() == meta::MetaStatus::Debug;
-        while let Some(front) = self.pending.front() {
+        let mut owner = None;
+        for (i, p) in self.pending.iter().enumerate() {
             let owns = match opaque {
-                Some(o) => front.id.0 == o && !matches!(front.awaits, Awaits::Barrier),
-                None if is_noop => front.is_noop(),
-                None if is_debug => front.command == "me",
-                None => !front.quiet,
+                Some(o) => p.id.0 == o && !matches!(p.awaits, Awaits::Barrier),
+                None if is_noop => p.is_noop(),
+                None if is_debug => p.command == "me",
+                // A barrier is answered by MN only.
+                None => !p.quiet && !matches!(p.awaits, Awaits::Barrier),
             };
-            if owns && front.is_meta() {
-                return self.pending.pop_front().ok_or(Error::UnexpectedClose);
-            }
-            if !front.quiet {
+            if owns && p.is_meta() {
+                owner = Some(i);
                 break;
             }
-            self.pending.pop_front();
+            if !p.quiet {
+                break;
+            }
+        }
+        if let Some(i) = owner {
+            self.pending.drain(..i);
+            return self.pending.pop_front().ok_or(Error::UnexpectedClose);
         }
         Err(Error::Protocol(alloc::format!(
             "meta reply {:?}{} does not answer the request awaited",
@@ -561,6 +577,17 @@ impl Connection {
             Awaits::Barrier | Awaits::Text(_) => None,
             Awaits::Meta => Some((p.id, result.map(Reply::Meta))),
             Awaits::Translated(Shape::Get { last }) => {
+                if let (Ok(reply), Some(expected)) = (&result, &p.key) {
+                    if reply.key.as_deref().is_some_and(|k| k != &expected[..]) {
+                        let e = Error::Protocol(alloc::format!(
+                            "server returned key {} for a get of {}",
+                            crate::error::escape(reply.key.as_deref().unwrap_or_default()),
+                            crate::error::escape(expected)
+                        ));
+                        self.fail(e.clone());
+                        return Some((p.id, Err(e)));
+                    }
+                }
                 match result.and_then(meta::to_item) {
                     Ok(Some(item)) => self.group_items.push(item),
                     Ok(None) => {}
@@ -577,6 +604,9 @@ impl Connection {
                     None => (p.id, Ok(Reply::Values(items))),
                 })
             }
+            // A translated noreply request reports its errors only: its
+            // caller asked for no reply, as in the text protocol.
+            Awaits::Translated(_) if p.quiet && result.is_ok() => None,
             Awaits::Translated(shape) => Some((p.id, result.and_then(|r| meta::to_text(shape, r)))),
         }
     }

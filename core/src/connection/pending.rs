@@ -1,5 +1,7 @@
 //! What each request in flight awaits.
 
+use smallvec::SmallVec;
+
 use crate::meta::Shape;
 use crate::text::Expect;
 use crate::time::Millis;
@@ -31,6 +33,8 @@ pub(super) struct Pending {
     pub(super) after_noreply: bool,
     /// A quiet meta request: no reply unless it has something to say.
     pub(super) quiet: bool,
+    /// For one key of a translated get: the key its reply must name.
+    pub(super) key: Option<SmallVec<[u8; 32]>>,
 }
 
 impl Pending {

@@ -110,6 +110,13 @@ pub(crate) fn encode(
     };
     match req {
         MetaRequest::Get(g) => {
+            // memcached applies the flags in order: the touch goes before
+            // `t`, so that `t` returns the TTL the item has now.
+            for (v, f) in [(g.vivify, b'N'), (g.recache, b'R'), (g.touch, b'T')] {
+                if let Some(v) = v {
+                    num(out, f, &|b| b.format(v));
+                }
+            }
             for (on, f) in [
                 (g.return_value, b'v'),
                 (g.return_cas, b'c'),
@@ -124,11 +131,6 @@ pub(crate) fn encode(
             ] {
                 if on {
                     flag(out, f);
-                }
-            }
-            for (v, f) in [(g.vivify, b'N'), (g.recache, b'R'), (g.touch, b'T')] {
-                if let Some(v) = v {
-                    num(out, f, &|b| b.format(v));
                 }
             }
         }

@@ -97,7 +97,8 @@ pub(crate) fn parse(
             // ME <key> <k>=<v>*: keep everything after the key.
             let rest = line.get(3..).unwrap_or_default();
             let after_key = memchr::memchr(b' ', rest).map_or(rest.len(), |i| i + 1);
-            value_range = Some(3 + after_key..eol);
+            // A bare `ME` has neither key nor text.
+            value_range = Some((3 + after_key).min(eol)..eol);
             flag_text = &[];
         }
         _ => {}

@@ -3,8 +3,10 @@
 //! timeouts and the connection's lifecycle.
 
 mod encode;
+mod fuzz_regressions;
 mod hostile;
 mod lifecycle;
+mod meta;
 mod noreply;
 mod parse_splits;
 mod pipeline;

@@ -242,6 +242,15 @@ impl ClientBuilder {
         self
     }
 
+    /// Speaks TLS with `config` (cargo feature `tls`): certificates are
+    /// verified against its roots, for the server's host name unless the
+    /// config names another (see [`TlsConfig`](super::TlsConfig)).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: super::TlsConfig) -> Self {
+        self.opts.tls = Some(config);
+        self
+    }
+
     /// Replaces all options at once.
     pub fn options(mut self, opts: ClientOptions) -> Self {
         self.opts = opts;

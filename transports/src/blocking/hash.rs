@@ -411,8 +411,11 @@ impl Memcache for HashClient {
             }
         }
         let mut st = self.lock();
+        // The failure happened now, not when the call started: a call that
+        // timed out must still get its full retry_timeout.
+        let failed_at = self.now();
         for id in failed {
-            st.router.report_failure(id, now);
+            st.router.report_failure(id, failed_at);
         }
         for id in ok {
             st.router.report_success(id);
@@ -556,8 +559,10 @@ impl Memcache for HashClient {
         }
         {
             let mut st = self.lock();
+            // When the failure happened (see execute_meta).
+            let failed_at = self.now();
             for id in failed_nodes {
-                st.router.report_failure(id, now);
+                st.router.report_failure(id, failed_at);
             }
             for id in ok_nodes {
                 st.router.report_success(id);
@@ -681,6 +686,20 @@ impl HashClientBuilder {
     pub fn use_pooling(mut self, on: bool, pool: PoolOptions) -> Self {
         self.hash.use_pooling = on;
         self.hash.pool = pool;
+        self
+    }
+
+    /// Connects to every server over TLS with `config` (see
+    /// [`ClientBuilder::tls`](super::ClientBuilder::tls)).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: super::TlsConfig) -> Self {
+        self.opts.tls = Some(config);
+        self
+    }
+
+    /// Sets the protocol that carries the commands to every server.
+    pub fn protocol(mut self, protocol: memcrab_core::Protocol) -> Self {
+        self.opts.protocol = protocol;
         self
     }
 

@@ -150,7 +150,7 @@ pub(crate) struct Link {
     sock_timeout: Option<Duration>,
     /// Set once an I/O error broke the socket.
     broken: bool,
-    /// No reply has come on this connection yet.
+    /// Nothing has come on this connection yet.
     fresh: bool,
 }
 
@@ -330,7 +330,12 @@ impl Link {
             }
             match self.stream.read(&mut self.buf) {
                 Ok(0) => self.conn.receive_eof(),
-                Ok(n) => self.conn.receive(&self.buf[..n]),
+                Ok(n) => {
+                    // The server answered something: a close from now on
+                    // cuts a reply short, it is no refusal.
+                    self.fresh = false;
+                    self.conn.receive(&self.buf[..n]);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e)
                     if matches!(

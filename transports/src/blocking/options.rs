@@ -63,6 +63,10 @@ pub struct ClientOptions {
     /// Which protocol carries the classic commands (default
     /// [`Protocol::Text`]; [`Protocol::Meta`] needs memcached 1.6).
     pub protocol: Protocol,
+    /// Speak TLS to the server with this configuration (cargo feature
+    /// `tls`; default off, plain TCP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::tls::TlsConfig>,
 }
 
 impl Default for ClientOptions {
@@ -79,14 +83,16 @@ impl Default for ClientOptions {
             serde: Arc::new(RawSerde),
             max_item_size: Limits::default().max_item_size,
             protocol: Protocol::Text,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientOptions")
-            .field("connect_timeout", &self.connect_timeout)
+        let mut d = f.debug_struct("ClientOptions");
+        d.field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("no_delay", &self.no_delay)
             .field("keepalive", &self.keepalive)
@@ -95,8 +101,10 @@ impl fmt::Debug for ClientOptions {
             .field("allow_unicode_keys", &self.allow_unicode_keys)
             .field("ignore_exc", &self.ignore_exc)
             .field("max_item_size", &self.max_item_size)
-            .field("protocol", &self.protocol)
-            .finish_non_exhaustive()
+            .field("protocol", &self.protocol);
+        #[cfg(feature = "tls")]
+        d.field("tls", &self.tls);
+        d.finish_non_exhaustive()
     }
 }
 

@@ -15,6 +15,8 @@ use crate::address::ServerAddr;
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    #[cfg(feature = "tls")]
+    Tls(Box<super::tls::TlsStream>),
 }
 
 impl Stream {
@@ -24,6 +26,8 @@ impl Stream {
     /// the last error is returned if none accepts.
     pub(crate) fn connect(addr: &ServerAddr, opts: &ClientOptions) -> io::Result<Stream> {
         let stream = match addr {
+            #[cfg(feature = "tls")]
+            ServerAddr::Unix(_) if opts.tls.is_some() => return Err(super::tls::unix_unsupported()),
             ServerAddr::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
             ServerAddr::Tcp { .. } => {
                 let mut last = None;
@@ -38,6 +42,9 @@ impl Stream {
                     }
                 }
                 match found {
+                    #[cfg(feature = "tls")]
+                    Some(s) => super::tls::wrap(s, addr, opts)?,
+                    #[cfg(not(feature = "tls"))]
                     Some(s) => Stream::Tcp(s),
                     None => {
                         return Err(last.unwrap_or_else(|| {
@@ -57,6 +64,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_read_timeout(t),
             Stream::Unix(s) => s.set_read_timeout(t),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.sock().set_read_timeout(t),
         }
     }
 
@@ -66,6 +75,8 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.set_write_timeout(t),
             Stream::Unix(s) => s.set_write_timeout(t),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.sock().set_write_timeout(t),
         }
     }
 
@@ -74,6 +85,8 @@ impl Stream {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.sock().shutdown(Shutdown::Both),
         };
     }
 }
@@ -113,6 +126,8 @@ impl Read for Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.read(buf),
         }
     }
 }
@@ -122,6 +137,8 @@ impl Write for Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Stream::Tls(s) => s.write(buf),
         }
     }
 

@@ -374,3 +374,93 @@ test("Router: pymemcache-compatible rendezvous and ketama, with node health", ()
   assert.deepEqual(ketama.nodes, ["127.0.0.1:11211", "127.0.0.1:11213"]);
   assert.throws(() => new Router(nodes, { distribution: "modulo" }), TypeError);
 });
+
+test('protocol "meta": the classic commands keep their replies', async () => {
+  const c = await Conn.open({ protocol: "meta", keyPrefix: "meta1:" });
+  assert.equal((await c.call("set", "k", "v", { flags: 3 })).type, "stored");
+  const [item] = (await c.call("get", "k")).items;
+  assert.deepEqual([item.key, item.flags, item.text()], ["k", 3, "v"]);
+  assert.equal((await c.call("add", "k", "x")).type, "notStored");
+  const many = await c.call("getMany", ["k", "absent"]);
+  assert.deepEqual(many.items.map((i) => i.key), ["k"]);
+  const [withCas] = (await c.call("gets", "k")).items;
+  assert.equal((await c.call("cas", "k", "w", withCas.cas)).type, "stored");
+  assert.equal((await c.call("cas", "k", "z", withCas.cas)).type, "exists");
+  assert.equal((await c.call("incr", "n", 1)).type, "notFound");
+  await c.call("set", "n", "41");
+  assert.equal((await c.call("incr", "n", 1)).value, 42n);
+  assert.equal((await c.call("touch", "n", 60)).type, "touched");
+  assert.equal((await c.call("delete", "n")).type, "deleted");
+  assert.equal((await c.call("version")).type, "version");
+  c.close();
+});
+
+test('protocol "meta": a noreply failure is reported for its own id and the connection goes on', async () => {
+  const c = await Conn.open({ protocol: "meta", maxItemSize: 4 * 1024 * 1024 });
+  c.socket.write(c.proto.set("big", new Uint8Array(2 * 1024 * 1024), { noreply: true }));
+  const quietId = c.proto.lastId;
+  const failed = new Promise((resolve) => c.waiting.set(quietId, resolve));
+  const after = await c.call("set", "after", "ok");
+  assert.equal(after.type, "stored");
+  const reply = await failed;
+  assert.equal(reply.type, "error");
+  assert.equal(reply.error.kind, "Server");
+  assert.ok(!c.proto.isClosed);
+  c.close();
+
+  // With the text protocol memcached drops the error line of a noreply
+  // command: the failure is lost, which is what meta mode is for.
+  const t = await Conn.open({ maxItemSize: 4 * 1024 * 1024 });
+  t.socket.write(t.proto.set("big", new Uint8Array(2 * 1024 * 1024), { noreply: true }));
+  const lostId = t.proto.lastId;
+  let heard = false;
+  t.waiting.set(lostId, () => (heard = true));
+  assert.deepEqual((await t.call("get", "big")).items, []);
+  assert.equal(heard, false);
+  t.close();
+});
+
+test("meta commands: stale-while-revalidate, cas, counters, debug, quiet, noop", async () => {
+  const c = await Conn.open({ keyPrefix: "meta2:" });
+  // A miss with vivify: this client wins the right to fill the key...
+  // (memcached answers with the empty placeholder item it created.)
+  let r = (await c.call("metaGet", "hot", { vivify: 30 })).meta;
+  assert.deepEqual([r.status, r.text(), r.win], ["value", "", true]);
+  // ...and the next reader sees that someone already did.
+  r = (await c.call("metaGet", "hot", { vivify: 30 })).meta;
+  assert.equal(r.alreadyWon, true);
+  r = (await c.call("metaSet", "hot", "fresh", { ttl: 60, flags: 9, returnCas: true })).meta;
+  assert.equal(r.status, "ok");
+  assert.equal(typeof r.cas, "bigint");
+  const cas = r.cas;
+  r = (await c.call("metaGet", "hot", { returnCas: true, returnFlags: true, returnTtl: true, returnKey: true })).meta;
+  assert.deepEqual([r.status, r.text(), r.flags, r.cas, r.key], ["value", "fresh", 9, cas, "hot"]);
+  assert.ok(r.ttl > 0 && r.ttl <= 60);
+  // Invalidate: the item stays, stale, and the next reader wins the recache.
+  assert.equal((await c.call("metaDelete", "hot", { invalidate: true })).meta.status, "ok");
+  r = (await c.call("metaGet", "hot")).meta;
+  assert.deepEqual([r.text(), r.stale, r.win], ["fresh", true, true]);
+  // Compare-and-set with a stale token fails.
+  r = (await c.call("metaSet", "hot", "other", { compareCas: cas })).meta;
+  assert.equal(r.status, "exists");
+  assert.equal((await c.call("metaSet", "hot", "x", { mode: "add" })).meta.status, "notStored");
+  // Counters created on first use.
+  r = (await c.call("metaArithmetic", "visits", { vivify: 60, initial: 10 })).meta;
+  assert.equal(r.text(), "10");
+  r = (await c.call("metaArithmetic", "visits", { delta: 5n })).meta;
+  assert.equal(r.text(), "15");
+  r = (await c.call("metaArithmetic", "visits", { mode: "decr", delta: 20 })).meta;
+  assert.equal(r.text(), "0");
+  assert.match((await c.call("metaDebug", "visits")).meta.text(), /exp=-?\d+ la=\d+ cas=\d+/);
+  // Binary keys go base64-encoded.
+  const binary = new Uint8Array([0, 32, 255, 10]);
+  assert.equal((await c.call("metaSet", binary, "bin")).meta.status, "ok");
+  assert.equal((await c.call("metaGet", binary)).meta.text(), "bin");
+  // A quiet miss says nothing; the no-op after it answers.
+  c.socket.write(c.proto.metaGet("absent", { quiet: true }));
+  const noop = await c.call("metaNoop");
+  assert.equal(noop.meta.status, "noop");
+  assert.equal(c.proto.inFlight, 0);
+  assert.throws(() => c.proto.metaSet("k", "v", { mode: "upsert" }), TypeError);
+  c.close();
+});

@@ -1,0 +1,1226 @@
+//! Model-based property test: random sequences of commands go through
+//! memcrab to a real memcached and through a small in-memory model of
+//! memcached's semantics, and every result must agree. A disagreement
+//! shrinks to a minimal sequence.
+//!
+//! The commands are the whole classic API (set, add, replace, append,
+//! prepend, cas, get, get_many, gets, gets_many, gat, gats, touch, delete,
+//! delete_many, incr, decr, set_many, flush_all), pipelined batches through
+//! `execute` (stores, cas, multi-key gets, deletes, touches, incr/decr,
+//! noreply mixed in), and the meta commands (`meta_get`, `meta_set`,
+//! `meta_delete`, `meta_arithmetic`), over five keys and small values
+//! (numbers, text, empty, `\r\nEND\r\n`, random bytes). Each sequence ends
+//! with a `gets` of every key, so what noreply writes did is checked too.
+//!
+//! Four clients run the same sequences: text protocol waiting for every
+//! reply; text protocol with noreply writes (`default_noreply(true)`); meta
+//! protocol (classic commands carried by meta commands) waiting; meta
+//! protocol with noreply writes (quiet mode, which reports failures).
+//!
+//! cas tokens are compared by behaviour, not by number: each side numbers the
+//! tokens it sees in order of first appearance, and the numbers must match
+//! (the same operations change an item's token on both sides); a `cas` uses
+//! the token the last read of a key returned, on each side.
+//!
+//! Nothing depends on time: no expiry but 0, and `touch`/`gat` set a TTL of
+//! a day. Cases: `PROPTEST_CASES` (default 64).
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use memcrab::core::meta::{
+    ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaSet, MetaStatus, SetMode,
+};
+use memcrab::core::{GetCommand, Reply, Request, StoreCommand};
+use memcrab::{Client, ErrorKind, Memcache, MetaCommands, Protocol, StoreOptions, Value};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use support::MemcachedServer;
+
+const KEYS: [&str; 5] = ["k0", "k1", "k2", "k3", "k4"];
+/// The TTL of touch and gat: long enough never to expire during a test.
+const TTL: i64 = 86_400;
+/// A cas token neither side ever issues.
+const BOGUS: u64 = u64::MAX - 7;
+
+/// Values that exercise incr/decr's parsing and the protocol's framing.
+const VALUES: &[&[u8]] = &[
+    b"",
+    b"0",
+    b"7",
+    b"42",
+    b"100",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"abc",
+    b"x y",
+    b"\r\nEND\r\n",
+    b" 5",
+    b"-0",
+    b"-3",
+    b"+7",
+    b"5\r\nxx",
+];
+
+// ---------------------------------------------------------------------------
+// Commands.
+
+/// A cas token: the one the last read of a key returned, or one that never
+/// matches.
+#[derive(Clone, Copy, Debug)]
+enum Tok {
+    Last(usize),
+    Bogus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Set,
+    Add,
+    Replace,
+    Append,
+    Prepend,
+}
+
+impl Kind {
+    fn command(self) -> StoreCommand {
+        match self {
+            Kind::Set => StoreCommand::Set,
+            Kind::Add => StoreCommand::Add,
+            Kind::Replace => StoreCommand::Replace,
+            Kind::Append => StoreCommand::Append,
+            Kind::Prepend => StoreCommand::Prepend,
+        }
+    }
+
+    fn mode(self) -> SetMode {
+        match self {
+            Kind::Set => SetMode::Set,
+            Kind::Add => SetMode::Add,
+            Kind::Replace => SetMode::Replace,
+            Kind::Append => SetMode::Append,
+            Kind::Prepend => SetMode::Prepend,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Cmd {
+    Store {
+        kind: Kind,
+        key: usize,
+        value: Vec<u8>,
+        flags: u32,
+    },
+    Cas {
+        key: usize,
+        value: Vec<u8>,
+        flags: u32,
+        tok: Tok,
+    },
+    Get(usize),
+    Gets(usize),
+    Gat(usize),
+    Gats(usize),
+    GetMany(Vec<usize>),
+    GetsMany(Vec<usize>),
+    Touch(usize),
+    Delete(usize),
+    DeleteMany(Vec<usize>),
+    Incr(usize, u64),
+    Decr(usize, u64),
+    SetMany(Vec<(usize, Vec<u8>)>),
+    FlushAll,
+    Batch(Vec<BReq>),
+    MetaGet(usize),
+    MetaSet {
+        key: usize,
+        value: Vec<u8>,
+        flags: u32,
+        kind: Kind,
+        cas: Option<Tok>,
+    },
+    MetaDelete {
+        key: usize,
+        cas: Option<Tok>,
+    },
+    MetaArith {
+        key: usize,
+        decr: bool,
+        delta: u64,
+    },
+}
+
+/// One request of a pipelined batch (`Memcache::execute`).
+#[derive(Clone, Debug)]
+enum BReq {
+    Store {
+        kind: Kind,
+        key: usize,
+        value: Vec<u8>,
+        flags: u32,
+        noreply: bool,
+    },
+    Cas {
+        key: usize,
+        value: Vec<u8>,
+        tok: Tok,
+        noreply: bool,
+    },
+    Get {
+        cas: bool,
+        keys: Vec<usize>,
+    },
+    Delete {
+        key: usize,
+        noreply: bool,
+    },
+    Touch {
+        key: usize,
+        noreply: bool,
+    },
+    Arith {
+        decr: bool,
+        key: usize,
+        delta: u64,
+    },
+}
+
+fn key() -> impl Strategy<Value = usize> {
+    0..KEYS.len()
+}
+
+fn keys() -> impl Strategy<Value = Vec<usize>> {
+    prop::collection::vec(key(), 1..5)
+}
+
+fn value() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => prop::sample::select(VALUES).prop_map(<[u8]>::to_vec),
+        1 => prop::collection::vec(any::<u8>(), 0..6),
+    ]
+}
+
+fn flags() -> impl Strategy<Value = u32> {
+    prop::sample::select(&[0u32, 1, 2, 0x8000_0000, u32::MAX][..])
+}
+
+fn delta() -> impl Strategy<Value = u64> {
+    prop::sample::select(&[0u64, 1, 5, 100, u64::MAX][..])
+}
+
+fn tok() -> impl Strategy<Value = Tok> {
+    prop_oneof![4 => key().prop_map(Tok::Last), 1 => Just(Tok::Bogus)]
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop::sample::select(
+        &[
+            Kind::Set,
+            Kind::Add,
+            Kind::Replace,
+            Kind::Append,
+            Kind::Prepend,
+        ][..],
+    )
+}
+
+fn batch_request() -> impl Strategy<Value = BReq> {
+    prop_oneof![
+        3 => (kind(), key(), value(), flags(), any::<bool>()).prop_map(
+            |(kind, key, value, flags, noreply)| BReq::Store { kind, key, value, flags, noreply }
+        ),
+        1 => (key(), value(), tok(), any::<bool>())
+            .prop_map(|(key, value, tok, noreply)| BReq::Cas { key, value, tok, noreply }),
+        2 => (any::<bool>(), keys()).prop_map(|(cas, keys)| BReq::Get { cas, keys }),
+        1 => (key(), any::<bool>()).prop_map(|(key, noreply)| BReq::Delete { key, noreply }),
+        1 => (key(), any::<bool>()).prop_map(|(key, noreply)| BReq::Touch { key, noreply }),
+        1 => (any::<bool>(), key(), delta())
+            .prop_map(|(decr, key, delta)| BReq::Arith { decr, key, delta }),
+    ]
+}
+
+fn command() -> impl Strategy<Value = Cmd> {
+    prop_oneof![
+        6 => (kind(), key(), value(), flags())
+            .prop_map(|(kind, key, value, flags)| Cmd::Store { kind, key, value, flags }),
+        2 => (key(), value(), flags(), tok())
+            .prop_map(|(key, value, flags, tok)| Cmd::Cas { key, value, flags, tok }),
+        2 => key().prop_map(Cmd::Get),
+        2 => key().prop_map(Cmd::Gets),
+        1 => key().prop_map(Cmd::Gat),
+        1 => key().prop_map(Cmd::Gats),
+        2 => keys().prop_map(Cmd::GetMany),
+        2 => keys().prop_map(Cmd::GetsMany),
+        1 => key().prop_map(Cmd::Touch),
+        2 => key().prop_map(Cmd::Delete),
+        1 => keys().prop_map(Cmd::DeleteMany),
+        2 => (key(), delta()).prop_map(|(k, d)| Cmd::Incr(k, d)),
+        2 => (key(), delta()).prop_map(|(k, d)| Cmd::Decr(k, d)),
+        1 => prop::collection::vec((key(), value()), 1..4).prop_map(Cmd::SetMany),
+        1 => Just(Cmd::FlushAll),
+        3 => prop::collection::vec(batch_request(), 1..8).prop_map(Cmd::Batch),
+        2 => key().prop_map(Cmd::MetaGet),
+        2 => (key(), value(), flags(), kind(), prop::option::of(tok())).prop_map(
+            // A cas compare only with mode set, as `cas` does.
+            |(key, value, flags, kind, cas)| Cmd::MetaSet {
+                key,
+                value,
+                flags,
+                kind,
+                cas: cas.filter(|_| kind == Kind::Set),
+            }
+        ),
+        1 => (key(), prop::option::of(tok()))
+            .prop_map(|(key, cas)| Cmd::MetaDelete { key, cas }),
+        1 => (key(), any::<bool>(), delta())
+            .prop_map(|(key, decr, delta)| Cmd::MetaArith { key, decr, delta }),
+    ]
+}
+
+fn commands() -> impl Strategy<Value = Vec<Cmd>> {
+    prop::collection::vec(command(), 1..40)
+}
+
+// ---------------------------------------------------------------------------
+// Results, as both sides report them.
+
+/// A batch reply, with keys as indexes and cas tokens numbered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum R {
+    Stored,
+    NotStored,
+    Exists,
+    NotFound,
+    Deleted,
+    Touched,
+    Number(u64),
+    /// `(key, value, flags, token)`, in the server's order.
+    Values(Vec<(usize, Vec<u8>, u32, Option<usize>)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Out {
+    Bool(bool),
+    Value(Option<Vec<u8>>),
+    ValueCas(Option<(Vec<u8>, usize)>),
+    Map(BTreeMap<usize, Vec<u8>>),
+    MapCas(BTreeMap<usize, (Vec<u8>, usize)>),
+    Number(Option<u64>),
+    Cas(Option<bool>),
+    NotStored(Vec<usize>),
+    Batch(Vec<Option<Result<R, ErrorKind>>>),
+    Meta {
+        status: MetaStatus,
+        value: Option<Vec<u8>>,
+        flags: Option<u32>,
+        cas: Option<usize>,
+    },
+    Err(ErrorKind),
+}
+
+/// The cas tokens one side has seen: numbered in order of first
+/// appearance, and the last one per key.
+#[derive(Clone, Default, PartialEq)]
+struct Tokens {
+    numbers: HashMap<u64, usize>,
+    last: [Option<u64>; KEYS.len()],
+}
+
+impl Tokens {
+    fn seen(&mut self, key: usize, token: u64) -> usize {
+        self.last[key] = Some(token);
+        let next = self.numbers.len();
+        *self.numbers.entry(token).or_insert(next)
+    }
+
+    fn pick(&self, tok: Tok) -> u64 {
+        match tok {
+            Tok::Last(k) => self.last[k].unwrap_or(BOGUS),
+            Tok::Bogus => BOGUS,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The real side: memcrab against memcached.
+
+fn index(key: &[u8]) -> usize {
+    KEYS.iter()
+        .position(|k| k.as_bytes() == key)
+        .unwrap_or_else(|| panic!("unknown key {key:?}"))
+}
+
+fn bytes(v: Value) -> Vec<u8> {
+    match v {
+        Value::Bytes(b) => b.to_vec(),
+        other => panic!("RawSerde gave {other:?}"),
+    }
+}
+
+fn names(keys: &[usize]) -> Vec<&'static str> {
+    keys.iter().map(|&k| KEYS[k]).collect()
+}
+
+fn reply(r: Reply, t: &mut Tokens) -> R {
+    match r {
+        Reply::Stored => R::Stored,
+        Reply::NotStored => R::NotStored,
+        Reply::Exists => R::Exists,
+        Reply::NotFound => R::NotFound,
+        Reply::Deleted => R::Deleted,
+        Reply::Touched => R::Touched,
+        Reply::Number(n) => R::Number(n),
+        Reply::Values(items) => R::Values(
+            items
+                .into_iter()
+                .map(|it| {
+                    let k = index(&it.key);
+                    let cas = it.cas.map(|c| t.seen(k, c));
+                    (k, it.value.to_vec(), it.flags, cas)
+                })
+                .collect(),
+        ),
+        other => panic!("unexpected reply {other:?}"),
+    }
+}
+
+fn meta(m: MetaReply, key: usize, t: &mut Tokens) -> Out {
+    Out::Meta {
+        status: m.status(),
+        value: m.value.map(|v| v.to_vec()),
+        flags: m.client_flags,
+        cas: m.cas.map(|c| t.seen(key, c)),
+    }
+}
+
+fn real(c: &Client, cmd: &Cmd, t: &mut Tokens) -> Out {
+    let r: memcrab::Result<Out> = (|| {
+        Ok(match cmd {
+            Cmd::Store {
+                kind,
+                key,
+                value,
+                flags,
+            } => Out::Bool(c.store_with(
+                kind.command(),
+                KEYS[*key],
+                &value[..],
+                StoreOptions::new().flags(*flags),
+            )?),
+            Cmd::Cas {
+                key,
+                value,
+                flags,
+                tok,
+            } => Out::Cas(c.cas(
+                KEYS[*key],
+                &value[..],
+                t.pick(*tok),
+                StoreOptions::new().flags(*flags),
+            )?),
+            Cmd::Get(k) => Out::Value(c.get(KEYS[*k])?.map(bytes)),
+            Cmd::Gat(k) => Out::Value(c.gat(KEYS[*k], TTL)?.map(bytes)),
+            Cmd::Gets(k) => Out::ValueCas(
+                c.gets(KEYS[*k])?
+                    .map(|(v, cas)| (bytes(v), t.seen(*k, cas))),
+            ),
+            Cmd::Gats(k) => Out::ValueCas(
+                c.gats(KEYS[*k], TTL)?
+                    .map(|(v, cas)| (bytes(v), t.seen(*k, cas))),
+            ),
+            Cmd::GetMany(keys) => Out::Map(
+                c.get_many(&names(keys))?
+                    .into_iter()
+                    .map(|(k, v)| (index(k.as_bytes()), bytes(v)))
+                    .collect(),
+            ),
+            Cmd::GetsMany(keys) => {
+                // Tokens are numbered in key order, as the model does.
+                let mut found: Vec<_> = c.gets_many(&names(keys))?.into_iter().collect();
+                found.sort_by_key(|(k, _)| index(k.as_bytes()));
+                Out::MapCas(
+                    found
+                        .into_iter()
+                        .map(|(k, (v, cas))| {
+                            let i = index(k.as_bytes());
+                            (i, (bytes(v), t.seen(i, cas)))
+                        })
+                        .collect(),
+                )
+            }
+            Cmd::Touch(k) => Out::Bool(c.touch(KEYS[*k], TTL)?),
+            Cmd::Delete(k) => Out::Bool(c.delete(KEYS[*k])?),
+            Cmd::DeleteMany(keys) => Out::Bool(c.delete_many(&names(keys), None)?),
+            Cmd::Incr(k, d) => Out::Number(c.incr(KEYS[*k], *d)?),
+            Cmd::Decr(k, d) => Out::Number(c.decr(KEYS[*k], *d)?),
+            Cmd::SetMany(items) => {
+                let items: Vec<(&str, &[u8])> =
+                    items.iter().map(|(k, v)| (KEYS[*k], &v[..])).collect();
+                let mut failed: Vec<usize> = c
+                    .set_many(&items, StoreOptions::new())?
+                    .into_iter()
+                    .map(|k| index(k.as_bytes()))
+                    .collect();
+                failed.sort_unstable();
+                Out::NotStored(failed)
+            }
+            Cmd::FlushAll => Out::Bool(c.flush_all(0, None)?),
+            Cmd::Batch(reqs) => real_batch(c, reqs, t)?,
+            Cmd::MetaGet(k) => meta(
+                c.meta_get(MetaGet::new(KEYS[*k].as_bytes()).value().flags().cas())?,
+                *k,
+                t,
+            ),
+            Cmd::MetaSet {
+                key,
+                value,
+                flags,
+                kind,
+                cas,
+            } => {
+                let mut s = MetaSet::new(KEYS[*key].as_bytes(), value)
+                    .mode(kind.mode())
+                    .client_flags(*flags);
+                s.compare_cas = cas.map(|tok| t.pick(tok));
+                meta(c.meta_set(s)?, *key, t)
+            }
+            Cmd::MetaDelete { key, cas } => {
+                let mut d = MetaDelete::new(KEYS[*key].as_bytes());
+                d.compare_cas = cas.map(|tok| t.pick(tok));
+                meta(c.meta_delete(d)?, *key, t)
+            }
+            Cmd::MetaArith { key, decr, delta } => {
+                let mode = if *decr {
+                    ArithMode::Decr
+                } else {
+                    ArithMode::Incr
+                };
+                let a = MetaArithmetic::new(KEYS[*key].as_bytes())
+                    .mode(mode)
+                    .delta(*delta);
+                meta(c.meta_arithmetic(a)?, *key, t)
+            }
+        })
+    })();
+    r.unwrap_or_else(|e| Out::Err(e.kind()))
+}
+
+fn real_batch(c: &Client, reqs: &[BReq], t: &mut Tokens) -> memcrab::Result<Out> {
+    let key_lists: Vec<Vec<&[u8]>> = reqs
+        .iter()
+        .map(|r| match r {
+            BReq::Get { keys, .. } => keys.iter().map(|&k| KEYS[k].as_bytes()).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let requests: Vec<Request<'_>> = reqs
+        .iter()
+        .zip(&key_lists)
+        .map(|(r, keys)| match r {
+            BReq::Store {
+                kind,
+                key,
+                value,
+                flags,
+                noreply,
+            } => Request::Store {
+                command: kind.command(),
+                key: KEYS[*key].as_bytes(),
+                value,
+                flags: *flags,
+                exptime: 0,
+                noreply: *noreply,
+            },
+            BReq::Cas {
+                key,
+                value,
+                tok,
+                noreply,
+            } => Request::Store {
+                command: StoreCommand::Cas(t.pick(*tok)),
+                key: KEYS[*key].as_bytes(),
+                value,
+                flags: 0,
+                exptime: 0,
+                noreply: *noreply,
+            },
+            BReq::Get { cas, .. } => Request::Get {
+                command: if *cas {
+                    GetCommand::Gets
+                } else {
+                    GetCommand::Get
+                },
+                keys,
+            },
+            BReq::Delete { key, noreply } => Request::Delete {
+                key: KEYS[*key].as_bytes(),
+                noreply: *noreply,
+            },
+            BReq::Touch { key, noreply } => Request::Touch {
+                key: KEYS[*key].as_bytes(),
+                exptime: TTL,
+                noreply: *noreply,
+            },
+            BReq::Arith { decr, key, delta } => {
+                let key = KEYS[*key].as_bytes();
+                if *decr {
+                    Request::Decr {
+                        key,
+                        delta: *delta,
+                        noreply: false,
+                    }
+                } else {
+                    Request::Incr {
+                        key,
+                        delta: *delta,
+                        noreply: false,
+                    }
+                }
+            }
+        })
+        .collect();
+    let outcomes = c.execute(&requests)?;
+    Ok(Out::Batch(
+        outcomes
+            .into_iter()
+            .map(|o| o.map(|r| r.map(|r| reply(r, t)).map_err(|e| e.kind())))
+            .collect(),
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// The model.
+
+#[derive(Clone, Debug, PartialEq)]
+struct Item {
+    value: Vec<u8>,
+    flags: u32,
+    cas: u64,
+}
+
+/// What a storage command did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stored {
+    Stored,
+    NotStored,
+    Exists,
+    NotFound,
+}
+
+/// memcached's items, as far as these commands can tell.
+#[derive(Clone, Default, PartialEq)]
+struct Model {
+    items: HashMap<usize, Item>,
+    last_cas: u64,
+}
+
+impl Model {
+    fn next_cas(&mut self) -> u64 {
+        self.last_cas += 1;
+        self.last_cas
+    }
+
+    /// set/add/replace/append/prepend, or cas with `token`.
+    fn store(
+        &mut self,
+        kind: Kind,
+        cas: Option<u64>,
+        key: usize,
+        value: &[u8],
+        flags: u32,
+    ) -> Stored {
+        let exists = self.items.contains_key(&key);
+        if let Some(token) = cas {
+            match self.items.get(&key) {
+                None => return Stored::NotFound,
+                Some(it) if it.cas != token => return Stored::Exists,
+                Some(_) => {}
+            }
+        }
+        let new = match kind {
+            Kind::Add if exists => return Stored::NotStored,
+            Kind::Replace | Kind::Append | Kind::Prepend if !exists => return Stored::NotStored,
+            // append and prepend keep the item's flags.
+            Kind::Append | Kind::Prepend => {
+                let it = &self.items[&key];
+                let value = if kind == Kind::Append {
+                    [&it.value[..], value].concat()
+                } else {
+                    [value, &it.value[..]].concat()
+                };
+                (value, it.flags)
+            }
+            _ => (value.to_vec(), flags),
+        };
+        let cas = self.next_cas();
+        self.items.insert(
+            key,
+            Item {
+                value: new.0,
+                flags: new.1,
+                cas,
+            },
+        );
+        Stored::Stored
+    }
+
+    fn delete(&mut self, key: usize) -> bool {
+        self.items.remove(&key).is_some()
+    }
+
+    /// touch and gat change the TTL only: not the value, not the token.
+    fn touch(&self, key: usize) -> bool {
+        self.items.contains_key(&key)
+    }
+
+    /// incr/decr: `Ok(None)` on a miss, `Err` for a non-numeric value;
+    /// the new number with a new token and the item's flags.
+    ///
+    /// memcached writes a number no longer than the old value over it in
+    /// place, space-padded, when nothing else holds the item, and else
+    /// stores a new item of just the digits. Whether something else holds
+    /// it (a reply still being written, its LRU maintainer thread) is not
+    /// for a client to know: a shorter number is a choice point.
+    fn arith(
+        &mut self,
+        key: usize,
+        decr: bool,
+        delta: u64,
+        choices: &mut Choices,
+    ) -> Result<Option<u64>, ErrorKind> {
+        let Some(old) = self.items.get(&key) else {
+            return Ok(None);
+        };
+        let n = strtoull(&old.value).ok_or(ErrorKind::Client)?;
+        let n = if decr {
+            n.saturating_sub(delta)
+        } else {
+            n.wrapping_add(delta)
+        };
+        let mut digits = n.to_string().into_bytes();
+        if digits.len() < old.value.len() && !choices.next() {
+            digits.resize(old.value.len(), b' ');
+        }
+        let flags = old.flags;
+        let cas = self.next_cas();
+        self.items.insert(
+            key,
+            Item {
+                value: digits,
+                flags,
+                cas,
+            },
+        );
+        Ok(Some(n))
+    }
+}
+
+/// The choices a command's run takes at the model's choice points: the
+/// first ones from a script, the rest `false`; counts the points met.
+struct Choices {
+    script: Vec<bool>,
+    met: usize,
+}
+
+impl Choices {
+    fn next(&mut self) -> bool {
+        let choice = self.script.get(self.met).copied().unwrap_or(false);
+        self.met += 1;
+        choice
+    }
+}
+
+/// memcached's `safe_strtoull` on a stored value (which `\r\n` follows):
+/// leading C whitespace, an optional sign, decimal digits without overflow,
+/// then whitespace, a NUL or the end; a `-` is refused when the result reads as a
+/// negative `i64`. An empty value is never a number.
+fn strtoull(value: &[u8]) -> Option<u64> {
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let mut i = value.iter().take_while(|&&b| space(b)).count();
+    let negative = value.get(i) == Some(&b'-');
+    if matches!(value.get(i), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let digits = value[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &d in &value[i..i + digits] {
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    // C's `strtoull` stops at the first non-digit: a space or a NUL there
+    // (or the end, where `\r\n` follows) ends the number.
+    let end = i + digits;
+    if end < value.len() && !space(value[end]) && value[end] != 0 {
+        return None;
+    }
+    let n = if negative { n.wrapping_neg() } else { n };
+    if negative && (n as i64) < 0 {
+        return None;
+    }
+    Some(n)
+}
+
+/// How a client sends its writes.
+#[derive(Clone, Copy, Debug)]
+struct Variant {
+    protocol: Protocol,
+    noreply: bool,
+}
+
+impl Variant {
+    /// True if a noreply request with a meta form goes without any reply
+    /// awaited: over the text protocol. Over meta it goes quiet, with a
+    /// barrier, and its errors are still reported; a noreply success has no
+    /// outcome either way.
+    fn silent(self, noreply: bool) -> bool {
+        noreply && self.protocol == Protocol::Text
+    }
+}
+
+/// The client's connection, as far as results can tell: whether a request
+/// that awaits no reply went out since the last one that awaits one. An
+/// error line then cannot be told apart from a failure of that request, so
+/// the connection closes with `NoreplyFailed` (the next call reconnects).
+#[derive(Clone, Default, PartialEq)]
+struct Conn {
+    noreply_since_reply: bool,
+}
+
+impl Conn {
+    /// Records a request going out; returns true if an error reply to it
+    /// would close the connection with `NoreplyFailed`.
+    fn send(&mut self, silent: bool) -> bool {
+        if silent {
+            self.noreply_since_reply = true;
+            false
+        } else {
+            std::mem::take(&mut self.noreply_since_reply)
+        }
+    }
+
+    /// The outcome of an error reply: the server's error, or `NoreplyFailed`
+    /// (and a new connection) after a silent request.
+    fn error(&mut self, e: ErrorKind, after_noreply: bool) -> ErrorKind {
+        if after_noreply {
+            self.noreply_since_reply = false;
+            ErrorKind::NoreplyFailed
+        } else {
+            e
+        }
+    }
+}
+
+fn stored(s: Stored) -> R {
+    match s {
+        Stored::Stored => R::Stored,
+        Stored::NotStored => R::NotStored,
+        Stored::Exists => R::Exists,
+        Stored::NotFound => R::NotFound,
+    }
+}
+
+fn model(s: &mut State, v: Variant, cmd: &Cmd, ch: &mut Choices) -> Out {
+    let State {
+        m,
+        conn: c,
+        tokens: t,
+    } = s;
+    let get = |m: &Model, k: usize| m.items.get(&k).cloned();
+    // Commands of one request that always waits for its reply.
+    let after_noreply = match cmd {
+        Cmd::Store { .. }
+        | Cmd::Touch(_)
+        | Cmd::Delete(_)
+        | Cmd::DeleteMany(_)
+        | Cmd::SetMany(_)
+        | Cmd::FlushAll
+        | Cmd::Batch(_) => false,
+        _ => c.send(false),
+    };
+    match cmd {
+        Cmd::Store {
+            kind,
+            key,
+            value,
+            flags,
+        } => {
+            c.send(v.silent(v.noreply));
+            // A noreply write is reported as done (over meta too: quiet mode
+            // reports errors only).
+            let s = m.store(*kind, None, *key, value, *flags);
+            Out::Bool(s == Stored::Stored || v.noreply)
+        }
+        Cmd::Cas {
+            key,
+            value,
+            flags,
+            tok,
+        } => Out::Cas(
+            match m.store(Kind::Set, Some(t.pick(*tok)), *key, value, *flags) {
+                Stored::Stored => Some(true),
+                Stored::Exists | Stored::NotStored => Some(false),
+                Stored::NotFound => None,
+            },
+        ),
+        Cmd::Get(k) | Cmd::Gat(k) => Out::Value(get(m, *k).map(|it| it.value)),
+        Cmd::Gets(k) | Cmd::Gats(k) => {
+            Out::ValueCas(get(m, *k).map(|it| (it.value, t.seen(*k, it.cas))))
+        }
+        Cmd::GetMany(keys) => Out::Map(
+            keys.iter()
+                .filter_map(|&k| get(m, k).map(|it| (k, it.value)))
+                .collect(),
+        ),
+        Cmd::GetsMany(keys) => {
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            Out::MapCas(
+                sorted
+                    .into_iter()
+                    .filter_map(|k| get(m, k).map(|it| (k, (it.value, t.seen(k, it.cas)))))
+                    .collect(),
+            )
+        }
+        Cmd::Touch(k) => {
+            c.send(v.silent(v.noreply));
+            Out::Bool(m.touch(*k) || v.noreply)
+        }
+        Cmd::Delete(k) => {
+            c.send(v.silent(v.noreply));
+            Out::Bool(m.delete(*k) || v.noreply)
+        }
+        Cmd::DeleteMany(keys) => {
+            for &k in keys {
+                c.send(v.silent(v.noreply));
+                m.delete(k);
+            }
+            Out::Bool(true)
+        }
+        Cmd::Incr(k, d) | Cmd::Decr(k, d) => {
+            let decr = matches!(cmd, Cmd::Decr(..));
+            match m.arith(*k, decr, *d, ch) {
+                Ok(n) => Out::Number(n),
+                Err(e) => Out::Err(c.error(e, after_noreply)),
+            }
+        }
+        Cmd::SetMany(items) => {
+            for (k, value) in items {
+                c.send(v.silent(v.noreply));
+                m.store(Kind::Set, None, *k, value, 0);
+            }
+            Out::NotStored(Vec::new())
+        }
+        Cmd::FlushAll => {
+            // flush_all has no meta form: noreply is noreply.
+            c.send(v.noreply);
+            m.items.clear();
+            Out::Bool(true)
+        }
+        Cmd::Batch(reqs) => Out::Batch(model_batch(m, c, v, reqs, t, ch)),
+        Cmd::MetaGet(k) => match get(m, *k) {
+            Some(it) => Out::Meta {
+                status: MetaStatus::Value,
+                value: Some(it.value),
+                flags: Some(it.flags),
+                cas: Some(t.seen(*k, it.cas)),
+            },
+            None => meta_status(MetaStatus::Miss),
+        },
+        Cmd::MetaSet {
+            key,
+            value,
+            flags,
+            kind,
+            cas,
+        } => meta_status(
+            match m.store(*kind, cas.map(|tok| t.pick(tok)), *key, value, *flags) {
+                Stored::Stored => MetaStatus::Ok,
+                Stored::NotStored => MetaStatus::NotStored,
+                Stored::Exists => MetaStatus::Exists,
+                Stored::NotFound => MetaStatus::NotFound,
+            },
+        ),
+        Cmd::MetaDelete { key, cas } => meta_status(match (get(m, *key), cas) {
+            (None, _) => MetaStatus::NotFound,
+            (Some(it), Some(tok)) if it.cas != t.pick(*tok) => MetaStatus::Exists,
+            (Some(_), _) => {
+                m.delete(*key);
+                MetaStatus::Ok
+            }
+        }),
+        Cmd::MetaArith { key, decr, delta } => match m.arith(*key, *decr, *delta, ch) {
+            Ok(Some(n)) => Out::Meta {
+                status: MetaStatus::Value,
+                value: Some(n.to_string().into_bytes()),
+                flags: None,
+                cas: None,
+            },
+            Ok(None) => meta_status(MetaStatus::NotFound),
+            Err(e) => Out::Err(c.error(e, after_noreply)),
+        },
+    }
+}
+
+fn meta_status(status: MetaStatus) -> Out {
+    Out::Meta {
+        status,
+        value: None,
+        flags: None,
+        cas: None,
+    }
+}
+
+/// A pipelined batch: every request is written before any reply is read
+/// (so its cas tokens are the ones known before it), and the server runs
+/// them all; once one closes the connection, every later request that
+/// awaits a reply gets that error.
+fn model_batch(
+    m: &mut Model,
+    c: &mut Conn,
+    v: Variant,
+    reqs: &[BReq],
+    t: &mut Tokens,
+    ch: &mut Choices,
+) -> Vec<Option<Result<R, ErrorKind>>> {
+    let tokens: Vec<u64> = reqs
+        .iter()
+        .map(|r| match r {
+            BReq::Cas { tok, .. } => t.pick(*tok),
+            _ => BOGUS,
+        })
+        .collect();
+    let mut closed = false;
+    let mut out = Vec::new();
+    for (r, token) in reqs.iter().zip(tokens) {
+        let noreply = match r {
+            BReq::Store { noreply, .. }
+            | BReq::Cas { noreply, .. }
+            | BReq::Delete { noreply, .. }
+            | BReq::Touch { noreply, .. } => *noreply,
+            BReq::Get { .. } | BReq::Arith { .. } => false,
+        };
+        let silent = v.silent(noreply);
+        let after_noreply = c.send(silent);
+        let result = match r {
+            BReq::Store {
+                kind,
+                key,
+                value,
+                flags,
+                ..
+            } => Ok(stored(m.store(*kind, None, *key, value, *flags))),
+            BReq::Cas { key, value, .. } => {
+                Ok(stored(m.store(Kind::Set, Some(token), *key, value, 0)))
+            }
+            // Raw tokens for now: numbered only if the reply is delivered.
+            BReq::Get { cas, keys } => Ok(R::Values(
+                keys.iter()
+                    .filter_map(|&k| {
+                        let it = m.items.get(&k)?.clone();
+                        Some((k, it.value, it.flags, cas.then_some(it.cas as usize)))
+                    })
+                    .collect(),
+            )),
+            BReq::Delete { key, .. } => Ok(if m.delete(*key) {
+                R::Deleted
+            } else {
+                R::NotFound
+            }),
+            BReq::Touch { key, .. } => Ok(if m.touch(*key) {
+                R::Touched
+            } else {
+                R::NotFound
+            }),
+            BReq::Arith { decr, key, delta } => m
+                .arith(*key, *decr, *delta, ch)
+                .map(|n| n.map_or(R::NotFound, R::Number)),
+        };
+        out.push(if silent {
+            None
+        } else if closed {
+            Some(Err(ErrorKind::NoreplyFailed))
+        } else {
+            match result {
+                Err(e) => {
+                    closed = after_noreply;
+                    Some(Err(c.error(e, after_noreply)))
+                }
+                // A noreply success has no outcome.
+                Ok(_) if noreply => None,
+                Ok(R::Values(items)) => Some(Ok(R::Values(
+                    items
+                        .into_iter()
+                        .map(|(k, v, f, cas)| (k, v, f, cas.map(|c| t.seen(k, c as u64))))
+                        .collect(),
+                ))),
+                Ok(r) => Some(Ok(r)),
+            }
+        });
+    }
+    if closed {
+        *c = Conn::default();
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// The property.
+
+fn config() -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(64);
+    Config {
+        cases,
+        // Shrinking talks to the server too; keep it bounded.
+        max_shrink_iters: 2048,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Everything the model knows: memcached's items, the connection, the
+/// tokens seen.
+#[derive(Clone, Default, PartialEq)]
+struct State {
+    m: Model,
+    conn: Conn,
+    tokens: Tokens,
+}
+
+/// Every way the model can run `cmd` from `state`: one run per combination
+/// of choices (found depth first), with its result.
+fn explore(state: &State, v: Variant, cmd: &Cmd) -> Vec<(State, Out)> {
+    let mut runs = Vec::new();
+    let mut scripts = vec![Vec::new()];
+    while let Some(script) = scripts.pop() {
+        let mut s = state.clone();
+        let mut ch = Choices {
+            script: script.clone(),
+            met: 0,
+        };
+        let out = model(&mut s, v, cmd, &mut ch);
+        for i in script.len()..ch.met {
+            let mut other = script.clone();
+            other.resize(i, false);
+            other.push(true);
+            scripts.push(other);
+        }
+        runs.push((s, out));
+    }
+    runs
+}
+
+/// Runs one sequence on both sides, then reads every key back. The model
+/// keeps every state consistent with what the server said so far.
+fn run_case(c: &Client, v: Variant, cmds: &[Cmd]) -> Result<(), TestCaseError> {
+    prop_assert!(c.flush_all(0, Some(false)).unwrap());
+    let mut states = vec![State::default()];
+    let mut real_tokens = Tokens::default();
+    let all = Cmd::Batch(vec![BReq::Get {
+        cas: true,
+        keys: (0..KEYS.len()).collect(),
+    }]);
+    for (i, cmd) in cmds.iter().chain([&all]).enumerate() {
+        let got = real(c, cmd, &mut real_tokens);
+        let runs: Vec<(State, Out)> = states.iter().flat_map(|s| explore(s, v, cmd)).collect();
+        let mut next: Vec<State> = Vec::new();
+        for (s, out) in &runs {
+            if *out == got && !next.contains(s) {
+                next.push(s.clone());
+            }
+        }
+        if next.is_empty() {
+            let mut wanted: Vec<&Out> = Vec::new();
+            for (_, out) in &runs {
+                if !wanted.contains(&out) {
+                    wanted.push(out);
+                }
+            }
+            let want = if wanted.len() == 1 {
+                format!("{:?}", wanted[0])
+            } else {
+                format!("one of {wanted:?}")
+            };
+            return Err(TestCaseError::fail(format!(
+                "step {i} of {v:?}: {cmd:?}\n  memcrab: {got:?}\n  model:   {want}"
+            )));
+        }
+        states = next;
+    }
+    Ok(())
+}
+
+fn check(v: Variant) {
+    let server = MemcachedServer::start();
+    let client = Client::builder(server.addr_string())
+        .timeout(Duration::from_secs(5))
+        .protocol(v.protocol)
+        .default_noreply(v.noreply)
+        .build()
+        .unwrap();
+    let mut runner = TestRunner::new(config());
+    if let Err(e) = runner.run(&commands(), |cmds| run_case(&client, v, &cmds)) {
+        panic!("{v:?}: {e}");
+    }
+}
+
+#[test]
+fn text_protocol_waiting_for_replies_agrees_with_the_model() {
+    check(Variant {
+        protocol: Protocol::Text,
+        noreply: false,
+    });
+}
+
+#[test]
+fn text_protocol_with_noreply_writes_agrees_with_the_model() {
+    check(Variant {
+        protocol: Protocol::Text,
+        noreply: true,
+    });
+}
+
+#[test]
+fn meta_protocol_waiting_for_replies_agrees_with_the_model() {
+    check(Variant {
+        protocol: Protocol::Meta,
+        noreply: false,
+    });
+}
+
+#[test]
+fn meta_protocol_with_quiet_writes_agrees_with_the_model() {
+    check(Variant {
+        protocol: Protocol::Meta,
+        noreply: true,
+    });
+}
+
+#[test]
+fn the_model_parses_numbers_as_memcached_does() {
+    assert_eq!(strtoull(b"42"), Some(42));
+    assert_eq!(strtoull(b" 5"), Some(5));
+    assert_eq!(strtoull(b"+7"), Some(7));
+    assert_eq!(strtoull(b"-0"), Some(0));
+    assert_eq!(strtoull(b"5\r\nxx"), Some(5));
+    assert_eq!(strtoull(b"0\0"), Some(0));
+    assert_eq!(strtoull(b"18446744073709551615"), Some(u64::MAX));
+    for bad in [
+        &b""[..],
+        b"abc",
+        b"-3",
+        b"18446744073709551616",
+        b"5x",
+        b"x y",
+    ] {
+        assert_eq!(strtoull(bad), None, "{bad:?}");
+    }
+}

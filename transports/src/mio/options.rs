@@ -1,0 +1,64 @@
+//! What a [`Driver`](super::Driver) is configured with.
+
+use std::time::Duration;
+
+use memcrab_core::router::{Distribution, HealthConfig};
+use memcrab_core::{KeyPolicy, Limits, Protocol};
+
+/// Options of a [`Driver`](super::Driver) (and of the connections of an
+/// [`Engine`](super::Engine)).
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use memcrab_transport::mio::DriverOptions;
+///
+/// let opts = DriverOptions {
+///     timeout: Some(Duration::from_millis(250)),
+///     ..DriverOptions::default()
+/// };
+/// assert_eq!(opts.max_buffered, 4 << 20);
+/// ```
+#[derive(Clone, Debug)]
+pub struct DriverOptions {
+    /// Time a request may wait for its reply (connecting included); when it
+    /// passes, the connection closes and every request on it gets
+    /// [`ErrorKind::Timeout`](crate::ErrorKind::Timeout). `None`: wait
+    /// forever. Default 5 s.
+    pub timeout: Option<Duration>,
+    /// Which protocol carries the classic commands. Default text.
+    pub protocol: Protocol,
+    /// Key prefix and key checks. Default: no prefix, ASCII keys.
+    pub key_policy: KeyPolicy,
+    /// Largest value and reply line accepted.
+    pub limits: Limits,
+    /// Unwritten bytes at which a connection refuses more requests with
+    /// [`SubmitError::Full`](super::SubmitError::Full) until the socket
+    /// takes some. Default 4 MiB.
+    pub max_buffered: usize,
+    /// Set `TCP_NODELAY` on every socket. Default true.
+    pub no_delay: bool,
+    /// How keys are spread over servers. Default rendezvous (pymemcache's).
+    pub distribution: Distribution,
+    /// When a failed server is tried again or declared dead.
+    pub health: HealthConfig,
+    /// Size of the buffer each read fills. Default 64 KiB.
+    pub read_buffer: usize,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        DriverOptions {
+            timeout: Some(Duration::from_secs(5)),
+            protocol: Protocol::Text,
+            key_policy: KeyPolicy::default(),
+            limits: Limits::default(),
+            max_buffered: 4 << 20,
+            no_delay: true,
+            distribution: Distribution::default(),
+            health: HealthConfig::default(),
+            read_buffer: 64 * 1024,
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! memcached's meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`) from
+//! JavaScript options, and their replies as plain objects.
+
+use js_sys::{Object, Uint8Array};
+use memcrab_core::meta::{
+    ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
+    SetMode,
+};
+use memcrab_core::{Connection, Error, Millis, RequestId};
+use wasm_bindgen::JsValue;
+
+use crate::convert::{self, bool_field, field};
+use crate::error::{set, type_error};
+use crate::reply::text_method;
+
+/// One meta command with owned key and value. The core's request structs
+/// are kept with empty keys and borrow the owned ones at submission.
+#[derive(Clone, Debug)]
+pub(crate) enum MetaCommand {
+    Get(Vec<u8>, MetaGet<'static>),
+    Set(Vec<u8>, Vec<u8>, MetaSet<'static>),
+    Delete(Vec<u8>, MetaDelete<'static>),
+    Arithmetic(Vec<u8>, MetaArithmetic<'static>),
+    Noop,
+    Debug(Vec<u8>),
+}
+
+impl MetaCommand {
+    /// `mg` from `{ returnValue (default true), returnCas, returnFlags,
+    /// returnHit, returnKey, returnLastAccess, returnSize, returnTtl, noBump,
+    /// quiet, vivify, recache, touch }`.
+    pub(crate) fn get(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+        convert::check_options(o)?;
+        let mut g = MetaGet::new(b"");
+        g.return_value = bool_field(o, "returnValue", true)?;
+        g.return_cas = bool_field(o, "returnCas", false)?;
+        g.return_flags = bool_field(o, "returnFlags", false)?;
+        g.return_hit = bool_field(o, "returnHit", false)?;
+        g.return_key = bool_field(o, "returnKey", false)?;
+        g.return_last_access = bool_field(o, "returnLastAccess", false)?;
+        g.return_size = bool_field(o, "returnSize", false)?;
+        g.return_ttl = bool_field(o, "returnTtl", false)?;
+        g.no_bump = bool_field(o, "noBump", false)?;
+        g.quiet = bool_field(o, "quiet", false)?;
+        g.vivify = seconds(o, "vivify")?;
+        g.recache = seconds(o, "recache")?;
+        g.touch = seconds(o, "touch")?;
+        Ok(MetaCommand::Get(convert::bytes(key, "key")?, g))
+    }
+
+    /// `ms` from `{ mode, flags, ttl, compareCas, invalidate, returnCas,
+    /// returnKey, quiet }`.
+    pub(crate) fn set(key: &JsValue, value: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+        convert::check_options(o)?;
+        let mut s = MetaSet::new(b"", b"");
+        s.mode = match field(o, "mode").as_string().as_deref() {
+            None | Some("set") => SetMode::Set,
+            Some("add") => SetMode::Add,
+            Some("replace") => SetMode::Replace,
+            Some("append") => SetMode::Append,
+            Some("prepend") => SetMode::Prepend,
+            Some(other) => {
+                return Err(type_error(&format!(
+                    "unknown mode {other:?}: use \"set\", \"add\", \"replace\", \"append\" or \"prepend\""
+                )))
+            }
+        };
+        let flags = field(o, "flags");
+        if !flags.is_undefined() && !flags.is_null() {
+            s.client_flags = u32::try_from(convert::u64_arg(&flags, "option flags")?)
+                .map_err(|_| type_error("option flags must be below 2^32"))?;
+        }
+        s.ttl = seconds(o, "ttl")?;
+        s.compare_cas = unsigned(o, "compareCas")?;
+        s.invalidate = bool_field(o, "invalidate", false)?;
+        s.return_cas = bool_field(o, "returnCas", false)?;
+        s.return_key = bool_field(o, "returnKey", false)?;
+        s.quiet = bool_field(o, "quiet", false)?;
+        let key = convert::bytes(key, "key")?;
+        Ok(MetaCommand::Set(key, convert::bytes(value, "value")?, s))
+    }
+
+    /// `md` from `{ compareCas, invalidate, ttl, returnKey, quiet }`.
+    pub(crate) fn delete(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+        convert::check_options(o)?;
+        let mut d = MetaDelete::new(b"");
+        d.compare_cas = unsigned(o, "compareCas")?;
+        d.invalidate = bool_field(o, "invalidate", false)?;
+        d.ttl = seconds(o, "ttl")?;
+        d.return_key = bool_field(o, "returnKey", false)?;
+        d.quiet = bool_field(o, "quiet", false)?;
+        Ok(MetaCommand::Delete(convert::bytes(key, "key")?, d))
+    }
+
+    /// `ma` from `{ mode, delta, vivify, initial, compareCas, ttl,
+    /// returnValue, returnTtl, returnCas, quiet }`.
+    pub(crate) fn arithmetic(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+        convert::check_options(o)?;
+        let mut a = MetaArithmetic::new(b"");
+        a.mode = match field(o, "mode").as_string().as_deref() {
+            None | Some("incr") => ArithMode::Incr,
+            Some("decr") => ArithMode::Decr,
+            Some(other) => {
+                return Err(type_error(&format!(
+                    "unknown mode {other:?}: use \"incr\" or \"decr\""
+                )))
+            }
+        };
+        a.delta = unsigned(o, "delta")?.unwrap_or(1);
+        a.autovivify = seconds(o, "vivify")?;
+        a.initial = unsigned(o, "initial")?;
+        if a.initial.is_some() && a.autovivify.is_none() {
+            return Err(type_error(
+                "option initial needs vivify (the new counter's TTL)",
+            ));
+        }
+        a.compare_cas = unsigned(o, "compareCas")?;
+        a.ttl = seconds(o, "ttl")?;
+        a.return_value = bool_field(o, "returnValue", true)?;
+        a.return_ttl = bool_field(o, "returnTtl", false)?;
+        a.return_cas = bool_field(o, "returnCas", false)?;
+        a.quiet = bool_field(o, "quiet", false)?;
+        Ok(MetaCommand::Arithmetic(convert::bytes(key, "key")?, a))
+    }
+
+    /// `me`: the item's metadata, as text.
+    pub(crate) fn debug(key: &JsValue) -> Result<Self, JsValue> {
+        Ok(MetaCommand::Debug(convert::bytes(key, "key")?))
+    }
+
+    /// Returns true for a quiet (`q`) command.
+    pub(crate) fn is_quiet(&self) -> bool {
+        match self {
+            MetaCommand::Get(_, g) => g.quiet,
+            MetaCommand::Set(_, _, s) => s.quiet,
+            MetaCommand::Delete(_, d) => d.quiet,
+            MetaCommand::Arithmetic(_, a) => a.quiet,
+            MetaCommand::Noop | MetaCommand::Debug(_) => false,
+        }
+    }
+
+    /// Submits this command to `conn`.
+    pub(crate) fn submit(
+        &self,
+        conn: &mut Connection,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        let request = match self {
+            MetaCommand::Get(key, g) => MetaRequest::Get(MetaGet { key, ..*g }),
+            MetaCommand::Set(key, value, s) => MetaRequest::Set(MetaSet { key, value, ..*s }),
+            MetaCommand::Delete(key, d) => MetaRequest::Delete(MetaDelete { key, ..*d }),
+            MetaCommand::Arithmetic(key, a) => {
+                MetaRequest::Arithmetic(MetaArithmetic { key, ..*a })
+            }
+            MetaCommand::Noop => MetaRequest::Noop,
+            MetaCommand::Debug(key) => MetaRequest::Debug { key },
+        };
+        conn.submit_meta(&request, deadline)
+    }
+}
+
+/// Reads an optional number of seconds (a TTL) from `o[name]`.
+fn seconds(o: &JsValue, name: &str) -> Result<Option<i64>, JsValue> {
+    let value = field(o, name);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    convert::i64_or(&value, &format!("option {name}"), 0).map(Some)
+}
+
+/// Reads an optional unsigned integer (number or bigint) from `o[name]`.
+fn unsigned(o: &JsValue, name: &str) -> Result<Option<u64>, JsValue> {
+    let value = field(o, name);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    convert::u64_arg(&value, &format!("option {name}")).map(Some)
+}
+
+/// Returns the JS name of a meta status.
+fn status_name(status: MetaStatus) -> &'static str {
+    match status {
+        MetaStatus::Value => "value",
+        MetaStatus::Ok => "ok",
+        MetaStatus::Miss => "miss",
+        MetaStatus::NotFound => "notFound",
+        MetaStatus::NotStored => "notStored",
+        MetaStatus::Exists => "exists",
+        MetaStatus::Noop => "noop",
+        MetaStatus::Debug => "debug",
+    }
+}
+
+/// Returns a meta reply as `{ status, value?, text?, cas?, flags?, ttl?,
+/// size?, key?, lastAccess?, hitBefore?, win, stale, alreadyWon }`.
+pub(crate) fn reply(m: &MetaReply) -> JsValue {
+    let o: JsValue = Object::new().into();
+    set(&o, "status", &JsValue::from_str(status_name(m.status())));
+    if let Some(value) = &m.value {
+        let value = Uint8Array::from(&value[..]);
+        set(&o, "value", &value);
+        text_method(&o, &value);
+    }
+    if let Some(cas) = m.cas {
+        set(&o, "cas", &JsValue::from(cas));
+    }
+    if let Some(flags) = m.client_flags {
+        set(&o, "flags", &JsValue::from(flags));
+    }
+    if let Some(ttl) = m.ttl {
+        set(&o, "ttl", &JsValue::from_f64(ttl as f64));
+    }
+    if let Some(size) = m.size {
+        set(&o, "size", &JsValue::from_f64(size as f64));
+    }
+    if let Some(key) = &m.key {
+        set(&o, "key", &JsValue::from_str(&String::from_utf8_lossy(key)));
+    }
+    if let Some(la) = m.last_access {
+        set(&o, "lastAccess", &JsValue::from_f64(la as f64));
+    }
+    if let Some(hit) = m.hit_before {
+        set(&o, "hitBefore", &JsValue::from_bool(hit));
+    }
+    set(&o, "win", &JsValue::from_bool(m.win));
+    set(&o, "stale", &JsValue::from_bool(m.stale));
+    set(&o, "alreadyWon", &JsValue::from_bool(m.already_won));
+    o
+}
