@@ -8,7 +8,10 @@
 #      against real memcached servers (wasm/tests/browser.rs,
 #      wasm-bindgen-test-runner driving chromedriver);
 #   3. the example page (wasm/examples/browser/) loaded in headless Chromium,
-#      its results read back from the DOM (wasm/tests/page/).
+#      its results read back from the DOM (wasm/tests/page/);
+#
+# and before them type-checks wasm/tests/types/usage.ts against the
+# generated memcrab_wasm.d.ts.
 #
 # It also reports the size of the .wasm before and after `wasm-opt -Oz`.
 # Every server it starts listens on a free port of 127.0.0.1 and is stopped
@@ -82,20 +85,27 @@ if [ "$node_major" -lt 18 ]; then
     exit 1
 fi
 
-# wasm-opt from npm's binaryen: Debian 12's binaryen (version 108) rewrites a
-# module with two tables (wasm-bindgen's externref table beside the function
-# table) so that the externref table's export points at the function table,
-# and the module then fails at start ("WebAssembly.Table.grow(): failed to
-# grow table"). The npm package is binaryen compiled to JS/wasm: no download
-# outside the registry, pinned here.
+# Two tools from the npm registry, pinned, into target/wasm/npm:
+# - wasm-opt from npm's binaryen. Debian 12's binaryen (version 108) rewrites
+#   a module with two tables (wasm-bindgen's externref table beside the
+#   function table) so that the externref table's export points at the
+#   function table, and the module then fails at start
+#   ("WebAssembly.Table.grow(): failed to grow table by 4"). The npm package
+#   is binaryen compiled to JS/wasm.
+# - TypeScript, to type-check use of the generated .d.ts.
 BINARYEN_VERSION=132.0.0
-WASM_OPT=$OUT/binaryen/node_modules/.bin/wasm-opt
-if [ ! -x "$WASM_OPT" ] || [ "$("$WASM_OPT" --version | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
-    npm install --no-save --no-audit --no-fund --prefix "$OUT/binaryen" "binaryen@$BINARYEN_VERSION"
+TYPESCRIPT_VERSION=5.9.3
+NPM_DIR=$OUT/npm
+WASM_OPT=$NPM_DIR/node_modules/.bin/wasm-opt
+TSC=$NPM_DIR/node_modules/.bin/tsc
+npm_version() { node -p "require('$NPM_DIR/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(npm_version binaryen)" != "$BINARYEN_VERSION" ] || [ "$(npm_version typescript)" != "$TYPESCRIPT_VERSION" ]; then
+    npm install --no-save --no-audit --no-fund --prefix "$NPM_DIR" \
+        "binaryen@$BINARYEN_VERSION" "typescript@$TYPESCRIPT_VERSION"
 fi
 echo "$(wasm-bindgen --version), node $(node --version), $(chromium --version 2>/dev/null)," \
     "$(memcached --version), websockify $(dpkg-query -W -f '${Version}' websockify 2>/dev/null || echo '?')," \
-    "$("$WASM_OPT" --version)"
+    "$("$WASM_OPT" --version), tsc $("$TSC" --version | awk '{print $2}')"
 elapsed "$t"
 
 # ---------------------------------------------------------------- build
@@ -127,6 +137,13 @@ gz=$(gzip -9 -c "$WEB_PKG/memcrab_wasm_bg.wasm" | wc -c)
 js=$(stat -c %s "$WEB_PKG/memcrab_wasm.js")
 echo "memcrab_wasm_bg.wasm: $raw bytes from wasm-bindgen, $opt after wasm-opt -Oz, $gz gzipped;" \
     "memcrab_wasm.js glue: $js bytes"
+elapsed "$t"
+
+log "TypeScript: the generated .d.ts type-checks typical use (tsc --strict)"
+t=$SECONDS
+"$TSC" --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler \
+    --lib es2022,dom wasm/tests/types/usage.ts
+echo "wasm/tests/types/usage.ts: types check"
 elapsed "$t"
 
 # ---------------------------------------------------------------- servers
@@ -203,7 +220,7 @@ kill -STOP "$STALLED_PID"
 env | grep '^MEMCRAB_WS_' | sort
 
 # ---------------------------------------------------------------- tests
-PASSED=0
+PASSED=1 # the type check above
 count() { # count LOG: adds the passes of a cargo test or node:test log
     local n
     n=$(sed -n -e 's/^# pass \([0-9]*\)$/\1/p' -e 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$1" |
@@ -213,7 +230,7 @@ count() { # count LOG: adds the passes of a cargo test or node:test log
 
 log "Node: Protocol over net.Socket (node --test wasm/tests/node/)"
 t=$SECONDS
-MEMCRAB_WASM_NODE_PKG=$NODE_PKG/memcrab_wasm.js node --test wasm/tests/node/ 2>&1 | tee "$LOGS/node.log"
+MEMCRAB_WASM_NODE_PKG=$NODE_PKG/memcrab_wasm.js node --test --test-timeout=60000 wasm/tests/node/ 2>&1 | tee "$LOGS/node.log"
 count "$LOGS/node.log"
 elapsed "$t"
 
@@ -237,7 +254,7 @@ wait_port "$HTTP_PORT"
 MEMCRAB_EXAMPLE_URL="http://127.0.0.1:$HTTP_PORT/index.html?ws=$MEMCRAB_WS_URL" \
     MEMCRAB_EXAMPLE_SCREENSHOT=$OUT/example.png \
     CHROMEDRIVER=$(command -v chromedriver) \
-    node --test wasm/tests/page/ 2>&1 | tee "$LOGS/page.log"
+    node --test --test-timeout=120000 wasm/tests/page/ 2>&1 | tee "$LOGS/page.log"
 count "$LOGS/page.log"
 echo "screenshot: $OUT/example.png"
 elapsed "$t"

@@ -394,7 +394,8 @@ async fn meta_protocol_reports_noreply_failures_to_onerror() {
 async fn meta_commands_stale_while_revalidate() {
     use memcrab_wasm::{MetaDeleteOptions, MetaGetOptions, MetaSetOptions};
 
-    let c = connect(main_url(), "swr:").await;
+    // A fresh key each run: the first reader of a miss is the one that wins.
+    let c = connect(main_url(), &format!("swr{}:", js_sys::Date::now())).await;
     let vivify =
         || -> Option<MetaGetOptions> { Some(object(&[("vivify", 30.into())]).unchecked_into()) };
     let first = ok(c.meta_get(key("hot"), vivify())).await;

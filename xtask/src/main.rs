@@ -200,6 +200,16 @@ fn test(steps: &mut Steps, extra: &[String]) -> TaskResult {
                 .env("MEMCRAB_REQUIRE_NUTCRACKER", "1"),
         )
     })?;
+    steps.step(
+        "WebAssembly: headless Chromium and Node suites (wasm/ci.sh)",
+        || {
+            steps::run(
+                std::process::Command::new("bash")
+                    .arg("wasm/ci.sh")
+                    .current_dir(workspace_root()),
+            )
+        },
+    )?;
     Ok(())
 }
 

@@ -73,7 +73,10 @@ class Conn {
     this.waiting = new Map();
     this.closed = new Promise((resolve) => socket.once("close", resolve));
     socket.on("data", (chunk) => this.settle(this.proto.receive(chunk)));
-    socket.on("end", () => this.settle(this.proto.receiveEof()));
+    // A server that closes with unread input resets the connection: Node
+    // reports an error then "close", without "end". Either way it is EOF.
+    socket.on("error", () => {});
+    socket.on("close", () => this.settle(this.proto.receiveEof()));
   }
 
   static async open(options) {

@@ -45,7 +45,12 @@ test("the example page connects through websockify and shows the value read back
   assert.ok(pageUrl, "set MEMCRAB_EXAMPLE_URL (wasm/ci.sh does)");
   const port = await freePort();
   const driver = spawn(chromedriver, [`--port=${port}`], { stdio: "ignore" });
-  t.after(() => driver.kill());
+  let session;
+  // Chromium goes with its session: delete the session, then stop the driver.
+  t.after(async () => {
+    if (session) await webdriver(base, "DELETE", `/session/${session.sessionId}`).catch(() => {});
+    driver.kill();
+  });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -56,7 +61,7 @@ test("the example page connects through websockify and shows the value read back
     await sleep(100);
   }
 
-  const session = await webdriver(base, "POST", "/session", {
+  session = await webdriver(base, "POST", "/session", {
     capabilities: {
       alwaysMatch: {
         browserName: "chrome",
@@ -72,14 +77,13 @@ test("the example page connects through websockify and shows the value read back
             "--disable-sync",
             "--no-first-run",
             "--disable-quic",
-            "--window-size=900,700",
+            "--window-size=900,1000",
           ],
         },
       },
     },
   });
   const s = `/session/${session.sessionId}`;
-  t.after(() => webdriver(base, "DELETE", s).catch(() => {}));
   const run = (script) => webdriver(base, "POST", `${s}/execute/sync`, { script, args: [] });
 
   await webdriver(base, "POST", `${s}/url`, { url: pageUrl });
