@@ -28,9 +28,11 @@ COMMANDS:
                             memcached (apt-get), python3-venv, a Python venv at
                             target/pyvenv with pymemcache==4.0.0 (for the interop
                             tests, found through MEMCRAB_PYTHON), the Rust target
-                            wasm32-unknown-unknown. Then runs:
+                            wasm32-unknown-unknown, nutcracker. Then runs:
                               cargo build -p memcrab-core --target wasm32-unknown-unknown
                               cargo test --workspace --all-features [ARGS]
+                              bash wasm/ci.sh      (Chromium and Node suites)
+                              bash fuzz/ci.sh 20   (fuzz smoke run; MEMCRAB_FUZZ_SECONDS)
     ci                      What CI runs: cargo fmt --all -- --check,
                             cargo clippy --workspace --all-targets --all-features -- -D warnings,
                             then everything `test` does.
@@ -206,6 +208,17 @@ fn test(steps: &mut Steps, extra: &[String]) -> TaskResult {
             steps::run(
                 std::process::Command::new("bash")
                     .arg("wasm/ci.sh")
+                    .current_dir(workspace_root()),
+            )
+        },
+    )?;
+    let fuzz_seconds = std::env::var("MEMCRAB_FUZZ_SECONDS").unwrap_or_else(|_| "20".into());
+    steps.step(
+        &format!("fuzz smoke run: every target for {fuzz_seconds} s (fuzz/ci.sh)"),
+        || {
+            steps::run(
+                std::process::Command::new("bash")
+                    .args(["fuzz/ci.sh", &fuzz_seconds])
                     .current_dir(workspace_root()),
             )
         },
