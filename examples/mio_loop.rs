@@ -36,8 +36,11 @@ fn main() -> io::Result<()> {
     poll.registry()
         .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut client = TcpStream::connect(listener.local_addr()?)?;
-    poll.registry()
-        .register(&mut client, ECHO_CLIENT, Interest::READABLE | Interest::WRITABLE)?;
+    poll.registry().register(
+        &mut client,
+        ECHO_CLIENT,
+        Interest::READABLE | Interest::WRITABLE,
+    )?;
     let mut echo: Option<TcpStream> = None;
     let (mut pings_sent, mut pongs) = (0, 0);
 
@@ -69,7 +72,9 @@ fn main() -> io::Result<()> {
         // Our own timer: a ping every 20 ms, whatever memcached does.
         let timeout = driver
             .poll_timeout()
-            .map_or(Duration::from_millis(20), |t| t.min(Duration::from_millis(20)));
+            .map_or(Duration::from_millis(20), |t| {
+                t.min(Duration::from_millis(20))
+            });
         poll.poll(&mut events, Some(timeout))?;
         for event in events.iter() {
             if driver.handle_event(event) {

@@ -12,9 +12,7 @@ fn number(json: &str, name: &str) -> f64 {
         .find(&format!("\"{name}\":"))
         .unwrap_or_else(|| panic!("no {name} in {json}"));
     let rest = &json[at + name.len() + 3..];
-    let end = rest
-        .find(|c: char| c == ',' || c == '}')
-        .unwrap_or(rest.len());
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
     rest[..end]
         .trim()
         .parse()

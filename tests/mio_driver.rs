@@ -54,7 +54,11 @@ impl Loop {
         let deadline = Instant::now() + Duration::from_secs(30);
         let mut out = Vec::new();
         while out.len() < want {
-            assert!(Instant::now() < deadline, "only {} of {want} completions", out.len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {want} completions",
+                out.len()
+            );
             self.turn();
             while let Some(c) = self.driver.poll() {
                 out.push(c);
@@ -96,7 +100,9 @@ fn many_connections(protocol: Protocol) {
         ..DriverOptions::default()
     });
     for (i, s) in servers.iter().enumerate() {
-        lp.driver.add_server(s.addr_string(), &tokens(i * 4, 4)).unwrap();
+        lp.driver
+            .add_server(s.addr_string(), &tokens(i * 4, 4))
+            .unwrap();
     }
     const N: usize = 3000;
     let key = |i: usize| format!("mio:{i}");
@@ -104,11 +110,18 @@ fn many_connections(protocol: Protocol) {
     let mut sets = HashMap::new();
     for i in 0..N {
         let (k, v) = (key(i), value(i));
-        let t = lp.driver.submit(&set(k.as_bytes(), v.as_bytes(), false)).unwrap();
+        let t = lp
+            .driver
+            .submit(&set(k.as_bytes(), v.as_bytes(), false))
+            .unwrap();
         sets.insert(t, i);
     }
     for c in lp.collect(N) {
-        assert!(sets.remove(&c.ticket).is_some(), "{:?} twice or unknown", c.ticket);
+        assert!(
+            sets.remove(&c.ticket).is_some(),
+            "{:?} twice or unknown",
+            c.ticket
+        );
         assert_eq!(c.result.unwrap(), Reply::Stored);
     }
     let mut gets: HashMap<Ticket, usize> = HashMap::new();
@@ -126,11 +139,20 @@ fn many_connections(protocol: Protocol) {
         used.insert(t.token);
         gets.insert(t, i);
     }
-    assert!(used.len() > 6, "the keys went to only {} connections", used.len());
+    assert!(
+        used.len() > 6,
+        "the keys went to only {} connections",
+        used.len()
+    );
     for c in lp.collect(N) {
         let i = gets.remove(&c.ticket).expect("one completion per get");
         let reply = c.result.unwrap();
-        assert_eq!(value_of(&reply), Some(value(i).as_bytes()), "key {}", key(i));
+        assert_eq!(
+            value_of(&reply),
+            Some(value(i).as_bytes()),
+            "key {}",
+            key(i)
+        );
     }
     // Each key lives where the router sends it, and nowhere else.
     for i in (0..N).step_by(97) {
@@ -166,7 +188,9 @@ fn server_killed_mid_pipeline() {
         server.raw_set(format!("big:{i}").as_bytes(), &value(i), 0);
     }
     let mut lp = Loop::new(DriverOptions::default());
-    lp.driver.add_server(server.addr_string(), &tokens(0, 2)).unwrap();
+    lp.driver
+        .add_server(server.addr_string(), &tokens(0, 2))
+        .unwrap();
     let mut gets = HashMap::new();
     const N: usize = 4000;
     for n in 0..N {
@@ -236,7 +260,9 @@ fn slow_reader() {
         read_buffer: 512,
         ..DriverOptions::default()
     });
-    lp.driver.add_server(server.addr_string(), &[Token(7)]).unwrap();
+    lp.driver
+        .add_server(server.addr_string(), &[Token(7)])
+        .unwrap();
     let mut gets = HashMap::new();
     for n in 0..400 {
         let k = format!("slow:{}", n % 20);
@@ -274,7 +300,9 @@ fn partial_writes_and_backpressure() {
         },
         ..DriverOptions::default()
     });
-    lp.driver.add_server(server.addr_string(), &[Token(1)]).unwrap();
+    lp.driver
+        .add_server(server.addr_string(), &[Token(1)])
+        .unwrap();
     let value = |i: usize| {
         (0..(1 << 20) + i * 1000)
             .map(|j| (j * 31 + i) as u8)
@@ -326,7 +354,9 @@ fn timeout_comes_from_the_callers_loop() {
         timeout: Some(Duration::from_millis(300)),
         ..DriverOptions::default()
     });
-    lp.driver.add_server(server.addr_string(), &[Token(3)]).unwrap();
+    lp.driver
+        .add_server(server.addr_string(), &[Token(3)])
+        .unwrap();
     // Connect first.
     let keys: &[&[u8]] = &[b"k"];
     let get = Request::Get {
@@ -345,7 +375,10 @@ fn timeout_comes_from_the_callers_loop() {
     server.thaw();
     assert_eq!(c.result.unwrap_err().kind(), ErrorKind::Timeout);
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(290) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     // The router now leaves the server alone for its retry timeout (1 s):
     // routed requests fail at once...
     match lp.driver.submit(&get) {
@@ -373,7 +406,9 @@ fn engine_pipelines_and_merges_gets() {
         let mut want = HashMap::new();
         for i in 0..2000 {
             let (k, v) = (format!("eng:{merge}:{i}"), format!("v{i}"));
-            let job = engine.submit(&set(k.as_bytes(), v.as_bytes(), false)).unwrap();
+            let job = engine
+                .submit(&set(k.as_bytes(), v.as_bytes(), false))
+                .unwrap();
             want.insert(job, None);
             assert!(engine.driver().total_in_flight() <= 3 * 16);
         }
@@ -402,7 +437,11 @@ fn engine_pipelines_and_merges_gets() {
         for (job, r) in done {
             let expected = want.remove(&job).unwrap();
             let reply = r.unwrap();
-            assert_eq!(value_of(&reply), expected.as_deref().map(str::as_bytes), "{job:?}");
+            assert_eq!(
+                value_of(&reply),
+                expected.as_deref().map(str::as_bytes),
+                "{job:?}"
+            );
         }
         assert_eq!(engine.in_flight(), 0);
     }
@@ -421,7 +460,9 @@ fn engine_meta_noreply() {
         .unwrap();
     for i in 0..500 {
         let (k, v) = (format!("q:{i}"), format!("v{i}"));
-        engine.submit(&set(k.as_bytes(), v.as_bytes(), true)).unwrap();
+        engine
+            .submit(&set(k.as_bytes(), v.as_bytes(), true))
+            .unwrap();
     }
     assert!(engine.finish().unwrap().is_empty());
     let mut want = HashMap::new();
@@ -437,7 +478,71 @@ fn engine_meta_noreply() {
         want.insert(job, format!("v{i}"));
     }
     for (job, r) in engine.finish().unwrap() {
-        assert_eq!(value_of(&r.unwrap()), Some(want.remove(&job).unwrap().as_bytes()));
+        assert_eq!(
+            value_of(&r.unwrap()),
+            Some(want.remove(&job).unwrap().as_bytes())
+        );
     }
     assert!(want.is_empty());
+}
+
+/// memcached closes an idle connection (`-o idle_timeout`): that is no
+/// failure of the server, so the next routed request reconnects at once
+/// instead of being refused for the router's retry timeout.
+#[test]
+fn idle_close_is_not_a_server_failure() {
+    let server = MemcachedServer::builder()
+        .args(["-o", "idle_timeout=1"])
+        .start();
+    let mut lp = Loop::new(DriverOptions::default());
+    lp.driver
+        .add_server(server.addr_string(), &[Token(5)])
+        .unwrap();
+    let keys: &[&[u8]] = &[b"idle"];
+    let get = Request::Get {
+        command: GetCommand::Get,
+        keys,
+    };
+    lp.driver.submit(&get).unwrap();
+    assert!(lp.collect(1)[0].result.is_ok());
+    // Turn the loop until the server has closed the connection.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lp.driver.is_open(Token(5)) {
+        assert!(
+            Instant::now() < deadline,
+            "memcached never closed the idle connection"
+        );
+        lp.turn();
+    }
+    lp.driver.submit(&get).unwrap();
+    assert!(lp.collect(1)[0].result.is_ok());
+}
+
+/// `finish` returns only once noreply requests (which await nothing) have
+/// been written: the server holds every value afterwards.
+#[test]
+fn engine_finish_writes_noreply_requests() {
+    let server = MemcachedServer::start();
+    let mut engine = Engine::builder()
+        .server(server.addr_string())
+        .build()
+        .unwrap();
+    let value = vec![b'n'; 10_000];
+    for i in 0..300 {
+        let k = format!("nr:{i}");
+        engine.submit(&set(k.as_bytes(), &value, true)).unwrap();
+    }
+    assert!(engine.finish().unwrap().is_empty());
+    assert!(!engine.driver().has_unwritten());
+    // The server reads the socket in order: a fresh connection's get of the
+    // last key may still race the parse of the last writes; give it a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.raw_get(b"nr:299").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the last noreply set never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(server.raw_get(b"nr:0"), Some(value));
 }

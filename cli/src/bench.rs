@@ -265,7 +265,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n as u64 >> 32) as usize
+        (((self.next() >> 32) * n as u64) >> 32) as usize
     }
 }
 
@@ -351,8 +351,8 @@ fn run(c: &Config) -> Result<Report, String> {
     let fill = started.elapsed();
     let mut engine = engine(c.pipeline, c.merge_gets)?;
 
-    let mut hist = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)
-        .map_err(|e| e.to_string())?;
+    let mut hist =
+        Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut starts: VecDeque<Option<(Instant, u32)>> = VecDeque::new();
     let mut base = 0u64;

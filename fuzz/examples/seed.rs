@@ -62,6 +62,12 @@ fn sb(noreply: bool, value: u8) -> u8 {
     u8::from(noreply) | (value << 1)
 }
 
+/// Scripted plans: name, config byte, ops.
+type Plans = Vec<(&'static str, u8, Vec<[u8; 3]>)>;
+
+/// How a target's connection is set up.
+type SetupFn = fn(&Plan) -> Setup;
+
 const A: u8 = 0;
 const B: u8 = 1;
 const C: u8 = 2;
@@ -70,10 +76,14 @@ const SPACE: u8 = 4;
 const HELLO: u8 = 3;
 const TEN: u8 = 2;
 
-fn text_plans() -> Vec<(&'static str, u8, Vec<[u8; 3]>)> {
+fn text_plans() -> Plans {
     use k::*;
     vec![
-        ("set_get", 0, vec![[STORE, store(A, 0), sb(false, 0)], [GET, 1, 0]]),
+        (
+            "set_get",
+            0,
+            vec![[STORE, store(A, 0), sb(false, 0)], [GET, 1, 0]],
+        ),
         (
             "get_many",
             0,
@@ -197,12 +207,16 @@ fn text_plans() -> Vec<(&'static str, u8, Vec<[u8; 3]>)> {
         (
             "quit",
             0,
-            vec![[STORE, store(A, 0), sb(false, 0)], [GET, 1, 0], [QUIT, 0, 0]],
+            vec![
+                [STORE, store(A, 0), sb(false, 0)],
+                [GET, 1, 0],
+                [QUIT, 0, 0],
+            ],
         ),
     ]
 }
 
-fn meta_plans() -> Vec<(&'static str, u8, Vec<[u8; 3]>)> {
+fn meta_plans() -> Plans {
     use k::*;
     let ms = |key: u8, mode: u8| key | (mode << 3);
     // ms b: quiet(0) return_cas(1) return_key(2) value(3-4) cas(5) I(6) F(7)
@@ -282,7 +296,11 @@ fn meta_plans() -> Vec<(&'static str, u8, Vec<[u8; 3]>)> {
         (
             "vivify",
             0,
-            vec![[MG, C | 0x08, 0x03], [MG, C | 0x08, 0x03], [MG, C | 0x10, 0x13]],
+            vec![
+                [MG, C | 0x08, 0x03],
+                [MG, C | 0x08, 0x03],
+                [MG, C | 0x10, 0x13],
+            ],
         ),
         (
             "classic_over_meta",
@@ -332,7 +350,8 @@ impl Drop for Server {
 }
 
 fn start_memcached() -> Server {
-    let bin = std::env::var_os("MEMCACHED_BIN").map_or_else(|| PathBuf::from("memcached"), PathBuf::from);
+    let bin =
+        std::env::var_os("MEMCACHED_BIN").map_or_else(|| PathBuf::from("memcached"), PathBuf::from);
     let port = free_port();
     let mut cmd = Command::new(&bin);
     cmd.args(["-l", "127.0.0.1", "-U", "0", "-t", "1", "-p"])
@@ -347,7 +366,12 @@ fn start_memcached() -> Server {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e} (apt-get install memcached)", bin.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot start {}: {e} (apt-get install memcached)",
+                bin.display()
+            )
+        });
     let server = Server(child, port);
     let deadline = Instant::now() + Duration::from_secs(5);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
@@ -367,11 +391,12 @@ fn flush(port: u16) {
 
 /// Runs the plan's requests against the server and returns every byte it
 /// sent back, read until all replies are in (or the server closes).
-fn capture(port: u16, plan: &Plan, setup: fn(&Plan) -> Setup) -> Vec<u8> {
+fn capture(port: u16, plan: &Plan, setup: SetupFn) -> Vec<u8> {
     flush(port);
     let Setup { mut conn, .. } = setup(plan);
     let mut sock = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
-    sock.set_read_timeout(Some(Duration::from_secs(2))).expect("timeout");
+    sock.set_read_timeout(Some(Duration::from_secs(2)))
+        .expect("timeout");
     sock.write_all(conn.transmit()).expect("write");
     let n = conn.transmit().len();
     conn.advance_transmit(n);
@@ -401,8 +426,8 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
     let server = start_memcached();
     let port = server.1;
-    let targets: [(&str, fn(&Plan) -> Setup, _); 2] = [
-        ("text_reply", text_setup as fn(&Plan) -> Setup, text_plans()),
+    let targets: [(&str, SetupFn, Plans); 2] = [
+        ("text_reply", text_setup, text_plans()),
         ("meta_reply", meta_setup, meta_plans()),
     ];
     let mut count = 0;
@@ -437,7 +462,11 @@ fn main() {
         "host:0".into(),
     ];
     for (i, a) in addresses.iter().enumerate() {
-        write(&root.join("address_parser"), &format!("addr{i}"), a.as_bytes());
+        write(
+            &root.join("address_parser"),
+            &format!("addr{i}"),
+            a.as_bytes(),
+        );
         count += 1;
     }
     drop(server);

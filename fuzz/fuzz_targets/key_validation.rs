@@ -33,7 +33,8 @@ fuzz_target!(|input: Input| {
     } = input;
     let full = [prefix.as_slice(), &key].concat();
     let result = validate_key(&key, &prefix, allow_unicode);
-    let expected = !key.is_empty() && full.len() <= MAX_KEY_LENGTH && token_ok(&full, allow_unicode);
+    let expected =
+        !key.is_empty() && full.len() <= MAX_KEY_LENGTH && token_ok(&full, allow_unicode);
     assert_eq!(result.is_ok(), expected, "{result:?} for {full:?}");
     if result.is_ok() {
         assert!(!full.iter().any(|&b| b <= 0x20 || b == 0x7f));

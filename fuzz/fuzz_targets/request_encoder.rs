@@ -18,8 +18,7 @@ use memcrab_core::meta::{
     ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode,
 };
 use memcrab_core::{
-    Connection, GetCommand, KeyPolicy, Limits, Protocol, Request, StoreCommand,
-    MAX_KEY_LENGTH,
+    Connection, GetCommand, KeyPolicy, Limits, Protocol, Request, StoreCommand, MAX_KEY_LENGTH,
 };
 use memcrab_fuzz::server::{self, ServerCmd};
 
@@ -50,7 +49,7 @@ enum Store {
 }
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
-enum Get {
+enum Retrieval {
     Get,
     Gets,
     Gat(i64),
@@ -68,7 +67,7 @@ enum Req {
         noreply: bool,
     },
     Get {
-        command: Get,
+        command: Retrieval,
         keys: Vec<Vec<u8>>,
     },
     Touch {
@@ -207,17 +206,16 @@ enum Expected {
     Raw(Vec<u8>),
 }
 
-/// One meta command: name, key (+ `b` when base64), positional extras, flags,
-/// the opaque, and a barrier after it when quiet.
+/// One meta command: name, key (+ `b` when base64), the value's length
+/// and data for `ms`, flags, the opaque, and a barrier after it when quiet.
 fn meta_cmd(
     out: &mut Vec<ServerCmd>,
     name: &str,
     key: Option<(Vec<u8>, bool)>,
-    positional: Option<Vec<u8>>,
+    value: Option<&[u8]>,
     mut flags: Vec<Vec<u8>>,
     opaque: Option<u64>,
     quiet: bool,
-    data: Option<Vec<u8>>,
 ) {
     let mut tokens = vec![t(name)];
     if let Some((k, b64)) = key {
@@ -226,7 +224,8 @@ fn meta_cmd(
             flags.push(t("b"));
         }
     }
-    tokens.extend(positional);
+    tokens.extend(value.map(|v| n(v.len())));
+    let data = value.map(<[u8]>::to_vec);
     if quiet {
         flags.push(t("q"));
     }
@@ -260,12 +259,12 @@ fn store_command(c: Store) -> StoreCommand {
     }
 }
 
-fn get_command(c: Get) -> GetCommand {
+fn get_command(c: Retrieval) -> GetCommand {
     match c {
-        Get::Get => GetCommand::Get,
-        Get::Gets => GetCommand::Gets,
-        Get::Gat(e) => GetCommand::Gat(e),
-        Get::Gats(e) => GetCommand::Gats(e),
+        Retrieval::Get => GetCommand::Get,
+        Retrieval::Gets => GetCommand::Gets,
+        Retrieval::Gat(e) => GetCommand::Gat(e),
+        Retrieval::Gats(e) => GetCommand::Gats(e),
     }
 }
 
@@ -392,7 +391,7 @@ fn expect_meta(env: &Env, req: &MetaRequest<'_>, id: u64) -> Option<Vec<ServerCm
             flags.extend(g.vivify.map(|v| flag('N', v)));
             flags.extend(g.recache.map(|v| flag('R', v)));
             flags.extend(g.touch.map(|v| flag('T', v)));
-            meta_cmd(&mut out, "mg", Some(key), None, flags, o, g.quiet, None);
+            meta_cmd(&mut out, "mg", Some(key), None, flags, o, g.quiet);
         }
         MetaRequest::Set(s) => {
             let key = env.meta_key(s.key)?;
@@ -413,12 +412,12 @@ fn expect_meta(env: &Env, req: &MetaRequest<'_>, id: u64) -> Option<Vec<ServerCm
             flags.extend(s.ttl.map(|v| flag('T', v)));
             flags.extend(s.compare_cas.map(|v| flag('C', v)));
             flags.extend(bits(
-                u16::from(s.invalidate) | u16::from(s.return_cas) << 1 | u16::from(s.return_key) << 2,
+                u16::from(s.invalidate)
+                    | u16::from(s.return_cas) << 1
+                    | u16::from(s.return_key) << 2,
                 ['I', 'c', 'k'],
             ));
-            let len = Some(n(s.value.len()));
-            let data = Some(s.value.to_vec());
-            meta_cmd(&mut out, "ms", Some(key), len, flags, o, s.quiet, data);
+            meta_cmd(&mut out, "ms", Some(key), Some(s.value), flags, o, s.quiet);
         }
         MetaRequest::Delete(d) => {
             let key = env.meta_key(d.key)?;
@@ -429,7 +428,7 @@ fn expect_meta(env: &Env, req: &MetaRequest<'_>, id: u64) -> Option<Vec<ServerCm
                 u16::from(d.invalidate) | u16::from(d.return_key) << 1,
                 ['I', 'k'],
             ));
-            meta_cmd(&mut out, "md", Some(key), None, flags, o, d.quiet, None);
+            meta_cmd(&mut out, "md", Some(key), None, flags, o, d.quiet);
         }
         MetaRequest::Arithmetic(a) => {
             let key = env.meta_key(a.key)?;
@@ -443,15 +442,17 @@ fn expect_meta(env: &Env, req: &MetaRequest<'_>, id: u64) -> Option<Vec<ServerCm
             flags.extend(a.compare_cas.map(|v| flag('C', v)));
             flags.extend(a.ttl.map(|v| flag('T', v)));
             flags.extend(bits(
-                u16::from(a.return_value) | u16::from(a.return_ttl) << 1 | u16::from(a.return_cas) << 2,
+                u16::from(a.return_value)
+                    | u16::from(a.return_ttl) << 1
+                    | u16::from(a.return_cas) << 2,
                 ['v', 't', 'c'],
             ));
-            meta_cmd(&mut out, "ma", Some(key), None, flags, o, a.quiet, None);
+            meta_cmd(&mut out, "ma", Some(key), None, flags, o, a.quiet);
         }
         MetaRequest::Noop => out.push(ServerCmd::new(vec![t("mn")], None)),
         MetaRequest::Debug { key } => {
             let key = env.meta_key(key)?;
-            meta_cmd(&mut out, "me", Some(key), None, Vec::new(), None, false, None);
+            meta_cmd(&mut out, "me", Some(key), None, Vec::new(), None, false);
         }
     }
     Some(out)
@@ -497,8 +498,7 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                     f.push(flag('T', exptime));
                 }
                 f.extend(cas.map(|c| flag('C', c)));
-                let len = Some(n(value.len()));
-                meta_cmd(&mut out, "ms", Some(key), len, f, o, noreply, Some(value.to_vec()));
+                meta_cmd(&mut out, "ms", Some(key), Some(value), f, o, noreply);
                 return Some(Expected::Commands(out));
             }
             Request::Get { command, keys } => {
@@ -514,7 +514,7 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                     if let GetCommand::Gat(e) | GetCommand::Gats(e) = command {
                         f.push(flag('T', e));
                     }
-                    meta_cmd(&mut out, "mg", Some(key), None, f, o, false, None);
+                    meta_cmd(&mut out, "mg", Some(key), None, f, o, false);
                 }
                 return Some(Expected::Commands(out));
             }
@@ -525,12 +525,12 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
             } => {
                 let key = env.meta_key(key)?;
                 let f = vec![flag('T', exptime)];
-                meta_cmd(&mut out, "mg", Some(key), None, f, o, noreply, None);
+                meta_cmd(&mut out, "mg", Some(key), None, f, o, noreply);
                 return Some(Expected::Commands(out));
             }
             Request::Delete { key, noreply } => {
                 let key = env.meta_key(key)?;
-                meta_cmd(&mut out, "md", Some(key), None, Vec::new(), o, noreply, None);
+                meta_cmd(&mut out, "md", Some(key), None, Vec::new(), o, noreply);
                 return Some(Expected::Commands(out));
             }
             Request::Incr {
@@ -544,9 +544,13 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                 noreply,
             } => {
                 let key = env.meta_key(key)?;
-                let mode = if matches!(req, Request::Incr { .. }) { 'I' } else { 'D' };
+                let mode = if matches!(req, Request::Incr { .. }) {
+                    'I'
+                } else {
+                    'D'
+                };
                 let f = vec![flag('M', mode), flag('D', delta), t("v")];
-                meta_cmd(&mut out, "ma", Some(key), None, f, o, noreply, None);
+                meta_cmd(&mut out, "ma", Some(key), None, f, o, noreply);
                 return Some(Expected::Commands(out));
             }
             _ => {}
@@ -566,7 +570,13 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
             if !env.value_ok(value) {
                 return None;
             }
-            tokens.extend([t(command.name()), env.text_key(key)?, n(flags), n(exptime), n(value.len())]);
+            tokens.extend([
+                t(command.name()),
+                env.text_key(key)?,
+                n(flags),
+                n(exptime),
+                n(value.len()),
+            ]);
             if let StoreCommand::Cas(c) = command {
                 tokens.push(n(c));
             }
@@ -762,7 +772,11 @@ fuzz_target!(|input: Input| {
         Prefix::Any(p) => p,
     };
     let limits = Limits {
-        max_item_size: if input.small_items { 16 } else { Limits::default().max_item_size },
+        max_item_size: if input.small_items {
+            16
+        } else {
+            Limits::default().max_item_size
+        },
         ..Limits::default()
     };
     let policy = KeyPolicy::new()
@@ -786,7 +800,12 @@ fuzz_target!(|input: Input| {
         let (result, expected, valid, silent) = if let Some(m) = meta_request(req) {
             let result = conn.submit_meta(&m, None);
             let expected = expect_meta(&env, &m, next_id).map(Expected::Commands);
-            (result, expected, m.validate(&policy, &limits).is_ok(), false)
+            (
+                result,
+                expected,
+                m.validate(&policy, &limits).is_ok(),
+                false,
+            )
         } else {
             with_classic(req, |r| {
                 let result = conn.submit(r, None);
@@ -819,7 +838,11 @@ fuzz_target!(|input: Input| {
                     Expected::Raw(_) => 1,
                     Expected::Commands(c) => c.len(),
                 };
-                assert_eq!(conn.in_flight() - in_flight, awaited, "in flight after {req:?}");
+                assert_eq!(
+                    conn.in_flight() - in_flight,
+                    awaited,
+                    "in flight after {req:?}"
+                );
                 check_written(written, expected);
                 if matches!(req, Req::Quit) {
                     quit = true;
@@ -827,7 +850,11 @@ fuzz_target!(|input: Input| {
             }
             Err(e) => {
                 assert!(written.is_empty(), "a refused request wrote {written:?}");
-                assert_eq!(conn.in_flight(), in_flight, "a refused request is in flight");
+                assert_eq!(
+                    conn.in_flight(),
+                    in_flight,
+                    "a refused request is in flight"
+                );
                 if quit {
                     assert_eq!(e, memcrab_core::Error::UnexpectedClose);
                 } else {

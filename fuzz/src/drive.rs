@@ -29,7 +29,10 @@ pub struct Setup {
 
 fn refused(e: &Error) {
     assert!(
-        matches!(e.kind(), ErrorKind::IllegalInput | ErrorKind::UnexpectedClose),
+        matches!(
+            e.kind(),
+            ErrorKind::IllegalInput | ErrorKind::UnexpectedClose
+        ),
         "submit refused a request with {e:?}"
     );
 }
@@ -155,7 +158,11 @@ fn drain(conn: &mut Connection, run: &mut Run) {
 /// do, and every request that must answer did.
 pub fn check_answers(submitted: &[Submitted], run: &Run) {
     for w in run.polled.windows(2) {
-        assert!(w[0].0 < w[1].0, "ids out of order or repeated: {:?}", run.polled);
+        assert!(
+            w[0].0 < w[1].0,
+            "ids out of order or repeated: {:?}",
+            run.polled
+        );
     }
     for (id, _) in &run.polled {
         let s = submitted.iter().find(|s| s.id == *id);

@@ -27,7 +27,14 @@ pub const SPACE_KEY: &[u8] = b"s p";
 /// The values stores use.
 pub const VALUES: [&[u8]; 4] = [b"v", b"", b"10", b"hello world"];
 /// `stats` arguments.
-pub const STATS: [&[&[u8]]; 6] = [&[], &[b"items"], &[b"slabs"], &[b"settings"], &[b"reset"], &[b"sizes"]];
+pub const STATS: [&[&[u8]]; 6] = [
+    &[],
+    &[b"items"],
+    &[b"slabs"],
+    &[b"settings"],
+    &[b"reset"],
+    &[b"sizes"],
+];
 /// Raw commands and the terminators of their replies.
 pub const RAWS: [(&[u8], &[u8]); 4] = [
     (b"version", b"\r\n"),

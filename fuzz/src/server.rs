@@ -56,7 +56,10 @@ pub fn parse(mut bytes: &[u8]) -> Result<Vec<ServerCmd>, String> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
-            return Err(format!("incomplete line {:?}", String::from_utf8_lossy(bytes)));
+            return Err(format!(
+                "incomplete line {:?}",
+                String::from_utf8_lossy(bytes)
+            ));
         };
         let line = &bytes[..nl];
         let line = line.strip_suffix(b"\r").unwrap_or(line);

@@ -9,8 +9,9 @@ use crate::report::median;
 use crate::workload::Workload;
 use crate::{Peer, Results};
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 9] = [
     RGBColor(120, 120, 120), // bare socket
+    RGBColor(190, 190, 190), // bare socket, one thread
     RGBColor(214, 39, 40),   // memcrab Client
     RGBColor(255, 127, 14),  // memcrab pool
     RGBColor(148, 21, 21),   // memcrab engine
@@ -80,7 +81,10 @@ pub fn draw(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Er
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(0f64..workloads.len() as f64, (0.05f64..ymax * 1.3).log_scale())?;
+        .build_cartesian_2d(
+            0f64..workloads.len() as f64,
+            (0.05f64..ymax * 1.3).log_scale(),
+        )?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -93,6 +97,7 @@ pub fn draw(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Er
                 String::new()
             }
         })
+        .y_labels(12)
         .y_desc("× bare socket (log scale)")
         .y_label_formatter(&|y| format!("{y:.2}"))
         .draw()?;
@@ -107,7 +112,10 @@ pub fn draw(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Er
             .draw_series(mine.iter().map(|&&(g, slot, n, _, r)| {
                 let width = 0.8 / n as f64;
                 let x0 = g as f64 + 0.1 + slot as f64 * width;
-                Rectangle::new([(x0, 0.05), (x0 + width * 0.9, r.max(0.05))], color.filled())
+                Rectangle::new(
+                    [(x0, 0.05), (x0 + width * 0.9, r.max(0.05))],
+                    color.filled(),
+                )
             }))?
             .label(p.name())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));

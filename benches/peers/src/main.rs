@@ -30,6 +30,7 @@ use crate::workload::{Keys, Sample, Workload};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Peer {
     Bare,
+    BareOneThread,
     MemcrabClient,
     MemcrabPool,
     MemcrabEngine,
@@ -40,8 +41,9 @@ pub enum Peer {
 }
 
 impl Peer {
-    pub const ALL: [Peer; 8] = [
+    pub const ALL: [Peer; 9] = [
         Peer::Bare,
+        Peer::BareOneThread,
         Peer::MemcrabClient,
         Peer::MemcrabPool,
         Peer::MemcrabEngine,
@@ -54,6 +56,7 @@ impl Peer {
     pub fn name(self) -> &'static str {
         match self {
             Peer::Bare => "bare socket",
+            Peer::BareOneThread => "bare socket, 1 thread",
             Peer::MemcrabClient => "memcrab Client",
             Peer::MemcrabPool => "memcrab PooledClient",
             Peer::MemcrabEngine => "memcrab mio Engine",
@@ -75,11 +78,14 @@ impl Peer {
         use Workload::*;
         match self {
             Peer::Bare => !matches!(w, Merged),
+            Peer::BareOneThread => matches!(w, Pipelined(_)),
             Peer::MemcrabClient => matches!(w, Get | Set | SetNoreply | GetMany | Mixed(1)),
             Peer::MemcrabPool => matches!(w, Get | GetMany | Mixed(_)),
             Peer::MemcrabEngine => true,
             Peer::Pymemcache => matches!(w, Get | Set | SetNoreply | GetMany | Mixed(_)),
-            Peer::RustMemcache | Peer::AsyncMemcached => matches!(w, Get | Set | GetMany | Mixed(_)),
+            Peer::RustMemcache | Peer::AsyncMemcached => {
+                matches!(w, Get | Set | GetMany | Mixed(_))
+            }
             Peer::Memcaslap => matches!(w, Mixed(_)),
         }
     }
@@ -173,7 +179,9 @@ fn main() {
                     Peer::Memcaslap => measure_cpu(&server, || {
                         external::memcaslap(&addr, w.connections(), opts.duration)
                     }),
-                    _ => measure_cpu(&server, || Ok(run_in_process(p, w, &addr, &keys, &value, opts.duration))),
+                    _ => measure_cpu(&server, || {
+                        Ok(run_in_process(p, w, &addr, &keys, &value, opts.duration))
+                    }),
                 };
                 let counts = counts.map(|(c, (server_cpu, client_cpu))| {
                     let secs = c.2.as_secs_f64();
@@ -282,6 +290,10 @@ fn run_in_process(
                 .collect();
             peers::run_blocking(w, conns, keys, value, d)
         }
+        Peer::BareOneThread => match w {
+            Workload::Pipelined(depth) => peers::bare_pipelined_one_thread(addr, 4, depth, keys, d),
+            _ => unreachable!(),
+        },
         Peer::MemcrabEngine => peers::engine(addr, w, keys, value, d),
         Peer::RustMemcache => {
             let conns = (0..n)

@@ -43,7 +43,7 @@ pub fn run_blocking(
             .enumerate()
             .map(|(t, mut conn)| {
                 scope.spawn(move || {
-                    let mut rng = Rng(0x1234_5678_9ABC_DEF1 ^ (t as u64 + 1) * 0x9E37_79B9);
+                    let mut rng = Rng(0x1234_5678_9ABC_DEF1 ^ ((t as u64 + 1) * 0x9E37_79B9));
                     let (mut ops, mut nkeys) = (0u64, 0u64);
                     loop {
                         for _ in 0..8 {
@@ -178,7 +178,13 @@ impl Conn for Bare {
 
 /// The bare socket pipelined: one thread per connection keeps `depth`
 /// single-key gets in flight, writing one new request per reply ended.
-pub fn bare_pipelined(addr: &str, conns: usize, depth: usize, keys: &Keys, duration: Duration) -> Counts {
+pub fn bare_pipelined(
+    addr: &str,
+    conns: usize,
+    depth: usize,
+    keys: &Keys,
+    duration: Duration,
+) -> Counts {
     let start = Instant::now();
     let deadline = start + duration;
     let finder = memchr::memmem::Finder::new(b"END\r\n");
@@ -230,6 +236,84 @@ pub fn bare_pipelined(addr: &str, conns: usize, depth: usize, keys: &Keys, durat
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
     (total, total, start.elapsed())
+}
+
+/// The bare socket pipelined from one thread, as the engine runs: one
+/// `mio::Poll` over all connections, each keeping `depth` single-key gets
+/// in flight; per readable connection, read until the socket is drained,
+/// count the `END\r\n`s, write as many new gets. No parsing beyond that.
+pub fn bare_pipelined_one_thread(
+    addr: &str,
+    conns: usize,
+    depth: usize,
+    keys: &Keys,
+    duration: Duration,
+) -> Counts {
+    use mio::{Events, Interest, Poll, Token};
+    let finder = memchr::memmem::Finder::new(b"END\r\n");
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(64);
+    let mut rng = Rng(0x7777_1234_ABCD_0001);
+    let mut socks: Vec<(mio::net::TcpStream, [u8; 8], usize)> = Vec::new();
+    let mut out = Vec::with_capacity(depth * 32);
+    let push = |out: &mut Vec<u8>, n: usize, rng: &mut Rng| {
+        for _ in 0..n {
+            out.extend_from_slice(b"get ");
+            out.extend_from_slice(keys.random(rng));
+            out.extend_from_slice(b"\r\n");
+        }
+    };
+    for i in 0..conns {
+        let std = TcpStream::connect(addr).unwrap();
+        std.set_nodelay(true).unwrap();
+        std.set_nonblocking(true).unwrap();
+        let mut s = mio::net::TcpStream::from_std(std);
+        poll.registry()
+            .register(&mut s, Token(i), Interest::READABLE)
+            .unwrap();
+        socks.push((s, [0; 8], 0));
+    }
+    let mut buf = vec![0u8; 256 * 1024];
+    let start = Instant::now();
+    let deadline = start + duration;
+    for (s, _, _) in socks.iter_mut() {
+        out.clear();
+        push(&mut out, depth, &mut rng);
+        s.write_all(&out).unwrap();
+    }
+    let mut done = 0u64;
+    while Instant::now() < deadline {
+        poll.poll(&mut events, Some(Duration::from_millis(50)))
+            .unwrap();
+        for ev in events.iter() {
+            let (s, carry, carry_len) = &mut socks[ev.token().0];
+            let mut ended = 0;
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => panic!("server closed"),
+                    Ok(n) => {
+                        let chunk = &buf[..n];
+                        ended += finder.find_iter(chunk).count();
+                        let head = &chunk[..n.min(4)];
+                        carry[*carry_len..*carry_len + head.len()].copy_from_slice(head);
+                        ended += finder.find_iter(&carry[..*carry_len + head.len()]).count();
+                        let tail = &chunk[n.saturating_sub(4)..];
+                        carry[..tail.len()].copy_from_slice(tail);
+                        *carry_len = tail.len();
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            done += ended as u64;
+            if ended > 0 {
+                out.clear();
+                push(&mut out, ended, &mut rng);
+                s.write_all(&out).unwrap();
+            }
+        }
+    }
+    (done, done, start.elapsed())
 }
 
 // ---------------------------------------------------------------------------
@@ -325,7 +409,13 @@ impl Conn for RustMemcache {
 // runtime.
 // ---------------------------------------------------------------------------
 
-pub fn async_memcached(addr: &str, workload: Workload, keys: &Keys, value: &[u8], duration: Duration) -> Counts {
+pub fn async_memcached(
+    addr: &str,
+    workload: Workload,
+    keys: &Keys,
+    value: &[u8],
+    duration: Duration,
+) -> Counts {
     use async_memcached::AsciiProtocol;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -127,7 +127,7 @@ impl Rng {
 
     /// True one time in ten: a set of the 9:1 mix.
     pub fn is_set(&mut self) -> bool {
-        self.next() % 10 == 0
+        self.next().is_multiple_of(10)
     }
 }
 

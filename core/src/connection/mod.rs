@@ -281,7 +281,9 @@ impl Connection {
         let id = self.next_id();
         for (r, shape) in parts {
             self.push_meta(r, id, Awaits::Translated(*shape), deadline)?;
-            if let (Shape::Get { .. }, Some(key), Some(p)) = (shape, r.key(), self.pending.back_mut()) {
+            if let (Shape::Get { .. }, Some(key), Some(p)) =
+                (shape, r.key(), self.pending.back_mut())
+            {
                 p.key = Some(SmallVec::from_slice(key));
             }
         }
@@ -585,6 +587,11 @@ impl Connection {
                             crate::error::escape(expected)
                         ));
                         self.fail(e.clone());
+                        // Not the group's last part: that one, still
+                        // pending, reports the error, once.
+                        if !last {
+                            return self.poll();
+                        }
                         return Some((p.id, Err(e)));
                     }
                 }

@@ -87,3 +87,41 @@ fn unsolicited_bytes_after_noreply_close_at_once_whatever_the_split() {
         Err(ErrorKind::NoreplyFailed)
     );
 }
+
+/// `meta_reply`: a multi-key get over meta whose second `mg` reply names
+/// another key was answered twice (the error for the part, then the same
+/// error again for the group's last part when the closed connection
+/// drained). Each request is answered once.
+#[test]
+fn a_wrong_key_in_a_translated_get_answers_the_get_once() {
+    let keys: &[&[u8]] = &[b"a", b"b", b"n"];
+    let get = Request::Get {
+        command: crate::GetCommand::Get,
+        keys,
+    };
+    for bytes in [
+        &b"VA 1 f0 ka O0\r\nv\r\nEN kn O0\r\n"[..],
+        b"EN ka O0\r\nVA 1 f0 kx O0\r\nv\r\n",
+        b"EN ka O0\r\nEN kb O0\r\nEN ka O0\r\n",
+    ] {
+        for bytewise in [false, true] {
+            let mut conn = Connection::new();
+            conn.set_protocol(crate::Protocol::Meta);
+            let id = conn.submit(&get, None).unwrap();
+            let mut out = if bytewise {
+                feed(&mut conn, bytes.chunks(1))
+            } else {
+                feed(&mut conn, [bytes])
+            };
+            conn.receive_eof();
+            out.extend(feed(&mut conn, []));
+            assert_eq!(out.len(), 1, "{out:?} for {bytes:?}");
+            assert_eq!(out[0].0, id);
+            assert!(
+                matches!(&out[0].1, Err(Error::Protocol(m)) if m.contains("for a get of")),
+                "{out:?}"
+            );
+            assert_eq!(conn.in_flight(), 0);
+        }
+    }
+}

@@ -216,7 +216,7 @@ impl Driver {
     /// [`handle_event`](Self::handle_event) for an event's token and
     /// readiness, kept apart from the event.
     pub(crate) fn handle_readiness(&mut self, token: Token, readiness: Readiness) -> bool {
-        let Some(&i) = self.by_token.get(&token) else {
+        let Some(i) = self.index(token) else {
             return false;
         };
         self.links[i].handle_readiness(readiness);
@@ -280,7 +280,11 @@ impl Driver {
     ///
     /// As [`submit`](Self::submit); an unknown token is
     /// [`SubmitError::Failed`].
-    pub fn submit_to(&mut self, token: Token, request: &Request<'_>) -> Result<Ticket, SubmitError> {
+    pub fn submit_to(
+        &mut self,
+        token: Token,
+        request: &Request<'_>,
+    ) -> Result<Ticket, SubmitError> {
         let i = self.ready_link(token)?;
         let deadline = self.deadline();
         let link = &mut self.links[i];
@@ -336,7 +340,7 @@ impl Driver {
 
     /// The index of `token`'s link, reopened if it broke, if it has room.
     fn ready_link(&mut self, token: Token) -> Result<usize, SubmitError> {
-        let Some(&i) = self.by_token.get(&token) else {
+        let Some(i) = self.index(token) else {
             return Err(Error::Config(format!("token {} is not the driver's", token.0)).into());
         };
         if self.links[i].is_broken() {
@@ -394,12 +398,18 @@ impl Driver {
     fn drive_at(&mut self, i: usize, due: Option<Millis>) {
         let link = &mut self.links[i];
         let was_connecting = link.is_connecting();
+        // A connection the server closes while idle (memcached's idle
+        // timeout) is not a failure of the server; one that breaks while
+        // connecting or with requests in flight is.
+        let had_work = was_connecting || link.conn.in_flight() > 0 || link.conn.wants_write();
         link.drive(due, &mut self.buf, &mut self.done);
         if link.is_broken() {
             let now = due.unwrap_or_else(|| Millis::from_duration(self.origin.elapsed()));
             if link.has_socket() {
                 link.close(&self.registry);
-                self.router.report_failure(link.node, now);
+                if had_work {
+                    self.router.report_failure(link.node, now);
+                }
             }
         } else if was_connecting && !link.is_connecting() {
             self.router.report_success(link.node);
@@ -473,6 +483,15 @@ impl Driver {
         self.link(token).map_or(0, |l| l.conn.transmit().len())
     }
 
+    /// Returns true if a connection that is not broken has bytes it has
+    /// not yet written.
+    #[must_use]
+    pub fn has_unwritten(&self) -> bool {
+        self.links
+            .iter()
+            .any(|l| !l.is_broken() && l.conn.wants_write())
+    }
+
     /// Returns true if `token`'s connection has bytes to write.
     #[must_use]
     pub fn wants_write(&self, token: Token) -> bool {
@@ -535,7 +554,16 @@ impl Driver {
     }
 
     fn link(&self, token: Token) -> Option<&Link> {
-        self.by_token.get(&token).map(|&i| &self.links[i])
+        self.index(token).map(|i| &self.links[i])
+    }
+
+    /// The index of `token`'s link: tokens given in order from 0 (as the
+    /// engine gives them) are their own index, others are looked up.
+    fn index(&self, token: Token) -> Option<usize> {
+        match self.links.get(token.0) {
+            Some(l) if l.token == token => Some(token.0),
+            _ => self.by_token.get(&token).copied(),
+        }
     }
 }
 

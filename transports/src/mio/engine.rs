@@ -21,6 +21,9 @@ use crate::error::Error;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
 
+/// A finished job: its id and its reply or error.
+pub type Done = (JobId, Result<Reply, Error>);
+
 /// Why [`Engine::try_submit`] did not take a request.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -210,7 +213,7 @@ pub struct Engine {
     lanes: Vec<VecDeque<(RequestId, Waiter)>>,
     /// Per server, the single-key gets not yet sent.
     batches: Vec<Batch>,
-    ready: VecDeque<(JobId, Result<Reply, Error>)>,
+    ready: VecDeque<Done>,
     /// Readiness polled but not yet handled, one connection per turn.
     backlog: VecDeque<(Token, Readiness)>,
     next_job: u64,
@@ -281,6 +284,10 @@ impl Engine {
     /// Submits `request` if a connection of its server has room, without
     /// any I/O (it is written at the next [`wait`](Self::wait)).
     ///
+    /// A request goes to the server of its key; a multi-key get goes whole
+    /// to the server of its first key (with several servers, group keys by
+    /// server first: [`Driver::route`] says where each goes).
+    ///
     /// # Errors
     ///
     /// [`TrySubmitError::Busy`] when every connection of the server is at
@@ -301,7 +308,7 @@ impl Engine {
             }
         }
         let lane = self.free_lane(node).ok_or(TrySubmitError::Busy)?;
-        let job = self.send(lane, request, |job| Waiter::One(job))?;
+        let job = self.send(lane, request, Waiter::One)?;
         Ok(job)
     }
 
@@ -395,7 +402,7 @@ impl Engine {
 
     /// Returns the next completed job, or `None` (no I/O).
     #[must_use]
-    pub fn poll(&mut self) -> Option<(JobId, Result<Reply, Error>)> {
+    pub fn poll(&mut self) -> Option<Done> {
         let done = self.ready.pop_front()?;
         self.awaited = self.awaited.saturating_sub(1);
         Some(done)
@@ -412,19 +419,21 @@ impl Engine {
         self.turn(timeout)
     }
 
-    /// Submits nothing more: waits for every job in flight and returns
-    /// them all, in completion order.
+    /// Submits nothing more: waits for every job in flight (and for every
+    /// noreply request to be written) and returns them all, in completion
+    /// order.
     ///
     /// # Errors
     ///
     /// An I/O error of the poll itself.
-    pub fn finish(&mut self) -> Result<Vec<(JobId, Result<Reply, Error>)>, Error> {
+    pub fn finish(&mut self) -> Result<Vec<Done>, Error> {
         let mut out = Vec::new();
         loop {
             while let Some(done) = self.poll() {
                 out.push(done);
             }
-            if self.awaited == 0 {
+            let unsent = self.batches.iter().any(|b| !b.is_empty());
+            if self.awaited == 0 && !unsent && !self.driver.has_unwritten() {
                 return Ok(out);
             }
             self.turn(None).map_err(poll_error)?;
@@ -519,7 +528,7 @@ impl Engine {
 /// Settles a waiter whose reply will never come: a quiet request succeeded;
 /// anything else (which the connection's ordering rules out) gets an error
 /// rather than hang.
-fn abandon(waiter: Waiter, ready: &mut VecDeque<(JobId, Result<Reply, Error>)>) {
+fn abandon(waiter: Waiter, ready: &mut VecDeque<Done>) {
     let lost = || Error::Protocol(memcrab_core::Error::UnexpectedClose);
     match waiter {
         Waiter::Silent(_) => {}

@@ -60,5 +60,5 @@ mod merge;
 mod options;
 
 pub use driver::{Completion, Driver, SubmitError, Ticket};
-pub use engine::{Engine, EngineBuilder, JobId, TrySubmitError};
+pub use engine::{Done, Engine, EngineBuilder, JobId, TrySubmitError};
 pub use options::DriverOptions;

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The one benchmark command: memcrab against its peers, in one run, on one
+# local memcached, writing BENCHMARKS.md and benches/benchmarks.svg.
+#
+#   benches/run.sh [--duration SECONDS] [--rounds N] [--only WORKLOAD,...]
+#
+# Steps: install what is missing (memcached, memcaslap from
+# libmemcached-tools, a venv at target/pyvenv with pymemcache 4.0.0);
+# run the parser/encoder microbenchmarks (criterion, memcrab-core); build
+# benches/peers (its own crate: tokio, async-memcached, the memcache
+# crate, plotters) and run it. Never part of the test suite. Takes about
+# 10 minutes with the defaults (2 s per measurement, 3 rounds).
+#
+# The machine is shared: absolute numbers drift with its load, so every
+# figure is reported as a ratio to peers measured in the same run. Run it
+# when the load is low (it prints `uptime` before and after); as root it
+# runs at a raised priority (nice -10) so other jobs disturb it less.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf '\n### %s\n' "$*" >&2; }
+
+apt_install() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing: $*; install it (apt-get install $*) or run as root" >&2
+        return 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends "$@" ||
+        { apt-get update && apt-get install -y --no-install-recommends "$@"; }
+}
+
+command -v memcached >/dev/null 2>&1 || { log "installing memcached"; apt_install memcached; }
+command -v memcaslap >/dev/null 2>&1 || { log "installing memcaslap"; apt_install libmemcached-tools || true; }
+
+python="${MEMCRAB_PYTHON:-target/pyvenv/bin/python}"
+if ! "$python" -c 'import pymemcache' >/dev/null 2>&1; then
+    log "making a venv with pymemcache 4.0.0 at target/pyvenv"
+    python3 -m venv target/pyvenv 2>/dev/null || { apt_install python3-venv && python3 -m venv target/pyvenv; }
+    target/pyvenv/bin/pip install --quiet 'pymemcache==4.0.0'
+    python=target/pyvenv/bin/python
+fi
+
+log "parser and encoder microbenchmarks (criterion)"
+cargo bench -p memcrab-core --bench parse -- --warm-up-time 1 --measurement-time 3 --noplot
+
+log "building benches/peers"
+cargo build --release --manifest-path benches/peers/Cargo.toml
+
+nice=()
+if [ "$(id -u)" -eq 0 ]; then
+    nice=(nice -n -10)
+fi
+log "load before: $(uptime)"
+"${nice[@]}" benches/peers/target/release/memcrab-peers \
+    --python "$python" --command "benches/run.sh${*:+ $*}" "$@"
+log "load after: $(uptime)"
