@@ -320,10 +320,11 @@ pub trait Memcache {
         keys: &[K],
     ) -> Result<HashMap<K, Value>> {
         let items = self.fetch_many(GetCommand::Get, keys)?;
-        items
-            .into_iter()
-            .map(|(k, it)| Ok((k.clone(), self.decode(k.as_ref(), it)?)))
-            .collect()
+        let mut found = HashMap::with_capacity(items.len());
+        for (k, it) in items {
+            found.insert(k.clone(), self.decode(k.as_ref(), it)?);
+        }
+        Ok(found)
     }
 
     /// Returns the value of `key` and its cas token, or `None` on a miss.
@@ -354,13 +355,12 @@ pub trait Memcache {
         keys: &[K],
     ) -> Result<HashMap<K, (Value, u64)>> {
         let items = self.fetch_many(GetCommand::Gets, keys)?;
-        items
-            .into_iter()
-            .map(|(k, it)| {
-                let cas = it.cas.unwrap_or(0);
-                Ok((k.clone(), (self.decode(k.as_ref(), it)?, cas)))
-            })
-            .collect()
+        let mut found = HashMap::with_capacity(items.len());
+        for (k, it) in items {
+            let cas = it.cas.unwrap_or(0);
+            found.insert(k.clone(), (self.decode(k.as_ref(), it)?, cas));
+        }
+        Ok(found)
     }
 
     /// Returns the value of `key` and sets its expiration to `expire`
@@ -724,17 +724,35 @@ pub trait Memcache {
         }
         let raw: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
         let items = self.fetch(command, &raw)?;
-        let by_wire: HashMap<&[u8], &K> = keys.iter().map(|k| (k.as_ref(), k)).collect();
-        items
-            .into_iter()
-            .map(|it| match by_wire.get(&it.key[..]) {
-                Some(k) => Ok((*k, it)),
-                None => Err(Error::Protocol(memcrab_core::Error::Protocol(format!(
-                    "server returned key {:?}, which was not asked for",
-                    String::from_utf8_lossy(&it.key)
-                )))),
-            })
-            .collect()
+        // Hits come in request order (the core checks it, as memcached
+        // answers): walk the keys alongside, no hashing. A hash client
+        // merges nodes' replies, so fall back to a lookup when out of order.
+        let mut out = Vec::with_capacity(items.len());
+        let mut cursor = 0;
+        let mut by_wire: Option<HashMap<&[u8], &K>> = None;
+        for it in items {
+            let at = raw[cursor..].iter().position(|k| *k == &it.key[..]);
+            let key = match at {
+                Some(i) => {
+                    cursor += i + 1;
+                    Some(&keys[cursor - 1])
+                }
+                None => by_wire
+                    .get_or_insert_with(|| keys.iter().map(|k| (k.as_ref(), k)).collect())
+                    .get(&it.key[..])
+                    .copied(),
+            };
+            match key {
+                Some(k) => out.push((k, it)),
+                None => {
+                    return Err(Error::Protocol(memcrab_core::Error::Protocol(format!(
+                        "server returned key {:?}, which was not asked for",
+                        String::from_utf8_lossy(&it.key)
+                    ))))
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deserializes one item with the client's serde.

@@ -99,16 +99,13 @@ impl Parser {
             let line = &buf[start..eol];
             if line == b"END" {
                 let frame = buf.split_to(eol + 2).freeze();
-                let items = self
-                    .items
-                    .drain(..)
-                    .map(|it| Item {
-                        key: frame.slice(it.key),
-                        flags: it.flags,
-                        value: frame.slice(it.value),
-                        cas: it.cas,
-                    })
-                    .collect();
+                let mut items = SmallVec::with_capacity(self.items.len());
+                items.extend(self.items.drain(..).map(|it| Item {
+                    key: frame.slice(it.key),
+                    flags: it.flags,
+                    value: frame.slice(it.value),
+                    cas: it.cas,
+                }));
                 return Step::Done(Ok(Reply::Values(items)));
             }
             if let Some(rest) = line.strip_prefix(b"VALUE ") {
