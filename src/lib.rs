@@ -35,11 +35,11 @@ pub use memcrab_transport::{
     Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
     PooledClient, RetryingBuilder, RetryingClient,
 };
-#[cfg(feature = "tls")]
-pub use memcrab_transport::{TlsConfig, TlsConfigBuilder};
 #[cfg(feature = "json")]
 pub use memcrab_transport::{JsonCommands, FLAG_JSON};
 pub use memcrab_transport::{MetaCommands, Protocol, Recache, Recached};
+#[cfg(feature = "tls")]
+pub use memcrab_transport::{TlsConfig, TlsConfigBuilder};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -26,13 +26,13 @@ pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
     PoolOptions, PooledClient,
 };
+#[cfg(feature = "tls")]
+pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "json")]
 pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
 pub use memcrab_core::serde::Value;
 pub use memcrab_core::Protocol;
-#[cfg(feature = "tls")]
-pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use meta_api::{MetaCommands, Recache, Recached};
 pub use retrying::{RetryingBuilder, RetryingClient};
