@@ -337,7 +337,7 @@ fn parse_addr(input: &str) -> Result<ServerAddr, AddrParseError> {
             })
         }
         1 => {
-            let (host, port) = input.split_once(':').expect("one colon");
+            let (host, port) = input.split_once(':').unwrap_or((input, ""));
             check_host(input, host)?;
             let port = parse_port(input, port)?;
             Ok(ServerAddr::Tcp {
