@@ -193,7 +193,7 @@ fn zero_wait_timeout_fails_at_once() {
 #[test]
 fn a_connection_that_failed_is_discarded() {
     let mut server = MemcachedServer::start();
-    let pool = pool_with(&server, Duration::from_millis(300), sized(2));
+    let pool = pool_with(&server, Duration::from_millis(1000), sized(2));
     assert!(pool.set("k", "v").unwrap());
     assert_eq!(pool.idle_connections(), 1);
 

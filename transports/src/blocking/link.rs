@@ -38,11 +38,20 @@ pub(crate) enum Started<'a> {
         batch: Batch,
     },
     /// On a connection taken from a [`PooledClient`](super::PooledClient).
-    Pooled {
-        pool: &'a super::PooledClient,
-        link: Option<Link>,
-        batch: Batch,
-    },
+    Pooled { lease: Lease<'a>, batch: Batch },
+}
+
+/// A connection taken from a pool, given back when dropped — also when a
+/// call unwinds, so a panic never leaks a pool slot.
+pub(crate) struct Lease<'a> {
+    pub(crate) pool: &'a super::PooledClient,
+    pub(crate) link: Option<Link>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.pool.release(self.link.take());
+    }
 }
 
 impl Started<'_> {
@@ -66,17 +75,13 @@ impl Started<'_> {
                 }
                 out
             }
-            Started::Pooled {
-                pool,
-                mut link,
-                batch,
-            } => {
-                let out = match link.as_mut() {
-                    Some(l) => l.finish(pool.server(), batch),
+            Started::Pooled { mut lease, batch } => {
+                let server = lease.pool.server();
+                match lease.link.as_mut() {
+                    Some(l) => l.finish(server, batch),
                     None => Outcomes::new(),
-                };
-                pool.release(link.take());
-                out
+                }
+                // The lease gives the connection back as it drops here.
             }
         }
     }

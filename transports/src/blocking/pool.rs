@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::{KeyPolicy, Limits, Request};
 
-use super::link::{Link, Outcomes, Started, Submit};
+use super::link::{Lease, Link, Outcomes, Started, Submit};
 use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -149,13 +149,20 @@ impl PooledClient {
         for r in requests {
             r.check(&self.policy, &self.limits)?;
         }
-        let mut link = self.acquire()?;
-        let batch = link.start(&self.addr, requests, self.opts.timeout);
-        Ok(Started::Pooled {
+        let mut lease = Lease {
             pool: self,
-            link: Some(link),
-            batch,
-        })
+            link: Some(self.acquire()?),
+        };
+        let batch = match lease.link.as_mut() {
+            Some(link) => link.start(&self.addr, requests, self.opts.timeout),
+            None => {
+                return Err(Error::PoolExhausted {
+                    max_size: self.pool.max_pool_size,
+                    waited_ms: 0,
+                })
+            }
+        };
+        Ok(Started::Pooled { lease, batch })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
