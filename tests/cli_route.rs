@@ -17,7 +17,7 @@ use std::fs;
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 use memcrab::address::parse_server_list;
 use memcrab::{Distribution, HashClient};
 use support::cli::{closed_port, run, run_env, Run};
+use support::nutcracker::find_nutcracker;
+use support::reference::PYMEMCACHE_ROUTES;
 use support::{MemcachedServer, RawConn, RawTarget};
 
 // ---------------------------------------------------------------------------
@@ -83,37 +85,11 @@ fn server_list(servers: &[MemcachedServer]) -> String {
 /// pymemcache's `HashClient(['127.0.0.1:11211', '127.0.0.1:11212',
 /// '127.0.0.1:11213'])` (pymemcache-spec.md §16.2).
 const PYMEMCACHE_NODES: &str = "127.0.0.1:11211,127.0.0.1:11212,127.0.0.1:11213";
-const PYMEMCACHE_TABLE: &[(&str, u16)] = &[
-    ("key0", 11213),
-    ("key1", 11212),
-    ("key2", 11213),
-    ("key3", 11213),
-    ("key4", 11213),
-    ("key5", 11211),
-    ("key6", 11213),
-    ("key7", 11212),
-    ("key8", 11212),
-    ("key9", 11213),
-    ("key10", 11212),
-    ("key11", 11212),
-    ("key12", 11212),
-    ("key13", 11213),
-    ("key14", 11211),
-    ("key15", 11212),
-    ("key16", 11213),
-    ("key17", 11211),
-    ("key18", 11211),
-    ("key19", 11213),
-    ("foo", 11213),
-    ("bar", 11211),
-    ("baz", 11212),
-    ("user:1", 11213),
-];
 
 #[test]
 fn route_agrees_with_pymemcaches_reference_table() {
-    let keys: Vec<&str> = PYMEMCACHE_TABLE.iter().map(|(k, _)| *k).collect();
-    let expected: String = PYMEMCACHE_TABLE
+    let keys: Vec<&str> = PYMEMCACHE_ROUTES.iter().map(|(k, _)| *k).collect();
+    let expected: String = PYMEMCACHE_ROUTES
         .iter()
         .map(|(k, port)| format!("{k}\t127.0.0.1:{port}\n"))
         .collect();
@@ -557,29 +533,6 @@ fn ketama_md5_keys_land_on_the_server_route_names() {
 // ---------------------------------------------------------------------------
 // A real twemproxy (nutcracker) in ketama mode
 // ---------------------------------------------------------------------------
-
-fn find_nutcracker() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(bin) = std::env::var_os("NUTCRACKER_BIN") {
-        candidates.push(PathBuf::from(bin));
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|d| d.join("nutcracker")));
-    }
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
-        candidates.push(Path::new(dir).join("nutcracker"));
-    }
-    candidates.into_iter().find(|bin| {
-        bin.is_file()
-            && Command::new(bin)
-                .arg("-V")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
-}
 
 /// A running nutcracker with one ketama pool, killed on drop.
 struct Nutcracker {

@@ -15,6 +15,7 @@ use memcrab::{
     ErrorKind, HashClient, HashClientBuilder, Memcache, PoolOptions, StoreOptions, Value,
 };
 use support::proxy::Proxy;
+use support::reference::PYMEMCACHE_ROUTES;
 use support::{python, MemcachedServer};
 
 /// A builder over `addrs` that waits for every reply and never hangs.
@@ -110,35 +111,6 @@ fn every_key_lands_on_the_server_server_for_names() {
     eprintln!("keys per server: {counts:?}");
 }
 
-/// pymemcache 4.0.0's choices for `HashClient(['127.0.0.1:11211',
-/// '127.0.0.1:11212', '127.0.0.1:11213'])`, from pymemcache-spec.md §16.2.
-const PYMEMCACHE_REFERENCE: &[(&str, u16)] = &[
-    ("key0", 11213),
-    ("key1", 11212),
-    ("key2", 11213),
-    ("key3", 11213),
-    ("key4", 11213),
-    ("key5", 11211),
-    ("key6", 11213),
-    ("key7", 11212),
-    ("key8", 11212),
-    ("key9", 11213),
-    ("key10", 11212),
-    ("key11", 11212),
-    ("key12", 11212),
-    ("key13", 11213),
-    ("key14", 11211),
-    ("key15", 11212),
-    ("key16", 11213),
-    ("key17", 11211),
-    ("key18", 11211),
-    ("key19", 11213),
-    ("foo", 11213),
-    ("bar", 11211),
-    ("baz", 11212),
-    ("user:1", 11213),
-];
-
 #[test]
 fn hash_client_routes_as_pymemcache_reference_values() {
     let servers = ["127.0.0.1:11211", "127.0.0.1:11212", "127.0.0.1:11213"];
@@ -150,7 +122,7 @@ fn hash_client_routes_as_pymemcache_reference_values() {
         HealthConfig::default(),
         Millis(0),
     );
-    for &(key, port) in PYMEMCACHE_REFERENCE {
+    for &(key, port) in PYMEMCACHE_ROUTES {
         let addr = client.server_for(key).unwrap();
         assert_eq!(addr.port(), Some(port), "HashClient: {key}");
         assert_eq!(addr.pymemcache_name(), format!("127.0.0.1:{port}"));
@@ -171,7 +143,7 @@ fn hash_client_routes_as_pymemcache_reference_values() {
         })
         .build()
         .unwrap();
-    for &(key, port) in PYMEMCACHE_REFERENCE {
+    for &(key, port) in PYMEMCACHE_ROUTES {
         assert_eq!(
             prefixed.server_for(key).unwrap().port(),
             Some(port),

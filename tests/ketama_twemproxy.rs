@@ -26,6 +26,7 @@ use memcrab::core::router::{
 };
 use memcrab::core::Millis;
 use memcrab::{HashClient, Memcache, StoreOptions};
+use support::nutcracker::find_nutcracker;
 use support::{MemcachedServer, RawConn, RawTarget};
 
 const KEYS: usize = 300;
@@ -34,29 +35,6 @@ const IO_TIMEOUT: Duration = Duration::from_secs(5);
 // ---------------------------------------------------------------------------
 // Finding and running nutcracker
 // ---------------------------------------------------------------------------
-
-fn find_nutcracker() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Some(bin) = std::env::var_os("NUTCRACKER_BIN") {
-        candidates.push(PathBuf::from(bin));
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        candidates.extend(std::env::split_paths(&path).map(|d| d.join("nutcracker")));
-    }
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin"] {
-        candidates.push(Path::new(dir).join("nutcracker"));
-    }
-    candidates.into_iter().find(|bin| {
-        bin.is_file()
-            && Command::new(bin)
-                .arg("-V")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    })
-}
 
 fn required() -> bool {
     std::env::var("MEMCRAB_REQUIRE_NUTCRACKER").as_deref() == Ok("1")

@@ -21,9 +21,11 @@
 mod binary;
 pub mod cli;
 pub mod faults;
+pub mod nutcracker;
 pub mod proxy;
 pub mod python;
 pub mod raw;
+pub mod reference;
 mod server;
 
 pub use binary::{memcached_available, memcached_binary, require_memcached};
