@@ -68,7 +68,7 @@ impl<E: Clone> Cluster<E> {
     /// loaded one under the depth (the most recently used among idle
     /// ones), else a new one if fewer than `max_connections` are open.
     pub(super) fn acquire(&mut self, server: NodeId, now: Millis) -> Option<ConnId> {
-        self.close_idle(server, now);
+        self.expire_idle(server, now);
         let depth = self.config.depth;
         let mut best: Option<(ConnId, usize, Millis)> = None;
         for &id in &self.servers.get(server.0)?.conns {
@@ -135,7 +135,7 @@ impl<E: Clone> Cluster<E> {
     }
 
     /// Closes the connections of `server` idle longer than `idle_timeout`.
-    fn close_idle(&mut self, server: NodeId, now: Millis) {
+    fn expire_idle(&mut self, server: NodeId, now: Millis) {
         let Some(limit) = self.config.idle_timeout else {
             return;
         };
@@ -204,6 +204,9 @@ impl<E: Clone> Cluster<E> {
     /// what is left: silent requests that are surely done, or the
     /// connection's end.
     pub(super) fn dispatch(&mut self, id: ConnId, now: Millis) {
+        // A broken stream fails every request on it: the server is counted
+        // once, not once per request.
+        let mut unreachable = None;
         loop {
             let Some(slot) = self.slot_mut(id) else {
                 return;
@@ -253,20 +256,23 @@ impl<E: Clone> Cluster<E> {
             };
             if let Err(f) = &outcome {
                 if f.is_unreachable() {
-                    self.report_failure(server, now);
+                    unreachable = Some(server);
                 }
             }
             if let Some(w) = owner {
                 self.complete(&w, Some(outcome));
             }
         }
-        self.settle(id, now);
+        if let Some(server) = unreachable {
+            self.report_failure(server, now);
+        }
+        self.settle(id);
     }
 
     /// With everything written and answered, the requests left on `id`
     /// awaited no reply: they succeeded. A connection that closed (its
     /// error, the server's EOF, a `quit`) is forgotten.
-    pub(super) fn settle(&mut self, id: ConnId, now: Millis) {
+    pub(super) fn settle(&mut self, id: ConnId) {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
@@ -301,7 +307,8 @@ impl<E: Clone> Cluster<E> {
                 .and_then(|s| s.conn.error().cloned())
                 .unwrap_or(Error::UnexpectedClose);
             let server = self.slot(id).map_or(NodeId(0), |s| s.server);
-            self.fail(id, Fault::Core { server, error }, Some(now));
+            // Counted against the server where its requests failed.
+            self.fail(id, Fault::Core { server, error }, None);
         }
     }
 

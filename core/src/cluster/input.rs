@@ -67,7 +67,7 @@ impl<E: Clone> Cluster<E> {
         if let Some(slot) = self.slot_mut(conn) {
             slot.conn.advance_transmit(n);
         }
-        self.settle(conn, now);
+        self.settle(conn);
     }
 
     /// Tells the cluster the time: a connection past its connect deadline

@@ -25,6 +25,7 @@ mod wire;
 
 pub use config::ClusterConfig;
 pub use fault::Fault;
+pub use submit::Checked;
 pub use ticket::{Outcome, Outcomes, Ticket};
 
 use conns::ConnSlot;
@@ -365,6 +366,25 @@ impl<E: Clone> Cluster<E> {
     pub fn wants_read(&self, conn: ConnId) -> bool {
         self.slot(conn)
             .is_some_and(|c| c.open && c.conn.in_flight() > 0)
+    }
+
+    /// Returns true once the driver reported `conn` connected.
+    #[must_use]
+    pub fn is_connected(&self, conn: ConnId) -> bool {
+        self.slot(conn).is_some_and(|c| c.open)
+    }
+
+    /// Closes every connection no ticket holds (a pool's `close`).
+    pub fn close_idle_connections(&mut self) {
+        let idle: Vec<ConnId> = self
+            .servers
+            .iter()
+            .flat_map(|s| s.conns.iter().copied())
+            .filter(|id| self.slot(*id).is_some_and(|c| c.tickets == 0))
+            .collect();
+        for id in idle {
+            self.close(id, Error::UnexpectedClose);
+        }
     }
 
     /// Returns the server of `conn`.

@@ -33,7 +33,101 @@ struct Plan<'a, E> {
     keys: SmallVec<[&'a [u8]; 8]>,
 }
 
+/// A batch that passed [`Cluster::validate`] (or
+/// [`validate_meta`](Cluster::validate_meta)): it can be submitted in
+/// pieces, each unchecked, knowing the whole is good. A driver splits a
+/// huge batch this way to read replies between pieces, so neither side's
+/// buffers fill up while the other waits.
+#[derive(Debug)]
+pub struct Checked<'r, R> {
+    requests: &'r [R],
+}
+
+impl<R> Clone for Checked<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Checked<'_, R> {}
+
+impl<'r, R> Checked<'r, R> {
+    /// Returns the requests.
+    #[must_use]
+    pub fn requests(&self) -> &'r [R] {
+        self.requests
+    }
+
+    /// Splits the batch at `mid` (clamped to its length).
+    #[must_use]
+    pub fn split_at(self, mid: usize) -> (Self, Self) {
+        let (a, b) = self.requests.split_at(mid.min(self.requests.len()));
+        (Checked { requests: a }, Checked { requests: b })
+    }
+}
+
 impl<E: Clone> Cluster<E> {
+    /// Validates every request of a batch under this cluster's key policy
+    /// and limits, once.
+    ///
+    /// # Errors
+    ///
+    /// The first bad key, argument or value.
+    pub fn validate<'r, 'a>(
+        &self,
+        requests: &'r [Request<'a>],
+    ) -> Result<Checked<'r, Request<'a>>, crate::Error> {
+        self.check_all(requests)?;
+        Ok(Checked { requests })
+    }
+
+    /// Validates a batch of meta requests (see [`validate`](Self::validate)).
+    ///
+    /// # Errors
+    ///
+    /// As [`validate`](Self::validate).
+    pub fn validate_meta<'r, 'a>(
+        &self,
+        requests: &'r [MetaRequest<'a>],
+    ) -> Result<Checked<'r, MetaRequest<'a>>, crate::Error> {
+        self.check_all(requests)?;
+        Ok(Checked { requests })
+    }
+
+    fn check_all<'a, W: Wire<'a>>(&self, requests: &[W]) -> Result<(), crate::Error> {
+        for r in requests {
+            r.validate(&self.config.policy, &self.config.limits)?;
+        }
+        Ok(())
+    }
+
+    /// Submits a checked batch (see [`submit`](Self::submit)); nothing is
+    /// validated again.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal::Busy`].
+    pub fn submit_checked(
+        &mut self,
+        now: Millis,
+        batch: Checked<'_, Request<'_>>,
+    ) -> Result<Ticket, Refusal> {
+        self.submit_valid(now, None, batch.requests)
+    }
+
+    /// Submits a checked batch of meta requests.
+    ///
+    /// # Errors
+    ///
+    /// [`Refusal::Busy`].
+    pub fn submit_meta_checked(
+        &mut self,
+        now: Millis,
+        batch: Checked<'_, MetaRequest<'_>>,
+    ) -> Result<Ticket, Refusal> {
+        self.submit_valid(now, None, batch.requests)
+    }
+
     /// Submits a batch of classic requests and returns its ticket.
     ///
     /// Every request is validated first, once: if one is bad, nothing is
@@ -85,10 +179,17 @@ impl<E: Clone> Cluster<E> {
         target: Option<NodeId>,
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
+        self.check_all(requests)?;
+        self.submit_valid(now, target, requests)
+    }
+
+    fn submit_valid<'a, W: Wire<'a>>(
+        &mut self,
+        now: Millis,
+        target: Option<NodeId>,
+        requests: &[W],
+    ) -> Result<Ticket, Refusal> {
         self.now = now;
-        for r in requests {
-            r.validate(&self.config.policy, &self.config.limits)?;
-        }
         let plan = self.plan(now, target, requests);
         // Every server's connection first: all or nothing.
         let mut chosen: SmallVec<[(NodeId, ConnId); 2]> = SmallVec::new();
