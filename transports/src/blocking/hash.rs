@@ -5,9 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use memcrab_core::meta::{MetaReply, MetaRequest, MetaStatus};
-use memcrab_core::router::{
-    twemproxy_server_name, Distribution, HealthConfig, NodeId, Route, Router,
-};
+use memcrab_core::router::{Distribution, HealthConfig, NodeId, Route, Router};
 use memcrab_core::{KeyPolicy, Limits, Millis, Reply, Request};
 use smallvec::SmallVec;
 
@@ -175,7 +173,7 @@ impl HashClient {
     /// for unix sockets.
     #[must_use]
     pub fn node_name(&self, addr: &ServerAddr) -> String {
-        node_name(self.hash.distribution, addr)
+        addr.node_name(self.hash.distribution)
     }
 
     /// Adds a server (no I/O); its share of keys moves to it.
@@ -309,16 +307,6 @@ fn node_unreachable(e: &Error) -> bool {
         e.kind(),
         crate::ErrorKind::Io | crate::ErrorKind::Timeout | crate::ErrorKind::Tls
     )
-}
-
-/// Returns the ring name of `addr` under `distribution`.
-fn node_name(distribution: Distribution, addr: &ServerAddr) -> String {
-    match (distribution, addr) {
-        (Distribution::KetamaMd5 | Distribution::KetamaFnv1a64, ServerAddr::Tcp { host, port }) => {
-            twemproxy_server_name(host, *port)
-        }
-        _ => addr.pymemcache_name(),
-    }
 }
 
 /// Returns the key a keyed request is routed by.
