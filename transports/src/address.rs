@@ -179,7 +179,9 @@ mod tests {
         }
         assert_eq!(take(PathBuf::from("/s")), unix("/s"));
         assert_eq!(take(Path::new("/s")), unix("/s"));
-        assert_eq!(take(&PathBuf::from("/s")), unix("/s"));
+        let owned = PathBuf::from("/s");
+        assert_eq!(take(&owned), unix("/s"));
+        assert_eq!(owned, Path::new("/s"));
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! Everything here is pure logic over strings: nothing is resolved (names
 //! are resolved by the transports, which own DNS) and nothing is opened. A
 //! unix socket path is kept as a `String`; with the `std` feature,
-//! [`ServerAddr::unix_path`] and the `Path`/`PathBuf` conversions bridge to
+//! `ServerAddr::unix_path` and the `Path`/`PathBuf` conversions bridge to
 //! `std::path`.
 //!
 //! The same strings name the same servers everywhere memcrab runs: the
