@@ -6,8 +6,11 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use core::net::{IpAddr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
+#[cfg(feature = "std")]
+use super::error::AddrErrorKind;
+use super::error::AddrParseError;
 use super::parse::bare_host;
-use super::{AddrParseError, ServerAddr};
+use super::server::ServerAddr;
 
 impl From<(&str, u16)> for ServerAddr {
     /// Makes a TCP address of a bare host and a port, like pymemcache's tuple
@@ -228,7 +231,7 @@ impl ToServerAddr for std::path::Path {
             Some(path) => ServerAddr::unix(path),
             None => Err(AddrParseError::new(
                 &self.to_string_lossy(),
-                super::AddrErrorKind::InvalidPath,
+                AddrErrorKind::InvalidPath,
                 "unix socket path is not valid UTF-8",
             )),
         }

@@ -3,7 +3,7 @@
 use alloc::string::String;
 use core::net::IpAddr;
 
-use super::ServerAddr;
+use super::server::ServerAddr;
 use crate::router::{pymemcache_node_name, twemproxy_server_name, Distribution};
 
 impl ServerAddr {

@@ -7,7 +7,8 @@ use alloc::vec::Vec;
 use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use core::str::FromStr;
 
-use super::{AddrErrorKind, AddrParseError, ServerAddr, DEFAULT_PORT};
+use super::error::{AddrErrorKind, AddrParseError};
+use super::server::{ServerAddr, DEFAULT_PORT};
 
 fn parse_port(input: &str, text: &str) -> Result<u16, AddrParseError> {
     let ok = !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit());
