@@ -16,6 +16,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod address;
 pub mod cluster;
 pub mod command;
 mod connection;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use memcrab_core::cluster::Cluster;
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::router::{twemproxy_server_name, Distribution, HealthConfig};
+use memcrab_core::router::{Distribution, HealthConfig};
 use memcrab_core::{Reply, Request};
 
 use super::driver::{Driver, Outcomes, Wait};
@@ -127,7 +127,7 @@ impl HashClient {
     /// for unix sockets.
     #[must_use]
     pub fn node_name(&self, addr: &ServerAddr) -> String {
-        node_name(self.hash.distribution, addr)
+        addr.node_name(self.hash.distribution)
     }
 
     /// Adds a server (no I/O); its share of keys moves to it.
@@ -237,15 +237,6 @@ impl HashClient {
     }
 }
 
-/// Returns the ring name of `addr` under `distribution`.
-fn node_name(distribution: Distribution, addr: &ServerAddr) -> String {
-    match (distribution, addr) {
-        (Distribution::KetamaMd5 | Distribution::KetamaFnv1a64, ServerAddr::Tcp { host, port }) => {
-            twemproxy_server_name(host, *port)
-        }
-        _ => addr.pymemcache_name(),
-    }
-}
 
 impl Memcache for HashClient {
     fn options(&self) -> &ClientOptions {
