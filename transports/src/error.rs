@@ -91,6 +91,25 @@ impl Error {
         }
     }
 
+    /// Returns true if the request surely never reached a server (it could
+    /// not connect: refused, no address; every server down; no free pool
+    /// slot; bad input), so sending it again cannot apply it twice.
+    #[must_use]
+    pub fn is_unsent(&self) -> bool {
+        match self {
+            Error::NoServers | Error::PoolExhausted { .. } | Error::Config(_) => true,
+            Error::Protocol(e) => e.kind() == ErrorKind::IllegalInput,
+            // Only ever seen when connecting: nothing was written.
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::NotFound
+                    | io::ErrorKind::AddrNotAvailable
+            ),
+            _ => false,
+        }
+    }
+
     /// Returns true for errors of the network or server availability
     /// (I/O, timeout, unexpected close, TLS): the errors that mark a node
     /// failed in a hash client.

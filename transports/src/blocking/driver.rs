@@ -107,8 +107,12 @@ impl Driver {
         let checked = self.lock().cluster.validate(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, |r| request_bytes(r)) {
-            let ticket = self.submit(|c, now| c.submit_checked(now, piece))?;
-            out.extend(self.finish(ticket));
+            match self.submit(|c, now| c.submit_checked(now, piece)) {
+                Ok(ticket) => out.extend(self.finish(ticket)),
+                Err(e) if out.is_empty() => return Err(e),
+                // Earlier pieces went: this one's requests fail alone.
+                Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
+            }
         }
         Ok(out)
     }
@@ -118,8 +122,11 @@ impl Driver {
         let checked = self.lock().cluster.validate_meta(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, meta_bytes) {
-            let ticket = self.submit(|c, now| c.submit_meta_checked(now, piece))?;
-            out.extend(self.finish(ticket));
+            match self.submit(|c, now| c.submit_meta_checked(now, piece)) {
+                Ok(ticket) => out.extend(self.finish(ticket)),
+                Err(e) if out.is_empty() => return Err(e),
+                Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
+            }
         }
         Ok(out)
     }

@@ -237,7 +237,6 @@ impl HashClient {
     }
 }
 
-
 impl Memcache for HashClient {
     fn options(&self) -> &ClientOptions {
         &self.driver.opts
