@@ -21,7 +21,12 @@ pub(super) struct Waiter {
     pub(super) generation: u32,
     pub(super) slot: u32,
     pub(super) awaits: Awaits,
+    /// A merged get's group ([`NO_GROUP`] for a ticket's own request).
+    pub(super) group: u32,
 }
+
+/// [`Waiter::group`] of a request that is not a merged get.
+pub(super) const NO_GROUP: u32 = u32::MAX;
 
 /// One connection and the requests written on it, in order.
 #[derive(Debug)]
@@ -184,7 +189,7 @@ impl<E: Clone> Cluster<E> {
             self.report_failure(server, now);
         }
         for w in &lane {
-            self.complete(w, Some(Err(fault.clone())));
+            self.deliver(w, Some(Err(fault.clone())));
         }
         // Keep the lane's allocation for the slot's next connection.
         if let Some(slot) = self.conns.get_mut(id.index as usize) {
@@ -242,7 +247,7 @@ impl<E: Clone> Cluster<E> {
                     })),
                     _ => None,
                 };
-                self.complete(w, outcome);
+                self.deliver(w, outcome);
             }
             let outcome = match result {
                 Ok(reply) => {
@@ -260,7 +265,7 @@ impl<E: Clone> Cluster<E> {
                 }
             }
             if let Some(w) = owner {
-                self.complete(&w, Some(outcome));
+                self.deliver(&w, Some(outcome));
             }
         }
         if let Some(server) = unreachable {
@@ -292,7 +297,7 @@ impl<E: Clone> Cluster<E> {
                     })),
                     (None, _) => None,
                 };
-                self.complete(w, outcome);
+                self.deliver(w, outcome);
             }
             if let Some(slot) = self.slot_mut(id) {
                 let mut lane = lane;
@@ -309,6 +314,16 @@ impl<E: Clone> Cluster<E> {
             let server = self.slot(id).map_or(NodeId(0), |s| s.server);
             // Counted against the server where its requests failed.
             self.fail(id, Fault::Core { server, error }, None);
+        }
+    }
+
+    /// Gives the result of a request written on a connection to whoever
+    /// awaits it: its ticket, or the callers of a merged get.
+    pub(super) fn deliver(&mut self, w: &Waiter, outcome: Outcome<E>) {
+        if w.group == NO_GROUP {
+            self.complete(w, outcome);
+        } else {
+            self.complete_group(w.group, outcome);
         }
     }
 

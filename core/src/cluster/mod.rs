@@ -17,6 +17,7 @@ mod config;
 mod conns;
 mod fault;
 mod input;
+mod merge;
 mod submit;
 #[cfg(test)]
 mod tests;
@@ -173,6 +174,11 @@ pub struct Cluster<E> {
     done: VecDeque<Ticket>,
     /// The latest time an input brought.
     now: Millis,
+    /// Per server: single-key gets waiting to be merged.
+    merging: Vec<merge::Merged>,
+    /// Merged gets in flight.
+    groups: Vec<Option<merge::Merged>>,
+    free_groups: Vec<u32>,
 }
 
 impl<E: Clone> Cluster<E> {
@@ -197,6 +203,9 @@ impl<E: Clone> Cluster<E> {
             events: VecDeque::new(),
             done: VecDeque::new(),
             now: Millis(0),
+            merging: Vec::new(),
+            groups: Vec::new(),
+            free_groups: Vec::new(),
         };
         for name in names {
             cluster.add_server(name);

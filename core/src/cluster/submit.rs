@@ -9,7 +9,7 @@ use crate::router::{NodeId, Route};
 use crate::text::Request;
 use crate::time::Millis;
 
-use super::conns::Waiter;
+use super::conns::{Waiter, NO_GROUP};
 use super::fault::Fault;
 use super::ticket::{noop_reply, Outcome, Slot};
 use super::wire::{Keys, Wire};
@@ -190,6 +190,11 @@ impl<E: Clone> Cluster<E> {
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
         self.now = now;
+        if let (None, [one]) = (target, requests) {
+            if let Some(ticket) = self.try_merge(now, one)? {
+                return Ok(ticket);
+            }
+        }
         let plan = self.plan(now, target, requests);
         // Every server's connection first: all or nothing.
         let mut chosen: SmallVec<[(NodeId, ConnId); 2]> = SmallVec::new();
@@ -240,6 +245,7 @@ impl<E: Clone> Cluster<E> {
                         generation: ticket.generation,
                         slot: u32::try_from(p.request).unwrap_or(u32::MAX),
                         awaits: request.awaits(protocol),
+                        group: NO_GROUP,
                     }),
                     Err(error) => {
                         let w = Waiter {
@@ -248,6 +254,7 @@ impl<E: Clone> Cluster<E> {
                             generation: ticket.generation,
                             slot: u32::try_from(p.request).unwrap_or(u32::MAX),
                             awaits: request.awaits(protocol),
+                            group: NO_GROUP,
                         };
                         self.complete(
                             &w,

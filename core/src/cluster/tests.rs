@@ -510,3 +510,54 @@ fn each_key_is_checked_exactly_once() {
         assert_eq!(crate::key::checks::count(), 12, "{protocol:?}");
     }
 }
+
+#[test]
+fn concurrent_single_gets_are_merged_and_each_caller_gets_its_own() {
+    let config = ClusterConfig {
+        merge_gets: 8,
+        ..ClusterConfig::default().max_connections(1).depth(4)
+    };
+    let mut net = Net::new(1, config, 12);
+    let all = keys(20);
+    for k in all.iter().step_by(2) {
+        let _ = net.run(&[set(k, k)]);
+    }
+    let before = net.stores[0].commands;
+    let refs: Vec<&'static [u8]> = all
+        .iter()
+        .map(|k| &*alloc::boxed::Box::leak(k.clone().into_boxed_slice()))
+        .collect();
+    let gets: Vec<Request<'static>> = refs
+        .iter()
+        .map(|k| Request::Get {
+            command: GetCommand::Get,
+            keys: alloc::vec![*k].leak(),
+        })
+        .collect();
+    // The first goes at once (the connection is idle); the rest wait and
+    // go merged, 8 keys at most per request.
+    let tickets: Vec<Ticket> = gets.iter().map(|g| net.submit(&[*g])).collect();
+    assert!(net.cluster.has_merged_pending());
+    for _ in 0..3 {
+        net.cluster.flush(net.now);
+    }
+    net.drive();
+    while net.cluster.has_merged_pending() {
+        net.cluster.flush(net.now);
+        net.drive();
+    }
+    for (i, t) in tickets.iter().enumerate() {
+        let out = net.done.remove(t).expect("every caller gets a result");
+        let Some(Ok(Reply::Values(items))) = &out[0] else {
+            panic!("{out:?}")
+        };
+        if i % 2 == 0 {
+            assert_eq!(items.len(), 1, "key {i}");
+            assert_eq!(items[0].key, all[i][..]);
+        } else {
+            assert!(items.is_empty(), "key {i} is a miss");
+        }
+    }
+    let requests = net.stores[0].commands - before;
+    assert!(requests <= 4, "20 gets went as {requests} requests");
+}

@@ -25,6 +25,9 @@ pub(super) enum Keys<'a> {
 pub(super) trait Wire<'a>: Copy {
     fn keys(&self) -> Keys<'a>;
     fn meaning(&self) -> Meaning;
+    /// The key of a plain single-key `get`, which may be merged with
+    /// others bound for the same server.
+    fn mergeable_key(&self) -> Option<&'a [u8]>;
     fn awaits(&self, protocol: Protocol) -> Awaits;
     fn validate(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), Error>;
     /// Encodes the request, or with `keys` the part of a split get.
@@ -52,6 +55,16 @@ impl<'a> Wire<'a> for Request<'a> {
 
     fn meaning(&self) -> Meaning {
         Meaning::of(self)
+    }
+
+    fn mergeable_key(&self) -> Option<&'a [u8]> {
+        match *self {
+            Request::Get {
+                command: crate::text::GetCommand::Get,
+                keys: [key],
+            } => Some(key),
+            _ => None,
+        }
     }
 
     fn awaits(&self, protocol: Protocol) -> Awaits {
@@ -95,6 +108,10 @@ impl<'a> Wire<'a> for MetaRequest<'a> {
 
     fn meaning(&self) -> Meaning {
         Meaning::Meta
+    }
+
+    fn mergeable_key(&self) -> Option<&'a [u8]> {
+        None
     }
 
     fn awaits(&self, _: Protocol) -> Awaits {
