@@ -23,7 +23,7 @@ COMMANDS:
                             (comma-separated, e.g. 127.0.0.1:11211,/run/mc.sock);
                             without either, memcached is installed if missing
                             and started on a free 127.0.0.1 port for the tour.
-                            Runs: cargo run --release -p memcrab --example tour -- LIST
+                            Runs: cargo run --release -p memcrab-client --example tour -- LIST
     test [-- ARGS]          The whole test suite. Installs what is missing first:
                             memcached (apt-get), python3-venv, a Python venv at
                             target/pyvenv with pymemcache==4.0.0 (for the interop
@@ -155,7 +155,7 @@ fn demo(servers: Option<String>) -> TaskResult {
                     "run",
                     "--release",
                     "-p",
-                    "memcrab",
+                    "memcrab-client",
                     "--example",
                     "tour",
                     "--",
