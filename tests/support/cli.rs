@@ -30,6 +30,23 @@ pub fn binary() -> &'static PathBuf {
             .expect("a profile directory name");
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
         let mut cmd = Command::new(env!("CARGO"));
+        // Without the variables cargo sets for this test process, so the
+        // build sees what a `cargo build` from a shell sees: build scripts
+        // that track them (ring's tracks CARGO_MANIFEST_DIR and
+        // CARGO_PKG_*) are then not rebuilt for each side in turn.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name.starts_with("CARGO_BIN_")
+                || matches!(
+                    &*name,
+                    "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"
+                );
+            if set_for_tests {
+                cmd.env_remove(&*name);
+            }
+        }
         cmd.args(["build", "--quiet", "-p", "memcrab-cli", "--manifest-path"])
             .arg(&manifest)
             .arg("--target-dir")
