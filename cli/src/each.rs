@@ -35,7 +35,7 @@ pub fn run<O: Write, E: Write>(
     let mut status = Status::Success;
     for (server, client) in servers {
         let column = several.then_some(server.given.as_str());
-        match answer(client, command, column, out) {
+        match answer(client, command, &server.given, column, out) {
             Ok(()) => {}
             Err(Failure::Client(e)) if several => {
                 out.message(&crate::describe(&e, &client.server().to_string()))?;
@@ -47,10 +47,12 @@ pub fn run<O: Write, E: Write>(
     Ok(status)
 }
 
-/// One server's answer, its lines prefixed with `column` if given.
+/// One server's answer (the server written `given`), its lines prefixed
+/// with `column` if given.
 fn answer<O: Write, E: Write>(
     client: &Client,
     command: &Command,
+    given: &str,
     column: Option<&str>,
     out: &mut Output<O, E>,
 ) -> Result<(), Failure> {
@@ -83,7 +85,7 @@ fn answer<O: Write, E: Write>(
             client.version()?;
             let started = Instant::now();
             client.version()?;
-            out.ping(&client_name(column, client), started.elapsed())?;
+            out.ping(given, started.elapsed())?;
         }
         _ => {
             return Err(Error::Config(
@@ -93,11 +95,6 @@ fn answer<O: Write, E: Write>(
         }
     }
     Ok(())
-}
-
-/// The server as given, or the client's address with one server.
-fn client_name(column: Option<&str>, client: &Client) -> String {
-    column.map_or_else(|| client.server().to_string(), str::to_owned)
 }
 
 /// The key of a metadump line (`key=a%20b exp=-1 …`), URI-decoded.

@@ -40,7 +40,12 @@ fn real_main() -> u8 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let cli = match args::parse(argv) {
         Ok(Parsed::Run(cli)) => cli,
-        Ok(Parsed::Help(text)) => return print_stdout(text.as_bytes()),
+        Ok(Parsed::Help(mut text)) => {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            return print_stdout(text.as_bytes());
+        }
         Ok(Parsed::Version) => {
             let line = format!("memcrab {}\n", env!("CARGO_PKG_VERSION"));
             return print_stdout(line.as_bytes());

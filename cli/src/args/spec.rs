@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::{PossibleValue, TypedValueParser};
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use memcrab::Protocol;
 
@@ -318,8 +318,14 @@ impl<T: Copy + Send + Sync + 'static> TypedValueParser for Choice<T> {
         _arg: Option<&clap::Arg>,
         value: &OsStr,
     ) -> Result<T, clap::Error> {
-        parse_choice(self.option, &value.to_string_lossy(), self.choices)
-            .map_err(|message| clap::Error::raw(ErrorKind::ValueValidation, message))
+        parse_choice(self.option, &value.to_string_lossy(), self.choices).map_err(|message| {
+            let mut e = clap::Error::raw(ErrorKind::ValueValidation, message);
+            e.insert(
+                ContextKind::InvalidArg,
+                ContextValue::String(self.option.to_owned()),
+            );
+            e
+        })
     }
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
