@@ -88,10 +88,9 @@ fn answer<O: Write, E: Write>(
             out.ping(given, started.elapsed())?;
         }
         _ => {
-            return Err(Error::Config(
-                "this command does not answer for every server".to_owned(),
+            return Err(
+                Error::Config("this command does not answer for every server".to_owned()).into(),
             )
-            .into())
         }
     }
     Ok(())
@@ -138,7 +137,10 @@ mod tests {
             key(b"key=a%25b exp=-1 la=1 cas=1 fetch=no cls=1 size=63"),
             Some(b"a%b".to_vec())
         );
-        assert_eq!(key(b"key=%C3%A9 exp=-1"), Some("\u{e9}".as_bytes().to_vec()));
+        assert_eq!(
+            key(b"key=%C3%A9 exp=-1"),
+            Some("\u{e9}".as_bytes().to_vec())
+        );
         assert_eq!(key(b"key=plain"), Some(b"plain".to_vec()));
         // A stray percent sign stays as it is.
         assert_eq!(key(b"key=50%"), Some(b"50%".to_vec()));

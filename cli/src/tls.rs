@@ -18,9 +18,11 @@ pub fn check(args: &TlsArgs) -> Result<(), String> {
         return Ok(());
     }
     if args.tls_ca.is_none() {
-        return Err("TLS needs --tls-ca FILE: the certificates to verify the servers with \
+        return Err(
+            "TLS needs --tls-ca FILE: the certificates to verify the servers with \
                     (memcrab always verifies them)"
-            .to_owned());
+                .to_owned(),
+        );
     }
     match (&args.tls_cert, &args.tls_key) {
         (Some(_), None) => Err("--tls-cert needs --tls-key FILE".to_owned()),

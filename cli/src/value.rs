@@ -20,8 +20,8 @@ pub fn load(payload: &crate::args::Payload) -> Result<Vec<u8>, Failure> {
         Payload::Stdin => read_all(io::stdin().lock(), "standard input"),
         Payload::File(path) => {
             let what = path.display().to_string();
-            let file = File::open(path)
-                .map_err(|e| Failure::Input(format!("cannot read {what}: {e}")))?;
+            let file =
+                File::open(path).map_err(|e| Failure::Input(format!("cannot read {what}: {e}")))?;
             read_all(file, &what)
         }
     }

@@ -41,7 +41,10 @@ pub fn binary() -> &'static PathBuf {
                 || name.starts_with("CARGO_BIN_")
                 || matches!(
                     &*name,
-                    "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "OUT_DIR"
                 );
             if set_for_tests {
                 cmd.env_remove(&*name);
@@ -154,6 +157,34 @@ pub fn run_env<A: AsRef<OsStr>>(servers_env: Option<&str>, args: &[A]) -> Run {
         cmd.env("MEMCACHED_SERVERS", servers);
     }
     let out = cmd.output().expect("run memcrab");
+    Run {
+        code: out.status.code().expect("memcrab exited by a signal"),
+        stdout: out.stdout,
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Runs `memcrab` with `args`, no `$MEMCACHED_SERVERS`, and `input` on
+/// its standard input.
+pub fn run_stdin<A: AsRef<OsStr>>(args: &[A], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args(args)
+        .env_remove("MEMCACHED_SERVERS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run memcrab");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // memcrab may refuse its arguments without reading: a closed pipe then
+    // is no failure of the test.
+    let written = stdin.write_all(input);
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for memcrab");
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
     Run {
         code: out.status.code().expect("memcrab exited by a signal"),
         stdout: out.stdout,

@@ -105,7 +105,10 @@ pub fn is_option(arg: &[u8]) -> bool {
 pub fn first_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    line.strip_prefix("error: ").unwrap_or(line).trim().to_owned()
+    line.strip_prefix("error: ")
+        .unwrap_or(line)
+        .trim()
+        .to_owned()
 }
 
 /// The text of a context value.
@@ -172,17 +175,14 @@ fn is_global_option(option: &str) -> bool {
     let Some(long) = option.strip_prefix("--") else {
         return false;
     };
-    command().get_arguments().any(|a| a.get_long() == Some(long))
+    command()
+        .get_arguments()
+        .any(|a| a.get_long() == Some(long))
 }
 
 /// A usage error about the option `option` where it was given: the
 /// program's usage before the command, the command's after it.
-fn about(
-    argv: &[OsString],
-    scan: &Scan,
-    option: &str,
-    message: impl Into<String>,
-) -> UsageError {
+fn about(argv: &[OsString], scan: &Scan, option: &str, message: impl Into<String>) -> UsageError {
     let at = locate(argv, scan, option).map(|(i, _)| i);
     match at {
         Some(i) if scan.before_command(i) => UsageError::general(message),
@@ -232,7 +232,10 @@ pub fn map(e: &clap::Error, argv: &[OsString], scan: &Scan) -> Result<Parsed, Us
                 }
             } else {
                 let name = scan.command_name(argv);
-                UsageError::of(&name, format!("unknown option '{written}' for {name}{hint}"))
+                UsageError::of(
+                    &name,
+                    format!("unknown option '{written}' for {name}{hint}"),
+                )
             }
         }
         ErrorKind::InvalidValue => {
@@ -260,8 +263,8 @@ pub fn map(e: &clap::Error, argv: &[OsString], scan: &Scan) -> Result<Parsed, Us
             let name = scan.command_name(argv);
             match spec(&name) {
                 Some(spec) => {
-                    let with_file = locate(argv, scan, "--file")
-                        .is_some_and(|(i, _)| !scan.before_command(i));
+                    let with_file =
+                        locate(argv, scan, "--file").is_some_and(|(i, _)| !scan.before_command(i));
                     let (min, _) = spec.counts(with_file);
                     spec.count_error(min.saturating_sub(missing.len()), with_file)
                 }

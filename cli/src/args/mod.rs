@@ -250,8 +250,7 @@ const STORE_HELP: &str = "KEY VALUE [--ttl SECONDS] [--flags N]
 
 /// Every command.
 const COMMANDS: &[Spec] = &[
-    Spec::new("get", "KEY...", 1, usize::MAX)
-        .help("KEY... [--output PATH] [--show-flags]"),
+    Spec::new("get", "KEY...", 1, usize::MAX).help("KEY... [--output PATH] [--show-flags]"),
     Spec::new("gets", "KEY", 1, 1),
     Spec::new("set", STORE_SYNOPSIS, 2, 2).help(STORE_HELP),
     Spec::new("add", STORE_SYNOPSIS, 2, 2).help(STORE_HELP),
@@ -369,8 +368,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageEr
         Ok(matches) => matches,
         Err(e) => return errors::map(&e, &argv, &scan),
     };
-    let top = Top::from_arg_matches(&matches)
-        .map_err(|e| UsageError::general(errors::first_line(&e)))?;
+    let top =
+        Top::from_arg_matches(&matches).map_err(|e| UsageError::general(errors::first_line(&e)))?;
     build(top)
 }
 

@@ -330,7 +330,9 @@ impl<T: Copy + Send + Sync + 'static> TypedValueParser for Choice<T> {
 
     fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
         Some(Box::new(
-            self.choices.iter().map(|(name, _)| PossibleValue::new(*name)),
+            self.choices
+                .iter()
+                .map(|(name, _)| PossibleValue::new(*name)),
         ))
     }
 }

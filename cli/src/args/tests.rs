@@ -211,8 +211,21 @@ fn tls_options_fit_together() {
 #[test]
 fn every_command_help_starts_with_the_program_line() {
     for name in [
-        "get", "gets", "set", "cas", "delete", "incr", "touch", "stats", "version", "flush",
-        "route", "dump", "ping", "bench", "completions",
+        "get",
+        "gets",
+        "set",
+        "cas",
+        "delete",
+        "incr",
+        "touch",
+        "stats",
+        "version",
+        "flush",
+        "route",
+        "dump",
+        "ping",
+        "bench",
+        "completions",
     ] {
         match parse_strs(&[name, "--help"]) {
             Ok(Parsed::Help(text)) => {
@@ -220,7 +233,10 @@ fn every_command_help_starts_with_the_program_line() {
                     text.starts_with("memcrab: a memcached command line client\n\n"),
                     "{name}: {text}"
                 );
-                assert!(text.contains(&format!("memcrab [OPTIONS] {name}")), "{text}");
+                assert!(
+                    text.contains(&format!("memcrab [OPTIONS] {name}")),
+                    "{text}"
+                );
             }
             other => panic!("{name}: {other:?}"),
         }

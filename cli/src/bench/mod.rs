@@ -328,4 +328,3 @@ fn progress_end() {
         let _ = write!(err, "\r\x1b[2K");
     }
 }
-

@@ -67,7 +67,12 @@ pub struct BenchArgs {
           value_parser = whole("--keys", 1, MAX_KEYS))]
     keys: usize,
     /// Mix of gets and sets (default 9:1).
-    #[arg(long, value_name = "GET:SET", default_value = "9:1", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "GET:SET",
+        default_value = "9:1",
+        allow_hyphen_values = true
+    )]
     ratio: String,
     /// Keys per get (1 to 10000).
     #[arg(long, value_name = "N", default_value = "1",
@@ -91,7 +96,12 @@ pub struct BenchArgs {
           value_parser = whole("--merge-gets", 0, MAX_MERGE_GETS))]
     merge_gets: usize,
     /// Prefix of the keys.
-    #[arg(long, value_name = "TEXT", default_value = "memcrab-bench:", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "memcrab-bench:",
+        allow_hyphen_values = true
+    )]
     key_prefix: String,
     /// Do not fill the key space first.
     #[arg(long)]
