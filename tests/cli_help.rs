@@ -60,6 +60,9 @@ fn every_command_has_its_own_help() {
             }
             // Not the program's help.
             assert!(!help.contains("Exit status:"), "{name}: {help}");
+            for line in help.lines() {
+                assert!(line.chars().count() <= 80, "{name}: too long: {line:?}");
+            }
         }
     }
     // `memcrab help COMMAND` is the same text.

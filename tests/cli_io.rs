@@ -25,20 +25,10 @@ fn mc<A: AsRef<OsStr>>(server: &MemcachedServer, args: &[A]) -> Run {
 
 /// `memcrab --servers <server> args...` with `input` on stdin.
 fn mc_stdin(server: &MemcachedServer, args: &[&str], input: &[u8]) -> Run {
-    let mut all = vec!["--servers", server.addr_str()];
+    let addr = server.addr_string();
+    let mut all = vec!["--servers", addr.as_str()];
     all.extend_from_slice(args);
     run_stdin(&all, input)
-}
-
-trait AddrStr {
-    fn addr_str(&self) -> &'static str;
-}
-
-impl AddrStr for MemcachedServer {
-    /// The address, leaked for `&str` argument lists (tests only).
-    fn addr_str(&self) -> &'static str {
-        Box::leak(self.addr_string().into_boxed_str())
-    }
 }
 
 fn list(servers: &[MemcachedServer]) -> String {
@@ -399,10 +389,7 @@ fn dump_over_several_servers_prints_route_lines() {
         run(&["--servers", &list, "set", key, "v"]).silent_ok();
     }
     let out = run(&["--servers", &list, "dump"]).ok_str().to_owned();
-    let mut dumped: Vec<(String, String)> = server_lines(&out)
-        .into_iter()
-        .map(|(key, server)| (key, server))
-        .collect();
+    let mut dumped = server_lines(&out);
     dumped.sort();
     // Exactly what route says for the same keys, and where they really are.
     let mut args = vec!["--servers", list.as_str(), "route"];

@@ -220,7 +220,11 @@ pub fn map(e: &clap::Error, argv: &[OsString], scan: &Scan) -> Result<Parsed, Us
             let option = arg.split('=').next().unwrap_or(&arg).to_owned();
             let (at, written) = locate(argv, scan, &option).unwrap_or((0, arg.clone()));
             let hint = suggestion(ContextKind::SuggestedArg);
-            if is_global_option(&option) {
+            if scan.command == Some(at) {
+                // Taken for an option by clap, for the command by the scan
+                // (`memcrab -5`).
+                UsageError::general(format!("unknown command '{written}'"))
+            } else if is_global_option(&option) {
                 // The program knows its own options: this one came after
                 // the command.
                 UsageError::general(format!("option {option} belongs before the command"))

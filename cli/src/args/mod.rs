@@ -72,6 +72,8 @@ impl Hash {
 
 /// What the command line asks for.
 #[derive(Debug)]
+// One value per process: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     /// `--help`: print this text.
     Help(String),
@@ -245,7 +247,7 @@ pub struct Spec {
 
 const STORE_SYNOPSIS: &str = "KEY VALUE [--ttl SECONDS] [--flags N]";
 const STORE_HELP: &str = "KEY VALUE [--ttl SECONDS] [--flags N]
-       memcrab [OPTIONS] {} KEY - [--ttl SECONDS] [--flags N]  (VALUE from stdin)
+       memcrab [OPTIONS] {} KEY - [--ttl SECONDS] [--flags N]
        memcrab [OPTIONS] {} KEY --file PATH [--ttl SECONDS] [--flags N]";
 
 /// Every command.
@@ -272,7 +274,7 @@ const COMMANDS: &[Spec] = &[
     Spec::new("dump", "", 0, 0),
     Spec::new("ping", "", 0, 0),
     Spec::new("completions", "SHELL", 1, 1),
-    Spec::new("bench", crate::bench::SYNOPSIS, 0, 0),
+    Spec::new("bench", crate::bench::SYNOPSIS, 0, 0).help("[BENCH OPTIONS]"),
 ];
 
 impl Spec {
@@ -294,7 +296,10 @@ impl Spec {
     /// `usage: memcrab NAME SYNOPSIS`, as shown after a usage error.
     pub fn error_usage(&self) -> String {
         if self.name == "bench" {
-            return format!("usage: memcrab [--servers LIST] bench {}", self.synopsis);
+            return format!(
+                "usage: memcrab [--servers LIST] bench {}; see 'memcrab bench --help'",
+                self.synopsis
+            );
         }
         format!("usage: memcrab {} {}", self.name, self.synopsis)
             .trim_end()

@@ -282,6 +282,7 @@ pub fn command() -> clap::Command {
         let usage = spec(&name).map(|spec| spec.help_usage());
         cmd = cmd.mut_subcommand(name, |sub| {
             let sub = sub
+                .term_width(80)
                 .allow_negative_numbers(true)
                 .args_override_self(true)
                 .help_template(COMMAND_TEMPLATE);

@@ -16,10 +16,10 @@ use memcrab::{Distribution, Protocol};
 
 use crate::args::{seconds, Choice, Cli, Hash, PROTOCOLS};
 
-/// The arguments shown after a usage error of `bench`.
+/// The arguments of `bench`, as its usage shows them.
 pub const SYNOPSIS: &str = "[--connections N] [--pipeline N] \
      [--value-size BYTES] [--keys N] [--ratio GET:SET] [--multi-get N] \
-     [--duration SECONDS | --requests N] [--protocol text|meta] [--json]; see 'memcrab bench --help'";
+     [--duration SECONDS | --requests N] [--protocol text|meta] [--json]";
 
 /// Most connections per server.
 pub const MAX_CONNECTIONS: usize = 1024;
