@@ -63,6 +63,16 @@ impl Scan {
         }
     }
 
+    /// After `--` every argument is positional, the command name too: one
+    /// that looks like an option (`memcrab -- --hash`) is no command clap
+    /// could be shown.
+    pub fn unknown_command(&self, argv: &[OsString]) -> Option<UsageError> {
+        let command = argv.get(self.command?)?;
+        (self.dash.is_some() && is_option(command.as_encoded_bytes())).then(|| {
+            UsageError::general(format!("unknown command '{}'", command.to_string_lossy()))
+        })
+    }
+
     /// `argv` with a `--` before the command moved to just after it, so
     /// that clap sees the command (`memcrab -- get -key` is `memcrab get --
     /// -key`); the scan then describes the new arguments.

@@ -29,7 +29,7 @@ Options (before the command):
   -V, --version        print memcrab's version and exit
   --                   end of options: later arguments (keys, values, even
                        the command) may start with '-'; '-' alone and
-                       negative integers such as -5 are never options
+                       negative numbers such as -5 or -1.5 are never options
 
 TLS options (before the command; memcached started with -Z):
   --tls                speak TLS to every server (needs --tls-ca)

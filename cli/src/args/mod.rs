@@ -6,7 +6,7 @@
 //! after it. After `--` every argument is a positional one (the command
 //! name too, if `--` comes before it), so keys and values may start with
 //! `-`. An argument that is `-` alone or looks like a negative number
-//! (`-5`) is positional even before `--`.
+//! (`-5`, `-1.5`) is positional even before `--`.
 //!
 //! Keys and values are taken as raw bytes (no UTF-8 required); the library
 //! checks keys before anything is sent. Every usage error is one line: what
@@ -367,6 +367,9 @@ pub fn spec(name: &str) -> Option<&'static Spec> {
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, UsageError> {
     let argv: Vec<OsString> = args.into_iter().collect();
     let mut scan = errors::Scan::new(&argv);
+    if let Some(e) = scan.unknown_command(&argv) {
+        return Err(e);
+    }
     let argv = scan.rewritten(argv);
     let program = std::iter::once(OsString::from("memcrab"));
     let matches = match command().try_get_matches_from(program.chain(argv.iter().cloned())) {
