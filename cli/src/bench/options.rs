@@ -129,21 +129,37 @@ pub enum Stop {
 /// A checked run.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// `--servers` (of bench, else of the program), if given.
     pub servers: Option<String>,
+    /// `--hash`.
     pub distribution: Distribution,
+    /// Connections per server.
     pub connections: usize,
+    /// Requests in flight per connection.
     pub pipeline: usize,
+    /// Bytes of each value set.
     pub value_size: usize,
+    /// Keys in the key space.
     pub keys: usize,
+    /// The GET part of `--ratio`.
     pub get: u32,
+    /// The SET part of `--ratio`.
     pub set: u32,
+    /// Keys per get.
     pub multi_get: usize,
+    /// `--duration` or `--requests`.
     pub stop: Stop,
+    /// `--protocol`.
     pub protocol: Protocol,
+    /// Most keys of a merged get (0: no merging).
     pub merge_gets: usize,
+    /// What every key starts with.
     pub key_prefix: String,
+    /// Fill the key space first (not `--no-fill`).
     pub fill: bool,
+    /// Reply timeout.
     pub timeout: Duration,
+    /// `--json`.
     pub json: bool,
 }
 
