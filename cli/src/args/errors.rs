@@ -285,7 +285,10 @@ pub fn map(e: &clap::Error, argv: &[OsString], scan: &Scan) -> Result<Parsed, Us
                 None => UsageError::general(first_line(e)),
             }
         }
-        _ => UsageError::general(first_line(e)),
+        _ => match text(e, ContextKind::InvalidArg) {
+            Some(arg) => about(argv, scan, &arg_name(&arg), first_line(e)),
+            None => UsageError::general(first_line(e)),
+        },
     };
     Err(error)
 }
