@@ -301,3 +301,52 @@ fn one_of(names: &[String]) -> String {
         None => "something else".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn options_and_negative_numbers() {
+        assert!(is_option(b"--ttl"));
+        assert!(is_option(b"-k"));
+        assert!(is_option(b"--"));
+        assert!(is_option(b"--5"));
+        assert!(!is_option(b"-"));
+        assert!(!is_option(b"-5"));
+        assert!(!is_option(b"-123"));
+        assert!(!is_option(b"key"));
+        assert!(!is_option(b""));
+    }
+
+    #[test]
+    fn the_scan_finds_the_command_after_the_programs_options() {
+        let argv = os(&["--servers", "get", "--hash=x", "--tls", "set", "k"]);
+        let scan = Scan::new(&argv);
+        assert_eq!(scan.command, Some(4));
+        assert_eq!(scan.command_name(&argv), "set");
+        assert!(scan.before_command(3) && !scan.before_command(5));
+        assert_eq!(Scan::new(&os(&["--timeout", "1"])).command, None);
+    }
+
+    #[test]
+    fn a_double_dash_before_the_command_moves_after_it() {
+        let argv = os(&["--servers", "x", "--", "get", "-k", "--", "b"]);
+        let mut scan = Scan::new(&argv);
+        assert_eq!(scan.unknown_command(&argv), None);
+        let argv = scan.rewritten(argv);
+        assert_eq!(argv, os(&["--servers", "x", "get", "--", "-k", "--", "b"]));
+        assert_eq!(scan.command_name(&argv), "get");
+        // An option-like command after `--` is no command.
+        let argv = os(&["--", "--hash"]);
+        let scan = Scan::new(&argv);
+        assert_eq!(
+            scan.unknown_command(&argv).map(|e| e.message),
+            Some("unknown command '--hash'".to_owned())
+        );
+    }
+}
