@@ -8,6 +8,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
 use super::options::{ClientOptions, Keepalive};
+use crate::address::Resolve;
 use crate::address::ServerAddr;
 
 /// A connected stream socket.

@@ -14,6 +14,7 @@ use mio::{Registry, Token};
 
 use super::link::{Link, Readiness};
 use super::options::DriverOptions;
+use crate::address::Resolve;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::error::Error;
 
