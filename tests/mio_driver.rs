@@ -410,7 +410,7 @@ fn engine_pipelines_and_merges_gets() {
                 .submit(&set(k.as_bytes(), v.as_bytes(), false))
                 .unwrap();
             want.insert(job, None);
-            assert!(engine.driver().total_in_flight() <= 3 * 16);
+            assert!(engine.cluster().in_flight() <= 3 * 16);
         }
         for (job, r) in engine.finish().unwrap() {
             assert_eq!(r.unwrap(), Reply::Stored);
@@ -533,7 +533,7 @@ fn engine_finish_writes_noreply_requests() {
         engine.submit(&set(k.as_bytes(), &value, true)).unwrap();
     }
     assert!(engine.finish().unwrap().is_empty());
-    assert!(!engine.driver().has_unwritten());
+    assert!(!engine.has_unwritten());
     // The server reads the socket in order: a fresh connection's get of the
     // last key may still race the parse of the last writes; give it a moment.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -545,4 +545,46 @@ fn engine_finish_writes_noreply_requests() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(server.raw_get(b"nr:0"), Some(value));
+}
+
+/// A multi-key get through the engine over 3 servers is split by server:
+/// every key comes back, each from the server that holds it.
+#[test]
+fn engine_multi_key_get_over_three_servers_returns_every_key() {
+    let servers = MemcachedServer::start_many(3);
+    let mut builder = Engine::builder().connections(2).depth(8);
+    for s in &servers {
+        builder = builder.server(s.addr_string());
+    }
+    let mut engine = builder.build().unwrap();
+    let keys: Vec<String> = (0..60).map(|i| format!("mk:{i}")).collect();
+    for k in &keys {
+        engine
+            .submit(&set(k.as_bytes(), format!("v-{k}").as_bytes(), false))
+            .unwrap();
+    }
+    for (_, r) in engine.finish().unwrap() {
+        assert_eq!(r.unwrap(), Reply::Stored);
+    }
+    // The keys really are spread: every server holds some.
+    for s in &servers {
+        assert!(keys.iter().any(|k| s.raw_get(k.as_bytes()).is_some()));
+    }
+    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    engine
+        .submit(&Request::Get {
+            command: GetCommand::Get,
+            keys: &refs,
+        })
+        .unwrap();
+    let done = engine.finish().unwrap();
+    assert_eq!(done.len(), 1);
+    let Ok(Reply::Values(items)) = &done[0].1 else {
+        panic!("{:?}", done[0].1)
+    };
+    assert_eq!(items.len(), keys.len(), "every key came back");
+    for it in items {
+        let k = std::str::from_utf8(&it.key).unwrap();
+        assert_eq!(&it.value[..], format!("v-{k}").as_bytes());
+    }
 }

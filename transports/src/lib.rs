@@ -13,6 +13,7 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+mod fault;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;

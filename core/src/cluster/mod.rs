@@ -377,6 +377,27 @@ impl<E: Clone> Cluster<E> {
             .is_some_and(|c| c.open && c.conn.in_flight() > 0)
     }
 
+    /// Returns the number of requests written (or queued to be written)
+    /// and not yet answered, over every connection.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.conns
+            .iter()
+            .filter(|c| c.live)
+            .map(|c| c.conn.in_flight())
+            .sum()
+    }
+
+    /// Returns the live connection in slot `index`, if there is one.
+    #[must_use]
+    pub fn conn_at(&self, index: usize) -> Option<ConnId> {
+        let c = self.conns.get(index).filter(|c| c.live)?;
+        Some(ConnId {
+            index: u32::try_from(index).ok()?,
+            generation: c.generation,
+        })
+    }
+
     /// Returns true once the driver reported `conn` connected.
     #[must_use]
     pub fn is_connected(&self, conn: ConnId) -> bool {

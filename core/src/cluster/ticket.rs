@@ -19,6 +19,15 @@ pub struct Ticket {
     pub(super) generation: u32,
 }
 
+impl Ticket {
+    /// Returns the ticket's slot index: small, reused once its results are
+    /// taken, so a driver can keep per-ticket state in a `Vec` under it.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
 /// The result of one request: `None` when it awaited no reply and was
 /// sent, else its reply or why it failed.
 pub type Outcome<E> = Option<Result<Reply, Fault<E>>>;

@@ -332,21 +332,7 @@ impl State {
     }
 
     pub(crate) fn fault(&self, f: Fault<Error>) -> Error {
-        match f {
-            Fault::Transport { error, .. } => error,
-            Fault::Core { server, error } => Error::at(&self.addr(Some(server)), error),
-            Fault::Refused { server } => Error::io(
-                &self.addr(Some(server)),
-                io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "the server closed a new connection before its first reply",
-                ),
-            ),
-            Fault::ConnectTimeout { server } => {
-                Error::at(&self.addr(Some(server)), memcrab_core::Error::Timeout)
-            }
-            _ => Error::NoServers,
-        }
+        crate::fault::error_of(f, |server| self.addr(Some(server)))
     }
 }
 

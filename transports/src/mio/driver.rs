@@ -546,22 +546,6 @@ impl Driver {
         }
     }
 
-    pub(crate) fn link_token(&self, i: usize) -> Token {
-        self.links[i].token
-    }
-
-    pub(crate) fn link_in_flight(&self, i: usize) -> usize {
-        self.links[i].conn.in_flight()
-    }
-
-    pub(crate) fn links_of(&self, node: NodeId) -> &[usize] {
-        &self.nodes[node.0]
-    }
-
-    pub(crate) fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
     fn link(&self, token: Token) -> Option<&Link> {
         self.index(token).map(|i| &self.links[i])
     }

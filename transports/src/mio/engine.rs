@@ -6,13 +6,12 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::{GetCommand, Protocol, Reply, Request, RequestId};
+use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Refusal, Ticket};
+use memcrab_core::{Millis, Protocol, Reply, Request};
 use mio::{Events, Poll, Token};
 
-use super::driver::{request_key, Completion, Driver, SubmitError};
-use super::link::Readiness;
-use super::merge::Batch;
 use super::options::DriverOptions;
+use super::socket::Sock;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::error::Error;
 
@@ -29,8 +28,7 @@ pub type Done = (JobId, Result<Reply, Error>);
 #[non_exhaustive]
 pub enum TrySubmitError {
     /// Every connection of the request's server has `depth` requests in
-    /// flight (or a full write buffer): collect replies
-    /// ([`Engine::wait`]) and submit again.
+    /// flight: collect replies ([`Engine::wait`]) and submit again.
     Busy,
     /// The request was refused (bad key or value, server down).
     Failed(Error),
@@ -131,7 +129,7 @@ impl EngineBuilder {
         self
     }
 
-    /// Creates the engine and starts connecting (without waiting).
+    /// Creates the engine (no I/O: connections open as requests need them).
     ///
     /// # Errors
     ///
@@ -143,53 +141,52 @@ impl EngineBuilder {
         if self.servers.is_empty() {
             return Err(Error::Config("the engine needs at least one server".into()));
         }
-        let io = |e| Error::Io {
-            server: "mio poll".into(),
-            source: std::sync::Arc::new(e),
-        };
-        let poll = Poll::new().map_err(io)?;
-        let mut driver = Driver::new(poll.registry(), self.options.clone()).map_err(io)?;
-        let mut next = 0;
-        for server in &self.servers {
-            let tokens: Vec<Token> = (next..next + self.connections).map(Token).collect();
-            next += self.connections;
-            driver.add_server(server, &tokens)?;
+        let poll = Poll::new().map_err(poll_error)?;
+        let o = &self.options;
+        let mut config = ClusterConfig::default()
+            .max_connections(self.connections)
+            .depth(self.depth);
+        config.policy = o.key_policy.clone();
+        config.limits = o.limits;
+        config.protocol = o.protocol;
+        config.distribution = o.distribution;
+        config.timeout = o.timeout;
+        config.connect_timeout = o.timeout;
+        config.merge_gets = if self.merge_gets { self.max_merge } else { 0 };
+        if self.servers.len() > 1 {
+            config.health = Some(o.health);
         }
-        let lanes = (0..next).map(|_| VecDeque::new()).collect();
+        let names: Vec<String> = self
+            .servers
+            .iter()
+            .map(|a| a.node_name(o.distribution))
+            .collect();
+        let cluster = Cluster::new(config, names.iter().map(String::as_str));
         Ok(Engine {
             poll,
             events: Events::with_capacity(1024),
-            batches: (0..driver.node_count()).map(|_| Batch::default()).collect(),
-            driver,
-            depth: self.depth,
-            merge: self.merge_gets,
-            max_merge: self.max_merge,
-            meta: self.options.protocol == Protocol::Meta,
-            policy: self.options.key_policy.clone(),
-            limits: self.options.limits,
-            lanes,
+            cluster,
+            addrs: self.servers,
+            socks: Vec::new(),
+            jobs: Vec::new(),
             ready: VecDeque::new(),
-            backlog: VecDeque::new(),
             next_job: 0,
             awaited: 0,
+            buf: vec![0; o.read_buffer.max(4096)].into_boxed_slice(),
+            no_delay: o.no_delay,
+            origin: Instant::now(),
         })
     }
-}
-
-/// Who awaits a wire request's reply.
-#[derive(Debug)]
-enum Waiter {
-    /// One job.
-    One(JobId),
-    /// A noreply (quiet) job: a reply comes only if it fails.
-    Silent(JobId),
-    /// The jobs of a merged get.
-    Merged(Batch),
 }
 
 /// A pipelined client over mio for throughput: one thread submits many
 /// requests, the engine keeps up to `depth` of them in flight on each
 /// connection and hands the replies back as they come.
+///
+/// It is a thin driver of the core [`Cluster`]: the cluster routes each key
+/// (a multi-key get is split by server and its items merged back), chooses
+/// the connection, merges concurrent single-key gets, tracks node health
+/// and deadlines; the engine opens sockets, moves bytes and tells the time.
 ///
 /// # Example
 ///
@@ -209,30 +206,24 @@ enum Waiter {
 pub struct Engine {
     poll: Poll,
     events: Events,
-    driver: Driver,
-    depth: usize,
-    merge: bool,
-    max_merge: usize,
-    meta: bool,
-    policy: memcrab_core::KeyPolicy,
-    limits: memcrab_core::Limits,
-    /// Per connection (index = token), the jobs awaiting each wire
-    /// request, in submission order.
-    lanes: Vec<VecDeque<(RequestId, Waiter)>>,
-    /// Per server, the single-key gets not yet sent.
-    batches: Vec<Batch>,
+    cluster: Cluster<Error>,
+    addrs: Vec<ServerAddr>,
+    /// Per connection index: its socket.
+    socks: Vec<Option<Sock>>,
+    /// Per ticket index: the ticket and its job.
+    jobs: Vec<Option<(Ticket, JobId)>>,
     ready: VecDeque<Done>,
-    /// Readiness polled but not yet handled, one connection per turn.
-    backlog: VecDeque<(Token, Readiness)>,
     next_job: u64,
-    /// Jobs submitted whose reply has not reached `ready`.
+    /// Jobs submitted whose result has not reached `ready`.
     awaited: usize,
+    buf: Box<[u8]>,
+    no_delay: bool,
+    origin: Instant,
 }
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Engine")
-            .field("depth", &self.depth)
             .field("awaited", &self.awaited)
             .finish_non_exhaustive()
     }
@@ -253,23 +244,30 @@ impl Engine {
         }
     }
 
-    /// Returns the number of jobs submitted whose reply has not yet come
-    /// out of [`poll`](Self::poll)'s queue (noreply jobs not counted).
+    /// Returns the number of jobs submitted whose result has not yet come
+    /// out of [`poll`](Self::poll)'s queue (noreply jobs count until they
+    /// are written).
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.awaited
     }
 
-    /// Returns the driver underneath, for its getters.
+    /// Returns true if submitted bytes are not yet written.
     #[must_use]
-    pub fn driver(&self) -> &Driver {
-        &self.driver
+    pub fn has_unwritten(&self) -> bool {
+        self.live_conns()
+            .any(|c| !self.cluster.transmit(c).is_empty())
+            || self.cluster.has_merged_pending()
     }
 
-    fn new_job(&mut self) -> JobId {
-        let job = JobId(self.next_job);
-        self.next_job += 1;
-        job
+    /// Returns the core client underneath, for its getters.
+    #[must_use]
+    pub fn cluster(&self) -> &Cluster<Error> {
+        &self.cluster
+    }
+
+    fn now(&self) -> Millis {
+        Millis::from_duration(self.origin.elapsed())
     }
 
     /// Submits `request`, waiting for replies (collected for
@@ -290,122 +288,31 @@ impl Engine {
     }
 
     /// Submits `request` if a connection of its server has room, without
-    /// any I/O (it is written at the next [`wait`](Self::wait)).
-    ///
-    /// A request goes to the server of its key; a multi-key get goes whole
-    /// to the server of its first key (with several servers, group keys by
-    /// server first: [`Driver::route`] says where each goes).
+    /// any I/O (it is written at the next [`wait`](Self::wait)). A
+    /// multi-key get is split by server; every server's connection must
+    /// have room.
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Busy`] when every connection of the server is at
-    /// the depth; [`TrySubmitError::Failed`] for a bad request or a server
-    /// that is down.
+    /// [`TrySubmitError::Busy`] when every connection of a server is at
+    /// the depth; [`TrySubmitError::Failed`] for a bad request.
     pub fn try_submit(&mut self, request: &Request<'_>) -> Result<JobId, TrySubmitError> {
-        let node = match request_key(request) {
-            Some(key) => self.driver.node_for(key)?,
-            None => memcrab_core::router::NodeId(0),
-        };
-        if self.merge {
-            if let Request::Get {
-                command: GetCommand::Get,
-                keys: [key],
-            } = *request
-            {
-                return self.merge_get(node, key);
-            }
-        }
-        let lane = self.free_lane(node).ok_or(TrySubmitError::Busy)?;
-        let job = self.send(lane, request, Waiter::One)?;
-        Ok(job)
-    }
-
-    /// The connection of `node` with the fewest requests in flight, if one
-    /// is under the depth.
-    fn free_lane(&self, node: memcrab_core::router::NodeId) -> Option<usize> {
-        let links = self.driver.links_of(node);
-        let lane = *links.iter().min_by_key(|&&i| self.lanes[i].len())?;
-        (self.lanes[lane].len() < self.depth).then_some(lane)
-    }
-
-    /// Submits on connection `lane`; `waiter` makes the lane's entry.
-    fn send(
-        &mut self,
-        lane: usize,
-        request: &Request<'_>,
-        waiter: impl FnOnce(JobId) -> Waiter,
-    ) -> Result<JobId, TrySubmitError> {
-        let token = self.driver.link_token(lane);
-        let ticket = match self.driver.submit_to(token, request) {
+        let now = self.now();
+        let ticket = match self.cluster.submit(now, std::slice::from_ref(request)) {
             Ok(t) => t,
-            Err(SubmitError::Full) => return Err(TrySubmitError::Busy),
-            Err(SubmitError::Failed(e)) => return Err(TrySubmitError::Failed(e)),
+            Err(Refusal::Busy) => return Err(TrySubmitError::Busy),
+            Err(Refusal::Invalid(e)) => return Err(TrySubmitError::Failed(e.into())),
         };
-        let job = self.new_job();
-        if request.is_noreply() {
-            // Text noreply never answers; a quiet meta one only if it fails.
-            if self.meta {
-                self.lanes[lane].push_back((ticket.id, Waiter::Silent(job)));
-            }
-        } else {
-            self.awaited += 1;
-            self.lanes[lane].push_back((ticket.id, waiter(job)));
-        }
-        Ok(job)
-    }
-
-    fn merge_get(
-        &mut self,
-        node: memcrab_core::router::NodeId,
-        key: &[u8],
-    ) -> Result<JobId, TrySubmitError> {
-        let request = Request::Get {
-            command: GetCommand::Get,
-            keys: &[key],
-        };
-        request
-            .validate(&self.policy, &self.limits)
-            .map_err(Error::Protocol)?;
-        if self.batches[node.0].len() >= self.max_merge && !self.send_batch(node.0) {
-            return Err(TrySubmitError::Busy);
-        }
-        let job = self.new_job();
+        let job = JobId(self.next_job);
+        self.next_job += 1;
         self.awaited += 1;
-        self.batches[node.0].push(job, key);
-        Ok(job)
-    }
-
-    /// Sends `node`'s batch of gets as one request if a connection has
-    /// room; returns false if none has.
-    fn send_batch(&mut self, node: usize) -> bool {
-        let Some(lane) = self.free_lane(memcrab_core::router::NodeId(node)) else {
-            return false;
-        };
-        let batch = std::mem::take(&mut self.batches[node]);
-        let keys: Vec<&[u8]> = batch.keys().collect();
-        let request = Request::Get {
-            command: GetCommand::Get,
-            keys: &keys,
-        };
-        let token = self.driver.link_token(lane);
-        match self.driver.submit_to(token, &request) {
-            Ok(ticket) => {
-                drop(keys);
-                self.lanes[lane].push_back((ticket.id, Waiter::Merged(batch)));
-                true
-            }
-            Err(SubmitError::Full) => {
-                drop(keys);
-                self.batches[node] = batch;
-                false
-            }
-            Err(SubmitError::Failed(e)) => {
-                drop(keys);
-                let ready = &mut self.ready;
-                batch.fail(&e, &mut |job, r| ready.push_back((job, r)));
-                true
-            }
+        let i = ticket.index();
+        if self.jobs.len() <= i {
+            self.jobs.resize(i + 1, None);
         }
+        self.jobs[i] = Some((ticket, job));
+        self.collect();
+        Ok(job)
     }
 
     /// Returns the next completed job, or `None` (no I/O).
@@ -440,108 +347,218 @@ impl Engine {
             while let Some(done) = self.poll() {
                 out.push(done);
             }
-            let unsent = self.batches.iter().any(|b| !b.is_empty());
-            if self.awaited == 0 && !unsent && !self.driver.has_unwritten() {
+            if self.awaited == 0 && !self.has_unwritten() {
                 return Ok(out);
             }
             self.turn(None).map_err(poll_error)?;
         }
     }
 
-    /// One turn of the loop: send batches, flush, poll, collect.
+    /// One turn of the loop: events, writes, one poll, reads, time.
     fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        for node in 0..self.batches.len() {
-            if !self.batches[node].is_empty() {
-                self.send_batch(node);
-            }
-        }
-        self.driver.flush();
+        let now = self.now();
+        let awaited = self.awaited;
+        self.cluster.flush(now);
+        self.handle_events();
+        self.write_all();
         self.collect();
-        let mut wait = match (timeout, self.driver.poll_timeout()) {
+        let deadline = self.cluster.poll_timeout().map(|d| d.saturating_since(now));
+        let mut wait = match (timeout, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if !self.ready.is_empty() {
+        if !self.ready.is_empty() || self.awaited != awaited {
+            // Something completed (a noreply job once written): let the
+            // caller go on before waiting for the network.
             wait = Some(Duration::ZERO);
         }
-        if self.backlog.is_empty() {
-            let started = Instant::now();
-            loop {
-                match self.poll.poll(&mut self.events, wait) {
-                    Ok(()) => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                        if wait.is_some_and(|w| started.elapsed() >= w) {
-                            break;
-                        }
+        let started = Instant::now();
+        loop {
+            match self.poll.poll(&mut self.events, wait) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    if wait.is_some_and(|w| started.elapsed() >= w) {
+                        break;
                     }
-                    Err(e) => return Err(e),
                 }
+                Err(e) => return Err(e),
             }
-            self.backlog
-                .extend(self.events.iter().map(|e| (e.token(), Readiness::of(e))));
         }
-        // One connection per turn: its replies go back to the caller, whose
-        // next requests are written at the start of the next turn, before
-        // the other connections' replies are read. Each connection turns
-        // around as soon as it can, and the server never waits for the
-        // replies of all of them to be handled.
-        if let Some((token, readiness)) = self.backlog.pop_front() {
-            self.driver.handle_readiness(token, readiness);
+        let tokens: Vec<(Token, bool)> = self
+            .events
+            .iter()
+            .map(|e| {
+                if let Some(Some(s)) = self.socks.get_mut(e.token().0) {
+                    s.handle(e);
+                }
+                (e.token(), e.is_writable())
+            })
+            .collect();
+        for (token, _) in tokens {
+            self.drive(token.0);
         }
-        self.driver.handle_timeout();
+        let now = self.now();
+        if self.cluster.poll_timeout().is_some_and(|d| d <= now) {
+            self.cluster.handle_timeout(now);
+        }
+        self.handle_events();
         self.collect();
         Ok(())
     }
 
-    /// Moves the driver's completions to the jobs awaiting them.
-    fn collect(&mut self) {
-        while let Some(Completion { ticket, result }) = self.driver.poll() {
-            let lane = &mut self.lanes[ticket.token.0];
-            // Quiet requests before this one succeeded silently.
-            while lane.front().is_some_and(|(id, _)| *id < ticket.id) {
-                if let Some((_, waiter)) = lane.pop_front() {
-                    abandon(waiter, &mut self.ready);
+    /// The connections with a socket.
+    fn live_conns(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.socks.iter().enumerate().filter_map(|(i, s)| {
+            s.as_ref()?;
+            self.conn_at(i)
+        })
+    }
+
+    fn conn_at(&self, index: usize) -> Option<ConnId> {
+        self.cluster.conn_at(index)
+    }
+
+    /// Opens and closes the sockets the cluster asks for.
+    fn handle_events(&mut self) {
+        while let Some(ev) = self.cluster.poll_event() {
+            match ev {
+                Event::Open { conn, server } => {
+                    let addr = &self.addrs[server.0];
+                    let token = Token(conn.index());
+                    match Sock::open(self.poll.registry(), token, addr, self.no_delay) {
+                        Ok(sock) => {
+                            if self.socks.len() <= conn.index() {
+                                self.socks.resize_with(conn.index() + 1, || None);
+                            }
+                            self.socks[conn.index()] = Some(sock);
+                        }
+                        Err(e) => {
+                            let now = self.now();
+                            let err = Error::io(addr, e);
+                            self.cluster.handle_failure(now, conn, err);
+                        }
+                    }
                 }
-            }
-            if lane.front().is_none_or(|(id, _)| *id != ticket.id) {
-                continue;
-            }
-            let Some((_, waiter)) = lane.pop_front() else {
-                continue;
-            };
-            let ready = &mut self.ready;
-            match waiter {
-                Waiter::One(job) => ready.push_back((job, result)),
-                Waiter::Silent(job) => {
-                    self.awaited += 1;
-                    ready.push_back((job, result));
-                }
-                Waiter::Merged(batch) => batch.split(result, &mut |job, r| {
-                    ready.push_back((job, r));
-                }),
-            }
-        }
-        for (i, lane) in self.lanes.iter_mut().enumerate() {
-            if !lane.is_empty() && self.driver.link_in_flight(i) == 0 {
-                // Nothing more comes on this connection: what is left were
-                // quiet successes.
-                for (_, waiter) in lane.drain(..) {
-                    abandon(waiter, &mut self.ready);
+                Event::Close { conn } => {
+                    if let Some(sock) = self.socks.get_mut(conn.index()).and_then(Option::take) {
+                        sock.close(self.poll.registry());
+                    }
                 }
             }
         }
     }
-}
 
-/// Settles a waiter whose reply will never come: a quiet request succeeded;
-/// anything else (which the connection's ordering rules out) gets an error
-/// rather than hang.
-fn abandon(waiter: Waiter, ready: &mut VecDeque<Done>) {
-    let lost = || Error::Protocol(memcrab_core::Error::UnexpectedClose);
-    match waiter {
-        Waiter::Silent(_) => {}
-        Waiter::One(job) => ready.push_back((job, Err(lost()))),
-        Waiter::Merged(batch) => batch.fail(&lost(), &mut |job, r| ready.push_back((job, r))),
+    /// Writes what every connected socket has to send.
+    fn write_all(&mut self) {
+        for i in 0..self.socks.len() {
+            if self.socks[i]
+                .as_ref()
+                .is_some_and(|s| s.connected && !s.write_blocked)
+            {
+                self.write(i);
+            }
+        }
+    }
+
+    /// Connects, writes and reads socket `index` as far as it goes.
+    fn drive(&mut self, index: usize) {
+        let Some(conn) = self.conn_at(index) else {
+            return;
+        };
+        let now = self.now();
+        let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        match sock.check_connected() {
+            Ok(true) if !self.cluster.is_connected(conn) => self.cluster.handle_connected(conn),
+            Ok(_) => {}
+            Err(e) => return self.fail(index, conn, e),
+        }
+        if !self.cluster.is_connected(conn) {
+            return;
+        }
+        self.write(index);
+        loop {
+            let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
+                return;
+            };
+            if !sock.readable {
+                return;
+            }
+            match sock.read(&mut self.buf) {
+                Ok(0) => {
+                    sock.readable = false;
+                    self.cluster.handle_eof(now, conn);
+                }
+                Ok(n) => {
+                    // A short read drained the socket: the next bytes bring
+                    // a new edge.
+                    sock.readable = n == self.buf.len();
+                    self.cluster.handle_received(now, conn, &self.buf[..n]);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.readable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(index, conn, e),
+            }
+        }
+    }
+
+    fn write(&mut self, index: usize) {
+        let Some(conn) = self.conn_at(index) else {
+            return;
+        };
+        let now = self.now();
+        loop {
+            let tx = self.cluster.transmit(conn);
+            let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
+                return;
+            };
+            if tx.is_empty() || sock.write_blocked || !sock.connected {
+                return;
+            }
+            match sock.write(tx) {
+                Ok(0) => return self.fail(index, conn, io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.cluster.advance_transmit(now, conn, n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.write_blocked = true,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return self.fail(index, conn, e),
+            }
+        }
+    }
+
+    fn fail(&mut self, index: usize, conn: ConnId, e: io::Error) {
+        let now = self.now();
+        let name = self
+            .cluster
+            .server_of(conn)
+            .map_or_else(String::new, |s| self.addrs[s.0].to_string());
+        if let Some(sock) = self.socks.get_mut(index).and_then(Option::take) {
+            sock.close(self.poll.registry());
+        }
+        self.cluster.handle_failure(now, conn, Error::io(&name, e));
+    }
+
+    /// Moves the cluster's completed tickets to the jobs awaiting them.
+    fn collect(&mut self) {
+        while let Some(ticket) = self.cluster.poll_done() {
+            let Some((t, job)) = self.jobs.get_mut(ticket.index()).and_then(Option::take) else {
+                continue;
+            };
+            if t != ticket {
+                continue;
+            }
+            let out = self.cluster.take(ticket).unwrap_or_default();
+            let addrs = &self.addrs;
+            match out.into_iter().next().flatten() {
+                Some(result) => {
+                    let result =
+                        result.map_err(|f| crate::fault::error_of(f, |s| addrs[s.0].to_string()));
+                    self.ready.push_back((job, result));
+                }
+                // Awaited no reply and was written: nothing to hand back.
+                None => self.awaited = self.awaited.saturating_sub(1),
+            }
+        }
     }
 }
 

@@ -56,8 +56,8 @@
 mod driver;
 mod engine;
 mod link;
-mod merge;
 mod options;
+mod socket;
 
 pub use driver::{Completion, Driver, SubmitError, Ticket};
 pub use engine::{Done, Engine, EngineBuilder, JobId, TrySubmitError};
