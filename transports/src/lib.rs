@@ -16,6 +16,8 @@ mod error;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
+#[cfg(feature = "mock")]
+pub mod mock;
 #[cfg(feature = "mio")]
 pub mod mio;
 mod retrying;

@@ -1,0 +1,397 @@
+//! `MockClient`: an in-memory memcached behind the command trait, for unit
+//! tests without a server (cargo feature `mock`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use memcrab_core::meta::MetaRequest;
+use memcrab_core::model::{Model, ModelConfig};
+use memcrab_core::serde::Serde;
+use memcrab_core::{Connection, KeyPolicy, Limits, Millis, Protocol, Request, RequestId};
+
+use crate::api::Memcache;
+use crate::blocking::{ClientOptions, Outcomes};
+use crate::error::{Error, Result};
+
+/// The name a [`MockClient`]'s errors give as their server.
+const SERVER: &str = "mock";
+
+/// A clock that moves only when told, shared by the clients it is given to.
+///
+/// Cloning it gives another handle on the same time.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use memcrab_transport::mock::MockClock;
+///
+/// let clock = MockClock::new();
+/// clock.advance(Duration::from_secs(90));
+/// assert_eq!(clock.elapsed(), Duration::from_secs(90));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct MockClock {
+    millis: Arc<AtomicU64>,
+}
+
+impl MockClock {
+    /// Creates a clock at time zero.
+    #[must_use]
+    pub fn new() -> MockClock {
+        MockClock::default()
+    }
+
+    /// Returns the time since the clock's origin.
+    #[must_use]
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.millis.load(Ordering::SeqCst))
+    }
+
+    /// Sets the time since the origin; it may not go back (an earlier time
+    /// is ignored: memcached's clock is monotonic).
+    pub fn set_time(&self, since_origin: Duration) {
+        let ms = u64::try_from(since_origin.as_millis()).unwrap_or(u64::MAX);
+        self.millis.fetch_max(ms, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `d`.
+    pub fn advance(&self, d: Duration) {
+        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let _ = self
+            .millis
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(ms))
+            });
+    }
+
+    fn now(&self) -> Millis {
+        Millis(self.millis.load(Ordering::SeqCst))
+    }
+}
+
+/// An in-memory memcached behind the [`Memcache`] trait (pymemcache's
+/// `MockMemcacheClient`), for unit tests with no server.
+///
+/// It is the real client with an in-memory wire: every call goes through a
+/// [`memcrab_core::Connection`] — the same key rules, serde, encoding and
+/// reply mapping as [`Client`](crate::Client) — into a
+/// [`memcrab_core::model::Model`], which answers as memcached 1.6 does:
+/// flags, cas tokens, TTLs on an injectable [`MockClock`], incr/decr
+/// wrapping and non-numeric errors, append/prepend, the item size limit,
+/// `flush_all` with a delay, the meta commands. Nothing is shared between
+/// two `MockClient`s but a clock handed to both.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use memcrab_transport::mock::MockClient;
+/// use memcrab_transport::{Memcache, StoreOptions};
+///
+/// let cache = MockClient::new();
+/// cache.set_with("session", "ada", StoreOptions::new().expire(60))?;
+/// assert_eq!(cache.get("session")?.unwrap().as_bytes(), Some(&b"ada"[..]));
+/// assert_eq!(cache.incr("hits", 1)?, None);
+///
+/// cache.advance(Duration::from_secs(60));
+/// assert_eq!(cache.get("session")?, None);
+/// assert!(cache.get("no spaces allowed").is_err());
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+pub struct MockClient {
+    opts: ClientOptions,
+    policy: KeyPolicy,
+    limits: Limits,
+    clock: MockClock,
+    wire: Mutex<Wire>,
+}
+
+/// The server and the client's current connection to it.
+struct Wire {
+    server: Model,
+    conn: Option<Connection>,
+}
+
+impl std::fmt::Debug for MockClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockClient")
+            .field("options", &self.opts)
+            .field("time", &self.clock.elapsed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MockClient {
+    fn default() -> Self {
+        MockClient::new()
+    }
+}
+
+impl MockClient {
+    /// Creates an empty in-memory server with the default options
+    /// (pymemcache's: raw values, `default_noreply` true, ASCII keys).
+    #[must_use]
+    pub fn new() -> MockClient {
+        MockClient::builder().build_unchecked()
+    }
+
+    /// Starts building a mock with options.
+    pub fn builder() -> MockClientBuilder {
+        MockClientBuilder {
+            opts: ClientOptions::default(),
+            clock: MockClock::new(),
+            server: ModelConfig::default(),
+        }
+    }
+
+    /// Returns the clock the mock's server runs on.
+    #[must_use]
+    pub fn clock(&self) -> &MockClock {
+        &self.clock
+    }
+
+    /// Moves the server's clock forward by `d` (TTLs and delayed flushes
+    /// follow).
+    pub fn advance(&self, d: Duration) {
+        self.clock.advance(d);
+    }
+
+    /// Sets the server's clock to `since_origin` (never backwards).
+    pub fn set_time(&self, since_origin: Duration) {
+        self.clock.set_time(since_origin);
+    }
+
+    /// Sets the server's Unix time now, in seconds (for TTLs over 30 days,
+    /// which memcached reads as Unix times).
+    pub fn set_unix_time(&self, unix_seconds: u64) {
+        let now = self.clock.now();
+        self.lock().server.set_unix_time(unix_seconds, now);
+    }
+
+    /// Returns the number of live items on the server.
+    #[must_use]
+    pub fn item_count(&self) -> u64 {
+        let now = self.clock.now();
+        self.lock().server.item_count(now)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Wire> {
+        // A panic mid-call leaves a connection half-used: drop it.
+        self.wire.lock().unwrap_or_else(|poisoned| {
+            let mut g = poisoned.into_inner();
+            g.conn = None;
+            g
+        })
+    }
+
+    /// Runs a batch as the blocking client does: validate all, submit all,
+    /// then let the server answer and read every reply.
+    fn run<R: Submit>(&self, requests: &[R]) -> Result<Outcomes> {
+        for r in requests {
+            r.check(&self.policy, &self.limits)?;
+        }
+        let now = self.clock.now();
+        let mut wire = self.lock();
+        let Wire { server, conn } = &mut *wire;
+        if conn.as_ref().is_none_or(Connection::is_closed) {
+            let mut c = Connection::with_config(self.policy.clone(), self.limits);
+            c.set_protocol(self.opts.protocol);
+            *conn = Some(c);
+            server.reconnect();
+        }
+        let Some(conn) = conn.as_mut() else {
+            return Err(Error::Protocol(memcrab_core::Error::UnexpectedClose));
+        };
+        let mut out: Outcomes = requests.iter().map(|_| None).collect();
+        let mut ids: Vec<(RequestId, usize)> = Vec::with_capacity(requests.len());
+        for (i, r) in requests.iter().enumerate() {
+            match r.submit_to(conn) {
+                Ok(id) => ids.push((id, i)),
+                Err(e) => out[i] = Some(Err(Error::at(&SERVER, e))),
+            }
+        }
+        let bytes = conn.transmit().len();
+        server.receive(conn.transmit(), now);
+        conn.advance_transmit(bytes);
+        conn.receive(&server.take_transmit());
+        if server.is_closed() {
+            conn.receive_eof();
+        }
+        loop {
+            while let Some((id, result)) = conn.poll() {
+                if let Ok(at) = ids.binary_search_by_key(&id, |&(id, _)| id) {
+                    out[ids[at].1] = Some(result.map_err(|e| Error::at(&SERVER, e)));
+                }
+            }
+            if conn.in_flight() == 0 || conn.is_closed() {
+                break;
+            }
+            // The server answered all it will: the rest never comes.
+            conn.receive_eof();
+        }
+        Ok(out)
+    }
+}
+
+impl Memcache for MockClient {
+    fn options(&self) -> &ClientOptions {
+        &self.opts
+    }
+
+    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        self.run(requests)
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        self.run(requests)
+    }
+}
+
+/// A request a [`Connection`] can submit: classic or meta.
+trait Submit {
+    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error>;
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error>;
+}
+
+impl Submit for Request<'_> {
+    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error> {
+        conn.submit(self, None)
+    }
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
+        self.validate(policy, limits)
+    }
+}
+
+impl Submit for MetaRequest<'_> {
+    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error> {
+        conn.submit_meta(self, None)
+    }
+    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
+        self.validate(policy, limits)
+    }
+}
+
+/// Builds a [`MockClient`]; the setters are [`ClientBuilder`](crate::ClientBuilder)'s
+/// that make sense without a socket, plus the server's settings.
+///
+/// # Example
+///
+/// ```
+/// use memcrab_transport::mock::{MockClient, MockClock};
+/// use memcrab_transport::{Memcache, Protocol};
+///
+/// let clock = MockClock::new();
+/// let cache = MockClient::builder()
+///     .key_prefix("app:")
+///     .default_noreply(false)
+///     .protocol(Protocol::Meta)
+///     .clock(clock.clone())
+///     .build()?;
+/// assert!(cache.add("k", "v")?);
+/// assert!(!cache.add("k", "v")?);
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct MockClientBuilder {
+    opts: ClientOptions,
+    clock: MockClock,
+    server: ModelConfig,
+}
+
+impl MockClientBuilder {
+    /// Sets the prefix prepended to every key.
+    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
+        self.opts.key_prefix = prefix.into();
+        self
+    }
+
+    /// Sets the noreply default of the storage commands (default true).
+    pub fn default_noreply(mut self, on: bool) -> Self {
+        self.opts.default_noreply = on;
+        self
+    }
+
+    /// Allows non-ASCII keys.
+    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
+        self.opts.allow_unicode_keys = on;
+        self
+    }
+
+    /// Turns errors of the get family into misses.
+    pub fn ignore_exc(mut self, on: bool) -> Self {
+        self.opts.ignore_exc = on;
+        self
+    }
+
+    /// Sets the serde (default [`RawSerde`](memcrab_core::serde::RawSerde)).
+    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
+        self.opts.serde = Arc::new(serde);
+        self
+    }
+
+    /// Sets the largest value the client sends or accepts (default 1 MiB +
+    /// 512, as [`Client`](crate::Client)).
+    pub fn max_item_size(mut self, bytes: usize) -> Self {
+        self.opts.max_item_size = bytes;
+        self
+    }
+
+    /// Sets the server's item size limit, memcached's `-I` (default 1 MiB;
+    /// it counts the key and a 59-byte header too).
+    pub fn server_item_size_limit(mut self, bytes: usize) -> Self {
+        self.server.max_item_size = bytes;
+        self
+    }
+
+    /// Sets the protocol that carries the commands (default text).
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.opts.protocol = protocol;
+        self
+    }
+
+    /// Runs the server on `clock` (default: a clock of its own, at zero).
+    pub fn clock(mut self, clock: MockClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Sets the server's Unix time at the clock's origin, in seconds.
+    pub fn unix_time_at_origin(mut self, unix_seconds: u64) -> Self {
+        self.server.unix_time_at_origin = unix_seconds;
+        self
+    }
+
+    /// Replaces all client options at once (socket options are ignored).
+    pub fn options(mut self, opts: ClientOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// Builds the mock.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a key prefix that is not a valid key.
+    pub fn build(self) -> Result<MockClient> {
+        if !self.opts.key_prefix.is_empty() {
+            memcrab_core::validate_key(&self.opts.key_prefix, b"", self.opts.allow_unicode_keys)
+                .map_err(|e| Error::Config(format!("key_prefix: {e}")))?;
+        }
+        Ok(self.build_unchecked())
+    }
+
+    fn build_unchecked(self) -> MockClient {
+        let server = Model::new(self.server);
+        MockClient {
+            policy: self.opts.key_policy(),
+            limits: self.opts.limits(),
+            opts: self.opts,
+            clock: self.clock,
+            wire: Mutex::new(Wire { server, conn: None }),
+        }
+    }
+}
