@@ -51,6 +51,7 @@ use memcrab::core::meta::{
 };
 use memcrab::core::{GetCommand, Reply, Request, StoreCommand};
 use memcrab::{Client, ErrorKind, Memcache, MetaCommands, Protocol, StoreOptions, Value};
+use memcrab_transport::mock::MockClient;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::MemcachedServer;
@@ -167,6 +168,18 @@ enum Cmd {
         decr: bool,
         delta: u64,
     },
+    /// A store with a negative TTL: stored, and expired at once.
+    StoreExpired {
+        kind: Kind,
+        key: usize,
+        value: Vec<u8>,
+    },
+    /// `touch` with a negative TTL: the item expires.
+    TouchExpire(usize),
+    /// `gat` with a negative TTL: the value, then the item expires.
+    GatExpire(usize),
+    Version,
+    Verbosity,
 }
 
 /// One request of a pipelined batch (`Memcache::execute`).
@@ -308,6 +321,12 @@ fn command() -> impl Strategy<Value = Cmd> {
             .prop_map(|(key, cas)| Cmd::MetaDelete { key, cas }),
         1 => (key(), any::<bool>(), delta())
             .prop_map(|(key, decr, delta)| Cmd::MetaArith { key, decr, delta }),
+        1 => (kind(), key(), value())
+            .prop_map(|(kind, key, value)| Cmd::StoreExpired { kind, key, value }),
+        1 => key().prop_map(Cmd::TouchExpire),
+        1 => key().prop_map(Cmd::GatExpire),
+        1 => Just(Cmd::Version),
+        1 => Just(Cmd::Verbosity),
     ]
 }
 
@@ -349,6 +368,7 @@ enum Out {
         flags: Option<u32>,
         cas: Option<usize>,
     },
+    Text(String),
     Err(ErrorKind),
 }
 
@@ -427,7 +447,7 @@ fn meta(m: MetaReply, key: usize, t: &mut Tokens) -> Out {
     }
 }
 
-fn real(c: &Client, cmd: &Cmd, t: &mut Tokens) -> Out {
+fn real(c: &impl Memcache, cmd: &Cmd, t: &mut Tokens) -> Out {
     let r: memcrab::Result<Out> = (|| {
         Ok(match cmd {
             Cmd::Store {
@@ -534,12 +554,22 @@ fn real(c: &Client, cmd: &Cmd, t: &mut Tokens) -> Out {
                     .delta(*delta);
                 meta(c.meta_arithmetic(a)?, *key, t)
             }
+            Cmd::StoreExpired { kind, key, value } => Out::Bool(c.store_with(
+                kind.command(),
+                KEYS[*key],
+                &value[..],
+                StoreOptions::new().expire(-1),
+            )?),
+            Cmd::TouchExpire(k) => Out::Bool(c.touch(KEYS[*k], -1)?),
+            Cmd::GatExpire(k) => Out::Value(c.gat(KEYS[*k], -1)?.map(bytes)),
+            Cmd::Version => Out::Text(c.version()?),
+            Cmd::Verbosity => Out::Bool(c.verbosity(1, None)?),
         })
     })();
     r.unwrap_or_else(|e| Out::Err(e.kind()))
 }
 
-fn real_batch(c: &Client, reqs: &[BReq], t: &mut Tokens) -> memcrab::Result<Out> {
+fn real_batch(c: &impl Memcache, reqs: &[BReq], t: &mut Tokens) -> memcrab::Result<Out> {
     let key_lists: Vec<Vec<&[u8]>> = reqs
         .iter()
         .map(|r| match r {
@@ -876,6 +906,8 @@ fn model(s: &mut State, v: Variant, cmd: &Cmd, ch: &mut Choices) -> Out {
     // Commands of one request that always waits for its reply.
     let after_noreply = match cmd {
         Cmd::Store { .. }
+        | Cmd::StoreExpired { .. }
+        | Cmd::TouchExpire(_)
         | Cmd::Touch(_)
         | Cmd::Delete(_)
         | Cmd::DeleteMany(_)
@@ -1006,6 +1038,22 @@ fn model(s: &mut State, v: Variant, cmd: &Cmd, ch: &mut Choices) -> Out {
             Ok(None) => meta_status(MetaStatus::NotFound),
             Err(e) => Out::Err(c.error(e, after_noreply)),
         },
+        Cmd::StoreExpired { kind, key, value } => {
+            c.send(v.silent(v.noreply));
+            let s = m.store(*kind, None, *key, value, 0);
+            // Stored, and gone at once; append and prepend keep the old TTL.
+            if s == StoreOutcome::Stored && !matches!(kind, Kind::Append | Kind::Prepend) {
+                m.delete(*key);
+            }
+            Out::Bool(s == StoreOutcome::Stored || v.noreply)
+        }
+        Cmd::TouchExpire(k) => {
+            c.send(v.silent(v.noreply));
+            Out::Bool(m.delete(*k) || v.noreply)
+        }
+        Cmd::GatExpire(k) => Out::Value(m.items.remove(k).map(|it| it.value)),
+        Cmd::Version => Out::Text(VERSION.get().cloned().unwrap_or_default()),
+        Cmd::Verbosity => Out::Bool(true),
     }
 }
 
@@ -1160,42 +1208,102 @@ fn explore(state: &State, v: Variant, cmd: &Cmd) -> Vec<(State, Out)> {
     runs
 }
 
-/// Runs one sequence on both sides, then reads every key back. The model
-/// keeps every state consistent with what the server said so far.
-fn run_case(c: &Client, v: Variant, cmds: &[Cmd]) -> Result<(), TestCaseError> {
+/// Keeps the states of `states` in which the model, running `cmd`, says
+/// what `got` says; fails if there is none.
+fn follow(
+    states: &[State],
+    v: Variant,
+    cmd: &Cmd,
+    got: &Out,
+    who: &str,
+    step: usize,
+) -> Result<(Vec<State>, Vec<(State, Out)>), TestCaseError> {
+    let runs: Vec<(State, Out)> = states.iter().flat_map(|s| explore(s, v, cmd)).collect();
+    let mut next: Vec<State> = Vec::new();
+    for (s, out) in &runs {
+        if out == got && !next.contains(s) {
+            next.push(s.clone());
+        }
+    }
+    if next.is_empty() {
+        let mut wanted: Vec<&Out> = Vec::new();
+        for (_, out) in &runs {
+            if !wanted.contains(&out) {
+                wanted.push(out);
+            }
+        }
+        let want = if wanted.len() == 1 {
+            format!("{:?}", wanted[0])
+        } else {
+            format!("one of {wanted:?}")
+        };
+        return Err(TestCaseError::fail(format!(
+            "step {step} of {v:?}: {cmd:?}\n  {who}: {got:?}\n  model:   {want}"
+        )));
+    }
+    Ok((next, runs))
+}
+
+/// What a case found about the mock.
+#[derive(Default)]
+struct MockReport {
+    /// Commands whose result the mock and memcached both gave.
+    agreed: usize,
+    /// Cases where memcached took a branch that depends on its memory (a
+    /// choice point of the model) that the mock does not: from there on
+    /// each side is checked against the model only.
+    diverged: usize,
+}
+
+/// Runs one sequence on memcached and on the mock, then reads every key
+/// back. The model keeps every state consistent with what each side said
+/// so far, and the mock must say what memcached said, command by command,
+/// errors included, unless memcached's answer came from a choice point
+/// the model has (its memory's state), which the mock's determinism
+/// cannot follow.
+fn run_case(
+    c: &Client,
+    mock: &MockClient,
+    v: Variant,
+    cmds: &[Cmd],
+    report: &mut MockReport,
+) -> Result<(), TestCaseError> {
     prop_assert!(c.flush_all(0, Some(false)).unwrap());
+    prop_assert!(mock.flush_all(0, Some(false)).unwrap());
     let mut states = vec![State::default()];
+    let mut mock_states = vec![State::default()];
     let mut real_tokens = Tokens::default();
+    let mut mock_tokens = Tokens::default();
+    let mut diverged = false;
     let all = Cmd::Batch(vec![BReq::Get {
         cas: true,
         keys: (0..KEYS.len()).collect(),
     }]);
     for (i, cmd) in cmds.iter().chain([&all]).enumerate() {
         let got = real(c, cmd, &mut real_tokens);
-        let runs: Vec<(State, Out)> = states.iter().flat_map(|s| explore(s, v, cmd)).collect();
-        let mut next: Vec<State> = Vec::new();
-        for (s, out) in &runs {
-            if *out == got && !next.contains(s) {
-                next.push(s.clone());
-            }
-        }
-        if next.is_empty() {
-            let mut wanted: Vec<&Out> = Vec::new();
-            for (_, out) in &runs {
-                if !wanted.contains(&out) {
-                    wanted.push(out);
-                }
-            }
-            let want = if wanted.len() == 1 {
-                format!("{:?}", wanted[0])
+        let faked = real(mock, cmd, &mut mock_tokens);
+        let (next, runs) = follow(&states, v, cmd, &got, "memcrab", i)?;
+        let (mock_next, _) = follow(&mock_states, v, cmd, &faked, "mock   ", i)?;
+        if !diverged {
+            if faked == got {
+                report.agreed += 1;
             } else {
-                format!("one of {wanted:?}")
-            };
-            return Err(TestCaseError::fail(format!(
-                "step {i} of {v:?}: {cmd:?}\n  memcrab: {got:?}\n  model:   {want}"
-            )));
+                // Explained only if memcached's and the mock's answers are
+                // both runs of the model from the same states.
+                let explained = runs.iter().any(|(_, o)| *o == faked) && mock_states == states;
+                prop_assert!(
+                    explained,
+                    "step {i} of {v:?}: {cmd:?}\n  memcached: {got:?}\n  mock:      {faked:?}"
+                );
+                diverged = true;
+                report.diverged += 1;
+                eprintln!(
+                    "{v:?}: memcached's memory chose at {cmd:?}: memcached {got:?}, mock {faked:?}"
+                );
+            }
         }
         states = next;
+        mock_states = mock_next;
     }
     Ok(())
 }
@@ -1208,11 +1316,31 @@ fn check(v: Variant) {
         .default_noreply(v.noreply)
         .build()
         .unwrap();
+    let version = client.version().unwrap();
+    VERSION.get_or_init(|| version.clone());
+    let mock = MockClient::builder()
+        .protocol(v.protocol)
+        .default_noreply(v.noreply)
+        .server_version(version)
+        .build()
+        .unwrap();
+    let report = std::cell::RefCell::new(MockReport::default());
     let mut runner = TestRunner::new(config());
-    if let Err(e) = runner.run(&commands(), |cmds| run_case(&client, v, &cmds)) {
+    if let Err(e) = runner.run(&commands(), |cmds| {
+        run_case(&client, &mock, v, &cmds, &mut report.borrow_mut())
+    }) {
         panic!("{v:?}: {e}");
     }
+    let report = report.into_inner();
+    eprintln!(
+        "{v:?}: the mock agreed with memcached on {} commands; {} cases diverged at a choice point of memcached's memory",
+        report.agreed, report.diverged
+    );
+    assert!(report.agreed > 0);
 }
+
+/// The real server's version, which the model expects `version` to say.
+static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 #[test]
 fn text_protocol_waiting_for_replies_agrees_with_the_model() {

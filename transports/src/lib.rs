@@ -16,10 +16,10 @@ mod error;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
-#[cfg(feature = "mock")]
-pub mod mock;
 #[cfg(feature = "mio")]
 pub mod mio;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};

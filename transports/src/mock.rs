@@ -347,6 +347,12 @@ impl MockClientBuilder {
         self
     }
 
+    /// Sets the version the server reports (default `1.6.18`).
+    pub fn server_version(mut self, version: impl Into<String>) -> Self {
+        self.server.version = version.into();
+        self
+    }
+
     /// Sets the protocol that carries the commands (default text).
     pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.opts.protocol = protocol;

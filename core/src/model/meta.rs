@@ -411,8 +411,10 @@ fn arith(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     let now = cx.now;
     let delta = f.delta.unwrap_or(1);
     let mut quiet = f.quiet;
+    let mut number = 0;
     let status: &[u8] = match cx.store.add_delta(key, incr, delta, f.compare_cas, now) {
-        Delta::Done(_) => {
+        Delta::Done(n) => {
+            number = n;
             if let Some(t) = f.ttl {
                 let exp = cx.store.realtime(t, now);
                 if let Some(it) = cx.store.fetch(key, now, true) {
@@ -423,8 +425,9 @@ fn arith(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
         }
         Delta::NotFound => match f.vivify {
             Some(n) => {
+                number = f.initial.unwrap_or(0);
                 let mut buf = itoa::Buffer::new();
-                let digits = buf.format(f.initial.unwrap_or(0)).as_bytes().to_vec();
+                let digits = buf.format(number).as_bytes().to_vec();
                 let exp = cx.store.realtime(n, now);
                 let mut item = Store::new_item(digits, 0, exp, now);
                 item.binary_key = f.base64;
@@ -456,11 +459,14 @@ fn arith(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     } else {
         None
     };
+    // `v` returns the number, not the item's (maybe space-padded) bytes.
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(number).as_bytes();
     let out = &mut *cx.out;
     match &item {
-        Some(it) if f.value => {
+        Some(_) if f.value => {
             out.extend_from_slice(b"VA");
-            put_num(out, it.value.len() as u64);
+            put_num(out, digits.len() as u64);
         }
         _ => out.extend_from_slice(status),
     }
@@ -477,8 +483,8 @@ fn arith(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
         }
     }
     out.extend_from_slice(b"\r\n");
-    if let (Some(it), true) = (&item, f.value) {
-        out.extend_from_slice(&it.value);
+    if item.is_some() && f.value {
+        out.extend_from_slice(digits);
         out.extend_from_slice(b"\r\n");
     }
     Step::Line

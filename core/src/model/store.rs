@@ -347,9 +347,9 @@ impl Store {
         } else {
             now
         };
-        let oldest_live = new_oldest.saturating_sub(1);
-        self.oldest_live = Some(oldest_live);
-        if oldest_live <= now {
+        // Items last touched before this second are gone once it comes.
+        self.oldest_live = new_oldest.checked_sub(1);
+        if self.oldest_live.is_none_or(|ol| ol <= now) {
             self.oldest_cas = self.next_cas();
             self.items.clear();
         }
