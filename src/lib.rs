@@ -35,8 +35,8 @@ pub use memcrab_transport::{
     StoreOptions,
 };
 pub use memcrab_transport::{
-    Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
-    PooledClient, RetryingBuilder, RetryingClient,
+    Distribution, FallbackClient, HashClient, HashClientBuilder, HashOptions, HealthConfig,
+    PoolOptions, PooledClient, RetryingBuilder, RetryingClient,
 };
 #[cfg(feature = "json")]
 pub use memcrab_transport::{JsonCommands, FLAG_JSON};

@@ -13,6 +13,7 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+mod fallback;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
@@ -31,6 +32,7 @@ pub use blocking::{
 #[cfg(feature = "tls")]
 pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use error::{Error, ErrorKind, Result};
+pub use fallback::FallbackClient;
 #[cfg(feature = "json")]
 pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
