@@ -1208,6 +1208,9 @@ fn explore(state: &State, v: Variant, cmd: &Cmd) -> Vec<(State, Out)> {
     runs
 }
 
+/// Every run of the model from a set of states, with its result.
+type Runs = Vec<(State, Out)>;
+
 /// Keeps the states of `states` in which the model, running `cmd`, says
 /// what `got` says; fails if there is none.
 fn follow(
@@ -1217,7 +1220,7 @@ fn follow(
     got: &Out,
     who: &str,
     step: usize,
-) -> Result<(Vec<State>, Vec<(State, Out)>), TestCaseError> {
+) -> Result<(Vec<State>, Runs), TestCaseError> {
     let runs: Vec<(State, Out)> = states.iter().flat_map(|s| explore(s, v, cmd)).collect();
     let mut next: Vec<State> = Vec::new();
     for (s, out) in &runs {

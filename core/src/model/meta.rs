@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use super::store::{token_i64, token_u64, Delta, Item, Mode, Store, Stored, ITEM_OVERHEAD};
+use super::store::{token_i64, token_u64, Delta, Item, Mode, Outcome, Store, ITEM_OVERHEAD};
 use super::{put_num, Ctx, Step};
 use crate::key::MAX_KEY_LENGTH;
 
@@ -338,15 +338,15 @@ fn set(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>, vlen: usize, rest: &[u8]) ->
         }
     }
     let (outcome, token) = cx.store.store(key, mode, item, cas, now);
-    if outcome == Stored::Stored && f.quiet {
+    if outcome == Outcome::Stored && f.quiet {
         return Step::Data(vlen + 2);
     }
     let out = &mut *cx.out;
     out.extend_from_slice(match outcome {
-        Stored::Stored => b"HD",
-        Stored::NotStored => b"NS",
-        Stored::Exists => b"EX",
-        Stored::NotFound => b"NF",
+        Outcome::Stored => b"HD",
+        Outcome::NotStored => b"NS",
+        Outcome::Exists => b"EX",
+        Outcome::NotFound => b"NF",
     });
     for t in &f.tokens {
         match t[0] {

@@ -33,7 +33,7 @@ pub(super) struct Item {
 
 /// What a storage command did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Stored {
+pub(super) enum Outcome {
     Stored,
     NotStored,
     Exists,
@@ -229,7 +229,7 @@ impl Store {
         mut item: Item,
         cas: Option<u64>,
         now: u64,
-    ) -> (Stored, u64) {
+    ) -> (Outcome, u64) {
         self.counters.cmd_set += 1;
         self.reap(key, now);
         let old = self.items.get(key);
@@ -237,15 +237,15 @@ impl Store {
             return match old {
                 None => {
                     self.counters.cas_misses += 1;
-                    (Stored::NotFound, 0)
+                    (Outcome::NotFound, 0)
                 }
                 Some(o) if o.cas == token => {
                     self.counters.cas_hits += 1;
-                    (Stored::Stored, self.link(key, item))
+                    (Outcome::Stored, self.link(key, item))
                 }
                 Some(_) => {
                     self.counters.cas_badval += 1;
-                    (Stored::Exists, 0)
+                    (Outcome::Exists, 0)
                 }
             };
         }
@@ -257,15 +257,15 @@ impl Store {
                         o.time = now;
                     }
                 }
-                (Stored::NotStored, 0)
+                (Outcome::NotStored, 0)
             }
-            (Mode::Replace | Mode::Append | Mode::Prepend, None) => (Stored::NotStored, 0),
+            (Mode::Replace | Mode::Append | Mode::Prepend, None) => (Outcome::NotStored, 0),
             (Mode::Append | Mode::Prepend, Some(o)) => {
                 if cas.is_some_and(|c| c != 0 && c != o.cas) {
-                    return (Stored::Exists, 0);
+                    return (Outcome::Exists, 0);
                 }
                 if !self.fits(key, o.value.len() + item.value.len()) {
-                    return (Stored::NotStored, 0);
+                    return (Outcome::NotStored, 0);
                 }
                 let mut value = Vec::with_capacity(o.value.len() + item.value.len());
                 if mode == Mode::Append {
@@ -278,13 +278,13 @@ impl Store {
                 // append and prepend keep the item's flags and expiry.
                 let mut new = Store::new_item(value, o.flags, o.exptime, now);
                 new.binary_key = o.binary_key || item.binary_key;
-                (Stored::Stored, self.link(key, new))
+                (Outcome::Stored, self.link(key, new))
             }
             _ => {
                 if let Some(o) = old {
                     item.binary_key |= o.binary_key;
                 }
-                (Stored::Stored, self.link(key, item))
+                (Outcome::Stored, self.link(key, item))
             }
         }
     }

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::store::{token_i64, token_u64, Delta, Mode, Store, Stored};
+use super::store::{token_i64, token_u64, Delta, Mode, Outcome, Store};
 use super::{put_num, Ctx, Step};
 use crate::key::MAX_KEY_LENGTH;
 
@@ -173,10 +173,10 @@ fn update(cx: &mut Ctx<'_>, t: &[&[u8]], rest: &[u8], with_cas: bool) -> Step {
     let item = Store::new_item(rest[..vlen].to_vec(), flags as u32, exp, now);
     let (outcome, _) = cx.store.store(key, mode, item, cas, now);
     cx.line(match outcome {
-        Stored::Stored => b"STORED",
-        Stored::NotStored => b"NOT_STORED",
-        Stored::Exists => b"EXISTS",
-        Stored::NotFound => b"NOT_FOUND",
+        Outcome::Stored => b"STORED",
+        Outcome::NotStored => b"NOT_STORED",
+        Outcome::Exists => b"EXISTS",
+        Outcome::NotFound => b"NOT_FOUND",
     });
     Step::Data(vlen + 2)
 }
