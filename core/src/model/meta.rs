@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use super::store::{token_i64, token_u64, Delta, Item, Mode, Outcome, Store, ITEM_OVERHEAD};
+use super::store::{item_size, token_i64, token_u64, Delta, Item, Mode, Outcome, Store};
 use super::{put_num, Ctx, Step};
 use crate::key::MAX_KEY_LENGTH;
 
@@ -153,7 +153,14 @@ pub(super) fn command(cx: &mut Ctx<'_>, t: &[&[u8]], rest: &[u8]) -> Step {
                 decoded = k;
                 &decoded
             }
-            _ => return refuse(cx, b"CLIENT_ERROR error decoding key"),
+            _ => {
+                let msg: &[u8] = match t[0] {
+                    b"mg" | b"ms" => b"CLIENT_ERROR error decoding key",
+                    b"me" => BAD_FORMAT,
+                    _ => b"CLIENT_ERROR invalid or duplicate flag",
+                };
+                return refuse(cx, msg);
+            }
         }
     } else {
         raw_key
@@ -200,10 +207,12 @@ fn put_echo(out: &mut Vec<u8>, key: &[u8], f: &Flags<'_>) {
     }
 }
 
+/// The TTL left as memcached prints it: -1 for none, else a 32-bit
+/// difference (which wraps for an item that expired as it was touched).
 fn ttl_left(exptime: Option<u64>, now: u64) -> i64 {
     match exptime {
         None => -1,
-        Some(t) => i64::try_from(t.saturating_sub(now)).unwrap_or(i64::MAX),
+        Some(t) => i64::from((t as u32).wrapping_sub(now as u32)),
     }
 }
 
@@ -218,15 +227,16 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     cx.store.counters.cmd_get += 1;
     let mut created = false;
     if cx.store.peek(key, now).is_none() {
-        if let Some(n) = f.vivify {
-            let exp = cx.store.realtime(n, now);
-            let mut item = Store::new_item(Vec::new(), 0, exp, now);
-            item.binary_key = f.base64;
+        if f.vivify.is_some() {
+            // Created without a TTL: the `N` flag sets it, in flag order.
+            // memcached does not mark a vivified item's key binary.
+            let item = Store::new_item(Vec::new(), 0, None, now);
             cx.store.store(key, Mode::Add, item, None, now);
             created = true;
         }
     }
     let recache_at = f.recache.map(|r| cx.store.realtime(r, now));
+    let vivify_at = f.vivify.map(|n| cx.store.realtime(n, now));
     let ttl_at = f.ttl.map(|t| cx.store.realtime(t, now));
     let Some(it) = cx.store.fetch(key, now, f.no_bump) else {
         cx.store.counters.get_misses += 1;
@@ -248,7 +258,11 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     for t in &f.tokens {
         match t[0] {
             b'T' => it.exptime = ttl_at.flatten(),
-            b'N' if created => won = true,
+            // A created item takes the vivify TTL, whatever `T` said.
+            b'N' if created => {
+                it.exptime = vivify_at.flatten();
+                won = true;
+            }
             b'R' => {
                 let below = match (it.exptime, recache_at.flatten()) {
                     (Some(e), Some(r)) => e < r,
@@ -293,6 +307,8 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     if !f.no_bump {
         it.fetched = true;
     }
+    // The reply holds the item until the client takes it.
+    cx.store.held.insert(key.to_vec());
     cx.store.counters.get_hits += 1;
     Step::Line
 }
@@ -310,7 +326,7 @@ fn set(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>, vlen: usize, rest: &[u8]) ->
         }
     };
     let now = cx.now;
-    if !cx.store.fits(key, vlen) {
+    if !cx.store.fits(key, f.client_flags.unwrap_or(0), vlen) {
         cx.line(b"SERVER_ERROR object too large for cache");
         if mode == Mode::Set {
             cx.store.unlink(key, now);
@@ -327,7 +343,13 @@ fn set(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>, vlen: usize, rest: &[u8]) ->
     let exp = cx.store.realtime(f.ttl.unwrap_or(0), now);
     let mut item = Store::new_item(rest[..vlen].to_vec(), f.client_flags.unwrap_or(0), exp, now);
     item.binary_key = f.base64;
-    let mut cas = f.compare_cas;
+    // A cas compare turns set and replace into cas (add ignores it;
+    // append and prepend compare it themselves).
+    let mode = match (mode, f.compare_cas) {
+        (Mode::Replace, Some(_)) => Mode::Set,
+        _ => mode,
+    };
+    let mut cas = f.compare_cas.filter(|_| mode != Mode::Add);
     // `I` with an older token: store, but as stale.
     if f.invalidate && mode == Mode::Set {
         if let (Some(c), Some(old)) = (cas, cx.store.peek(key, now)) {
@@ -498,7 +520,7 @@ fn debug(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
         return Step::Line;
     };
     let it: Item = it.clone();
-    let size = (key.len() + it.value.len() + ITEM_OVERHEAD) as u64;
+    let size = item_size(key, it.flags, it.value.len()) as u64;
     let mut class = 1u64;
     let mut chunk = 96u64;
     while size > chunk {

@@ -128,6 +128,15 @@ impl Ctx<'_> {
     }
 }
 
+/// memcached's `current_time` at [`Millis(0)`](Millis): its clock starts
+/// 62 seconds after the `process_started` it measures from.
+const CLOCK_START: u64 = 62;
+
+/// memcached's `current_time` (whole seconds) at `now`.
+fn seconds(now: Millis) -> u64 {
+    now.0 / 1000 + CLOCK_START
+}
+
 /// Appends a space and `n`.
 fn put_num(out: &mut Vec<u8>, n: u64) {
     let mut buf = itoa::Buffer::new();
@@ -197,7 +206,7 @@ impl Model {
             return;
         }
         self.rx.extend_from_slice(data);
-        let now = now.0 / 1000;
+        let now = seconds(now);
         let mut at = 0;
         while !self.closed {
             let input = &self.rx[at..];
@@ -276,11 +285,16 @@ impl Model {
     /// Panics if `n` is larger than `transmit().len()`.
     pub fn advance_transmit(&mut self, n: usize) {
         self.tx.drain(..n);
+        if self.tx.is_empty() {
+            self.store.held.clear();
+        }
     }
 
     /// Takes every byte the server answered so far.
     #[must_use]
     pub fn take_transmit(&mut self) -> Vec<u8> {
+        // Written replies hold no item any more.
+        self.store.held.clear();
         core::mem::take(&mut self.tx)
     }
 
@@ -297,6 +311,7 @@ impl Model {
         self.rx.clear();
         self.tx.clear();
         self.swallow = 0;
+        self.store.held.clear();
         self.closed = false;
         self.connections += 1;
     }
@@ -315,7 +330,7 @@ impl Model {
     /// Returns the number of live items at time `now`.
     #[must_use]
     pub fn item_count(&self, now: Millis) -> u64 {
-        self.store.usage(now.0 / 1000).0
+        self.store.usage(seconds(now)).0
     }
 
     /// Returns the value and flags of `key` at time `now`, if it is live,
@@ -323,7 +338,7 @@ impl Model {
     #[must_use]
     pub fn peek(&mut self, key: &[u8], now: Millis) -> Option<(&[u8], u32)> {
         self.store
-            .peek(key, now.0 / 1000)
+            .peek(key, seconds(now))
             .map(|it| (&it.value[..], it.flags))
     }
 }

@@ -1,6 +1,6 @@
 //! The model's items: values, flags, cas tokens, expiry, flushes, counters.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
 /// Relative TTLs up to this many seconds; above, a Unix time.
@@ -8,7 +8,7 @@ const REALTIME_MAXDELTA: i64 = 60 * 60 * 24 * 30;
 /// memcached bumps an item's access time at most once a minute.
 const ITEM_UPDATE_INTERVAL: u64 = 60;
 /// memcached's item header (with cas) plus the key's NUL and the value's `\r\n`.
-pub(super) const ITEM_OVERHEAD: usize = 48 + 8 + 1 + 2;
+const ITEM_OVERHEAD: usize = 48 + 8 + 1 + 2;
 
 /// One stored item.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,11 +92,15 @@ pub(super) struct Store {
     oldest_live: Option<u64>,
     /// `flush_all` now: items with a smaller cas are gone.
     oldest_cas: u64,
-    /// Unix time at model second 0.
+    /// Unix time at `Millis(0)` (model second `CLOCK_START`).
     pub(super) unix_origin: u64,
     pub(super) max_item_size: usize,
     pub(super) limit_maxbytes: u64,
     pub(super) counters: Counters,
+    /// Keys of items an `mg` reply not yet taken by the client refers to:
+    /// memcached holds such an item until the reply is written, so an
+    /// incr/decr cannot rewrite it in place.
+    pub(super) held: BTreeSet<Vec<u8>>,
 }
 
 impl Store {
@@ -110,6 +114,7 @@ impl Store {
             max_item_size,
             limit_maxbytes: 64 * 1024 * 1024,
             counters: Counters::default(),
+            held: BTreeSet::new(),
         }
     }
 
@@ -126,21 +131,21 @@ impl Store {
         if exptime == 0 {
             None
         } else if exptime < 0 {
-            Some(0)
+            Some(1)
         } else if exptime > REALTIME_MAXDELTA {
+            // A Unix time, as seconds since memcached's `process_started`.
+            let started = self.unix_origin.saturating_sub(super::CLOCK_START);
             let unix = exptime as u64;
-            Some(unix.saturating_sub(self.unix_origin))
+            Some(if unix <= started { 1 } else { unix - started })
         } else {
             Some(now + exptime as u64)
         }
     }
 
-    /// Returns true if an item of `key` with `value` fits the item size limit.
-    pub(super) fn fits(&self, key: &[u8], value_len: usize) -> bool {
-        value_len
-            .saturating_add(key.len())
-            .saturating_add(ITEM_OVERHEAD)
-            <= self.max_item_size
+    /// Returns true if an item of `key` with a value of `value_len` bytes
+    /// fits the item size limit.
+    pub(super) fn fits(&self, key: &[u8], flags: u32, value_len: usize) -> bool {
+        value_len.saturating_add(item_size(key, flags, 0)) <= self.max_item_size
     }
 
     fn is_live(&self, it: &Item, now: u64) -> bool {
@@ -264,7 +269,7 @@ impl Store {
                 if cas.is_some_and(|c| c != 0 && c != o.cas) {
                     return (Outcome::Exists, 0);
                 }
-                if !self.fits(key, o.value.len() + item.value.len()) {
+                if !self.fits(key, o.flags, o.value.len() + item.value.len()) {
                     return (Outcome::NotStored, 0);
                 }
                 let mut value = Vec::with_capacity(o.value.len() + item.value.len());
@@ -291,7 +296,8 @@ impl Store {
 
     /// memcached's `do_add_delta`: incr (wrapping) or decr (floored at 0).
     /// A result that fits the old value's length is written in place,
-    /// space-padded (what memcached does when no one else holds the item).
+    /// space-padded, when no one else holds the item (memcached's
+    /// `refcount == 2`); else it becomes a new item of just the digits.
     pub(super) fn add_delta(
         &mut self,
         key: &[u8],
@@ -300,6 +306,7 @@ impl Store {
         cas: Option<u64>,
         now: u64,
     ) -> Delta {
+        let held = self.held.contains(key);
         let Some(it) = self.fetch(key, now, false) else {
             return Delta::NotFound;
         };
@@ -319,7 +326,7 @@ impl Store {
         };
         let mut buf = itoa::Buffer::new();
         let digits = buf.format(n).as_bytes();
-        if digits.len() <= it.value.len() {
+        if digits.len() <= it.value.len() && !held {
             let len = it.value.len();
             // Written in place (memcached holds the only reference).
             it.value.clear();
@@ -362,11 +369,18 @@ impl Store {
         for (k, it) in &self.items {
             if self.is_live(it, now) {
                 n += 1;
-                bytes += (k.len() + it.value.len() + ITEM_OVERHEAD) as u64;
+                bytes += item_size(k, it.flags, it.value.len()) as u64;
             }
         }
         (n, bytes)
     }
+}
+
+/// memcached's size of an item: header, cas, key and NUL, client flags
+/// when not 0, the value and its `\r\n`.
+pub(super) fn item_size(key: &[u8], flags: u32, value_len: usize) -> usize {
+    let flags_len = if flags == 0 { 0 } else { 4 };
+    ITEM_OVERHEAD + key.len() + flags_len + value_len
 }
 
 /// C's `isspace`.

@@ -194,7 +194,7 @@ fn other_text_commands_answer_as_memcached() {
         b"NOT_FOUND\r\nSTORED\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR invalid exptime argument\r\n",
     );
     check(&mut m, b"gat\r\ngat 10\r\ngat 10 s\r\ngats 10 s zz\r\ngat abc s\r\n",
-        b"ERROR\r\nERROR\r\nVALUE s 0 1\r\n1\r\nEND\r\nVALUE s 0 1 1\r\n1\r\nEND\r\nCLIENT_ERROR invalid exptime argument\r\n");
+        b"ERROR\r\nEND\r\nVALUE s 0 1\r\n1\r\nEND\r\nVALUE s 0 1 1\r\n1\r\nEND\r\nCLIENT_ERROR invalid exptime argument\r\n");
     check(
         &mut m,
         b"flush_all noreply\r\nflush_all\r\nflush_all abc\r\nflush_all 0 noreply\r\n",
@@ -385,4 +385,26 @@ fn an_endless_line_closes_the_connection() {
     assert!(!m.is_closed());
     m.receive(b"\r\n", Millis(0));
     assert_eq!(m.take_transmit(), b"END\r\n");
+}
+
+#[test]
+fn an_mg_reply_not_yet_written_holds_its_item() {
+    let mut m = model();
+    // As memcached 1.6.18: a get's reply does not hold the item, an mg's does.
+    check(
+        &mut m,
+        b"set x 0 0 4\r\n0010\r\nget x\r\ndecr x 1\r\nmg x s v\r\n",
+        b"STORED\r\nVALUE x 0 4\r\n0010\r\nEND\r\n9\r\nVA 4 s4\r\n9   \r\n",
+    );
+    check(
+        &mut m,
+        b"set x 0 0 4\r\n0010\r\nmg x\r\ndecr x 1\r\nmg x s v\r\n",
+        b"STORED\r\nHD\r\n9\r\nVA 1 s1\r\n9\r\n",
+    );
+    check(
+        &mut m,
+        b"set x 0 0 4\r\n0010\r\nmg x\r\n",
+        b"STORED\r\nHD\r\n",
+    );
+    check(&mut m, b"decr x 1\r\nmg x s\r\n", b"9\r\nHD s4\r\n");
 }

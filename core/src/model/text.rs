@@ -24,7 +24,7 @@ pub(super) fn command(cx: &mut Ctx<'_>, t: &[&[u8]], rest: &[u8]) -> Step {
     };
     match name {
         b"get" | b"gets" => want(n >= 3, cx, &|cx| get(cx, t, name == b"gets", false)),
-        b"gat" | b"gats" => want(n >= 4, cx, &|cx| get(cx, t, name == b"gats", true)),
+        b"gat" | b"gats" => want(n >= 3, cx, &|cx| get(cx, t, name == b"gats", true)),
         b"set" | b"add" | b"replace" | b"append" | b"prepend" => {
             want(n == 6 || n == 7, cx, &|cx| update(cx, t, rest, false))
         }
@@ -150,7 +150,7 @@ fn update(cx: &mut Ctx<'_>, t: &[&[u8]], rest: &[u8], with_cas: bool) -> Step {
         b"prepend" => Mode::Prepend,
         _ => Mode::Set,
     };
-    if !cx.store.fits(key, vlen) {
+    if !cx.store.fits(key, flags as u32, vlen) {
         cx.line(b"SERVER_ERROR object too large for cache");
         // A set that cannot store leaves no stale value behind.
         if mode == Mode::Set && cas.is_none() {
@@ -234,6 +234,8 @@ fn touch(cx: &mut Ctx<'_>, t: &[&[u8]]) -> Step {
     match cx.store.fetch(key, now, false) {
         Some(it) => {
             it.exptime = exp;
+            // A touch is a fetch for memcached (`h` says so afterwards).
+            it.fetched = true;
             cx.store.counters.touch_hits += 1;
             cx.line(b"TOUCHED");
         }
