@@ -226,14 +226,12 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
     let now = cx.now;
     cx.store.counters.cmd_get += 1;
     let mut created = false;
-    if cx.store.peek(key, now).is_none() {
-        if f.vivify.is_some() {
-            // Created without a TTL: the `N` flag sets it, in flag order.
-            // memcached does not mark a vivified item's key binary.
-            let item = Store::new_item(Vec::new(), 0, None, now);
-            cx.store.store(key, Mode::Add, item, None, now);
-            created = true;
-        }
+    if f.vivify.is_some() && cx.store.peek(key, now).is_none() {
+        // Created without a TTL: the `N` flag sets it, in flag order.
+        // memcached does not mark a vivified item's key binary.
+        let item = Store::new_item(Vec::new(), 0, None, now);
+        cx.store.store(key, Mode::Add, item, None, now);
+        created = true;
     }
     let recache_at = f.recache.map(|r| cx.store.realtime(r, now));
     let vivify_at = f.vivify.map(|n| cx.store.realtime(n, now));
