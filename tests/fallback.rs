@@ -171,6 +171,8 @@ fn a_primary_that_ignores_errors_reads_from_the_next_cache() {
     let primary = Client::builder(&new_addr).ignore_exc(true).build().unwrap();
     let cache = FallbackClient::new(vec![primary, client(&old)]).unwrap();
     assert_eq!(text(cache.get("k").unwrap()).as_deref(), Some("old"));
+    let m = cache.meta_get(MetaGet::new(b"k").value()).unwrap();
+    assert_eq!(m.value.as_deref(), Some(&b"old"[..]));
     // Writes still go to the primary, and fail there.
     assert!(cache
         .set_with("k", "v", StoreOptions::new().noreply(false))

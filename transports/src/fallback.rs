@@ -1,7 +1,7 @@
 //! `FallbackClient`: read through several caches in order, write to the
 //! first (pymemcache's `fallback.FallbackClient`).
 
-use memcrab_core::meta::{MetaRequest, MetaStatus};
+use memcrab_core::meta::{MetaReply, MetaRequest, MetaStatus};
 use memcrab_core::{GetCommand, Item, Reply, Request};
 use smallvec::SmallVec;
 
@@ -206,7 +206,24 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        let mut out = self.primary().execute_meta(requests)?;
+        let ignore = self.primary().options().ignore_exc;
+        let mut out = match self.primary().execute_meta(requests) {
+            Ok(out) => out,
+            Err(e) if ignore && e.kind() != crate::ErrorKind::IllegalInput => {
+                requests.iter().map(|_| Some(Err(e.clone()))).collect()
+            }
+            Err(e) => return Err(e),
+        };
+        // With `ignore_exc`, a read the primary failed is a miss there.
+        if ignore {
+            for (r, o) in requests.iter().zip(out.iter_mut()) {
+                if matches!(r, MetaRequest::Get(_))
+                    && matches!(o, Some(Err(e)) if e.kind() != crate::ErrorKind::IllegalInput)
+                {
+                    *o = Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss))));
+                }
+            }
+        }
         for cache in &self.caches[1..] {
             // Plain reads that missed: no vivify, recache or touch, which
             // change the item and belong to the primary.
