@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use memcrab::core::meta::{MetaGet, MetaSet, MetaStatus};
 use memcrab::{Client, ErrorKind, FallbackClient, Memcache, MetaCommands, Protocol, StoreOptions};
+use memcrab_transport::mock::MockClient;
 use support::MemcachedServer;
 
 fn client(server: &MemcachedServer) -> Client {
@@ -177,6 +178,24 @@ fn a_primary_that_ignores_errors_reads_from_the_next_cache() {
     assert!(cache
         .set_with("k", "v", StoreOptions::new().noreply(false))
         .is_err());
+}
+
+#[test]
+fn caches_with_their_own_key_prefixes_merge_by_the_caller_s_keys() {
+    // In-memory caches: the fallback logic needs no server to be shown.
+    let new = MockClient::builder().key_prefix("v2:").build().unwrap();
+    let old = MockClient::builder().key_prefix("v1:").build().unwrap();
+    old.set("a", "old-a").unwrap();
+    old.set("b", "old-b").unwrap();
+    new.set("b", "new-b").unwrap();
+    let cache = FallbackClient::new(vec![new, old]).unwrap();
+    let got = cache.get_many(&["a", "b", "c"]).unwrap();
+    assert_eq!(text(got.get("a").cloned()).as_deref(), Some("old-a"));
+    assert_eq!(text(got.get("b").cloned()).as_deref(), Some("new-b"));
+    assert_eq!(got.len(), 2);
+    assert!(cache.delete("b").unwrap());
+    assert_eq!(text(cache.get("b").unwrap()).as_deref(), Some("old-b"));
+    assert_eq!(cache.caches()[1].item_count(), 2);
 }
 
 #[test]

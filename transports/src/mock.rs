@@ -505,6 +505,26 @@ mod tests {
     }
 
     #[test]
+    fn stats_count_what_happened() {
+        let cache = waiting(Protocol::Text);
+        cache.set("a", "1").unwrap();
+        cache.get("a").unwrap();
+        cache.get("b").unwrap();
+        let stats = cache.stats(&[]).unwrap();
+        let n = |name: &str| stats.get(name).and_then(|v| v.as_u64());
+        assert_eq!(
+            (n("curr_items"), n("get_hits"), n("get_misses")),
+            (Some(1), Some(1), Some(1))
+        );
+        assert_eq!(
+            cache.stats(&["bogus"]).unwrap_err().kind(),
+            ErrorKind::UnknownCommand
+        );
+        let raw = cache.raw_command("stats settings", b"END\r\n").unwrap();
+        assert!(raw.starts_with(b"STAT maxbytes"), "{raw:?}");
+    }
+
+    #[test]
     fn quit_closes_and_the_next_call_reconnects() {
         let cache = waiting(Protocol::Meta);
         cache.set("k", "v").unwrap();
