@@ -1,14 +1,23 @@
 //! Model-based property test: random sequences of commands go through
-//! memcrab to a real memcached and through a small in-memory model of
-//! memcached's semantics, and every result must agree. A disagreement
-//! shrinks to a minimal sequence.
+//! memcrab to a real memcached, through `MockClient` (the real client over
+//! the in-memory memcached of `memcrab::core::model`), and through a small
+//! model of memcached's semantics written here; every result must agree.
+//! A disagreement shrinks to a minimal sequence.
+//!
+//! The mock must give memcached's result for every command, errors' kinds
+//! included. Where memcached's own answer depends on its memory (the choice
+//! points below), the mock takes memcached's usual branch; if memcached
+//! took the other one, the difference must be one the model explains from
+//! the same state, and from there on each side is checked against the
+//! model only. Each test prints how many commands agreed and how many
+//! cases diverged so (`--nocapture`; about 1 case in 250).
 //!
 //! The commands are the whole classic API (set, add, replace, append,
 //! prepend, cas, get, get_many, gets, gets_many, gat, gats, touch, delete,
 //! delete_many, incr, decr, set_many, flush_all), pipelined batches through
 //! `execute` (stores, cas, multi-key gets, deletes, touches, incr/decr,
 //! noreply mixed in), and the meta commands (`meta_get`, `meta_set`,
-//! `meta_delete`, `meta_arithmetic`), over five keys and small values
+//! `meta_delete`, `meta_arithmetic`), `version` and `verbosity`, over five keys and small values
 //! (numbers, text, empty, `\r\nEND\r\n`, random bytes). Each sequence ends
 //! with a `gets` of every key, so what noreply writes did is checked too.
 //!
@@ -38,8 +47,9 @@
 //! the token the last read of a key returned, on each side (for a batch,
 //! the last read before the batch).
 //!
-//! Nothing depends on time: no expiry but 0, and `touch`/`gat` set a TTL of
-//! a day. Cases: `PROPTEST_CASES` (default 64).
+//! Nothing depends on the clock: TTLs are 0, a day (`touch`/`gat`), or
+//! negative (stored, touched or read, and expired at once). Cases:
+//! `PROPTEST_CASES` (default 64).
 
 mod support;
 
