@@ -306,7 +306,7 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
         it.fetched = true;
     }
     // The reply holds the item until the client takes it.
-    cx.store.held.insert(key.to_vec());
+    cx.store.hold(cx.conn, key);
     cx.store.counters.get_hits += 1;
     Step::Line
 }

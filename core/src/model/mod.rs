@@ -112,9 +112,13 @@ struct Ctx<'a> {
     out: &'a mut Vec<u8>,
     /// Model seconds since the origin.
     now: u64,
+    /// The connection the command came on.
+    conn: usize,
     /// The command said `noreply`: its lines are not sent.
     noreply: bool,
     version: &'a str,
+    /// Open connections and connections ever opened, for `stats`.
+    open: u64,
     connections: u64,
 }
 
@@ -144,7 +148,22 @@ fn put_num(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(buf.format(n).as_bytes());
 }
 
-/// One memcached server in memory, with one client connection.
+/// Identifies one client connection to a [`Model`]; the connection
+/// [`Model::new`] opens is `ConnectionId(0)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ConnectionId(pub usize);
+
+/// One client connection's byte streams.
+#[derive(Clone, Debug, Default)]
+struct Session {
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    /// Bytes still to discard (the data of a refused storage command).
+    swallow: usize,
+    closed: bool,
+}
+
+/// One memcached server in memory, with its client connections.
 ///
 /// # Methods by kind
 ///
@@ -158,8 +177,15 @@ fn put_num(out: &mut Vec<u8>, n: u64) {
 /// - Getters: [`is_closed`](Self::is_closed) (after `quit`, or a line too
 ///   long), [`item_count`](Self::item_count), [`peek`](Self::peek).
 ///
+/// Those work on the first connection. More connections to the same items
+/// (a pool) come from [`connect`](Self::connect), with the same methods
+/// suffixed `_on` taking a [`ConnectionId`]; an unknown id is a closed
+/// connection.
+///
 /// Commands run as soon as they are complete, in order; every answer is
-/// appended to the output.
+/// appended to the output. An `mg` reply holds its item until the client
+/// takes it (as memcached's reply objects do), so an incr/decr of that item
+/// meanwhile makes a new item instead of rewriting it in place.
 ///
 /// # Example
 ///
@@ -171,18 +197,21 @@ fn put_num(out: &mut Vec<u8>, n: u64) {
 /// server.receive(b"incr n 1\r\nquit\r\n", Millis(0));
 /// assert_eq!(server.take_transmit(), b"NOT_FOUND\r\n");
 /// assert!(server.is_closed());
+///
+/// let other = server.connect();
+/// server.receive_on(other, b"set n 0 0 1\r\n7\r\n", Millis(0));
+/// assert_eq!(server.take_transmit_on(other), b"STORED\r\n");
 /// ```
 #[derive(Clone, Debug)]
 pub struct Model {
     store: Store,
     version: String,
-    rx: Vec<u8>,
-    tx: Vec<u8>,
-    /// Bytes still to discard (the data of a refused storage command).
-    swallow: usize,
-    closed: bool,
+    sessions: Vec<Session>,
     connections: u64,
 }
+
+/// The first connection's id.
+const FIRST: ConnectionId = ConnectionId(0);
 
 impl Model {
     /// Creates an empty server with one open connection.
@@ -191,10 +220,7 @@ impl Model {
         Model {
             store: Store::new(config.max_item_size, config.unix_time_at_origin),
             version: config.version,
-            rx: Vec::new(),
-            tx: Vec::new(),
-            swallow: 0,
-            closed: false,
+            sessions: alloc::vec![Session::default()],
             connections: 1,
         }
     }
@@ -202,19 +228,28 @@ impl Model {
     /// Takes bytes the client wrote at time `now` and runs every command
     /// they complete. Ignored once the connection is closed.
     pub fn receive(&mut self, data: &[u8], now: Millis) {
-        if self.closed {
+        self.receive_on(FIRST, data, now);
+    }
+
+    /// [`receive`](Self::receive) on connection `conn`.
+    pub fn receive_on(&mut self, conn: ConnectionId, data: &[u8], now: Millis) {
+        let open = self.sessions.iter().filter(|s| !s.closed).count() as u64;
+        let Some(session) = self.sessions.get_mut(conn.0) else {
+            return;
+        };
+        if session.closed {
             return;
         }
-        self.rx.extend_from_slice(data);
+        session.rx.extend_from_slice(data);
         let now = seconds(now);
         let mut at = 0;
-        while !self.closed {
-            let input = &self.rx[at..];
-            if self.swallow > 0 {
-                let n = self.swallow.min(input.len());
-                self.swallow -= n;
+        while !session.closed {
+            let input = &session.rx[at..];
+            if session.swallow > 0 {
+                let n = session.swallow.min(input.len());
+                session.swallow -= n;
                 at += n;
-                if self.swallow > 0 {
+                if session.swallow > 0 {
                     break;
                 }
                 continue;
@@ -224,7 +259,7 @@ impl Model {
                 let long_get =
                     input[start..].starts_with(b"get ") || input[start..].starts_with(b"gets ");
                 if input.len() > MAX_GET_LINE || (input.len() > MAX_LINE && !long_get) {
-                    self.closed = true;
+                    session.closed = true;
                 }
                 break;
             };
@@ -235,17 +270,17 @@ impl Model {
                 .collect();
             let mut cx = Ctx {
                 store: &mut self.store,
-                out: &mut self.tx,
+                out: &mut session.tx,
+                conn: conn.0,
                 now,
                 noreply: false,
                 version: &self.version,
+                open,
                 connections: self.connections,
             };
             let rest = &input[nl + 1..];
             let step = match tokens.first() {
-                Some(c) if c.len() >= 2 && c[0] == b'm' && c.len() == 2 => {
-                    meta::command(&mut cx, &tokens, rest)
-                }
+                Some(c) if c.len() == 2 && c[0] == b'm' => meta::command(&mut cx, &tokens, rest),
                 Some(c) if c.len() >= 2 => text::command(&mut cx, &tokens, rest),
                 _ => {
                     cx.line(b"ERROR");
@@ -257,25 +292,31 @@ impl Model {
                 Step::Data(n) => at += nl + 1 + n,
                 Step::Swallow(n) => {
                     at += nl + 1;
-                    self.swallow = n;
+                    session.swallow = n;
                 }
                 Step::NeedMore => break,
                 Step::Close => {
-                    self.closed = true;
-                    at = self.rx.len();
+                    session.closed = true;
+                    at = session.rx.len();
                 }
             }
         }
-        self.rx.drain(..at.min(self.rx.len()));
-        if self.closed {
-            self.rx.clear();
+        session.rx.drain(..at.min(session.rx.len()));
+        if session.closed {
+            session.rx.clear();
         }
     }
 
     /// Returns the bytes the server answered that were not taken yet.
     #[must_use]
     pub fn transmit(&self) -> &[u8] {
-        &self.tx
+        self.transmit_on(FIRST)
+    }
+
+    /// [`transmit`](Self::transmit) on connection `conn`.
+    #[must_use]
+    pub fn transmit_on(&self, conn: ConnectionId) -> &[u8] {
+        self.sessions.get(conn.0).map_or(&[], |s| &s.tx[..])
     }
 
     /// Discards the first `n` bytes of [`transmit`](Self::transmit).
@@ -284,35 +325,77 @@ impl Model {
     ///
     /// Panics if `n` is larger than `transmit().len()`.
     pub fn advance_transmit(&mut self, n: usize) {
-        self.tx.drain(..n);
-        if self.tx.is_empty() {
-            self.store.held.clear();
+        self.advance_transmit_on(FIRST, n);
+    }
+
+    /// [`advance_transmit`](Self::advance_transmit) on connection `conn`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is larger than `transmit_on(conn).len()`.
+    pub fn advance_transmit_on(&mut self, conn: ConnectionId, n: usize) {
+        if let Some(s) = self.sessions.get_mut(conn.0) {
+            s.tx.drain(..n);
+            if s.tx.is_empty() {
+                self.store.release(conn.0);
+            }
         }
     }
 
     /// Takes every byte the server answered so far.
     #[must_use]
     pub fn take_transmit(&mut self) -> Vec<u8> {
+        self.take_transmit_on(FIRST)
+    }
+
+    /// [`take_transmit`](Self::take_transmit) on connection `conn`.
+    #[must_use]
+    pub fn take_transmit_on(&mut self, conn: ConnectionId) -> Vec<u8> {
         // Written replies hold no item any more.
-        self.store.held.clear();
-        core::mem::take(&mut self.tx)
+        self.store.release(conn.0);
+        self.sessions
+            .get_mut(conn.0)
+            .map(|s| core::mem::take(&mut s.tx))
+            .unwrap_or_default()
     }
 
     /// Returns true once the server closed the connection (`quit`, or a
     /// command line longer than memcached buffers).
     #[must_use]
     pub fn is_closed(&self) -> bool {
-        self.closed
+        self.is_closed_on(FIRST)
     }
 
-    /// Starts a new client connection: the items stay, the byte streams
-    /// and the closed state start afresh.
+    /// [`is_closed`](Self::is_closed) for connection `conn`.
+    #[must_use]
+    pub fn is_closed_on(&self, conn: ConnectionId) -> bool {
+        self.sessions.get(conn.0).is_none_or(|s| s.closed)
+    }
+
+    /// Opens another client connection to the same items.
+    pub fn connect(&mut self) -> ConnectionId {
+        self.connections += 1;
+        self.sessions.push(Session::default());
+        ConnectionId(self.sessions.len() - 1)
+    }
+
+    /// Closes connection `conn` from the client's side (its unread input
+    /// and unsent output are dropped).
+    pub fn disconnect(&mut self, conn: ConnectionId) {
+        if let Some(s) = self.sessions.get_mut(conn.0) {
+            *s = Session {
+                closed: true,
+                ..Session::default()
+            };
+            self.store.release(conn.0);
+        }
+    }
+
+    /// Replaces the first connection with a new one: the items stay, the
+    /// byte streams and the closed state start afresh.
     pub fn reconnect(&mut self) {
-        self.rx.clear();
-        self.tx.clear();
-        self.swallow = 0;
-        self.store.held.clear();
-        self.closed = false;
+        self.store.release(FIRST.0);
+        self.sessions[FIRST.0] = Session::default();
         self.connections += 1;
     }
 

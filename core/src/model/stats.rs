@@ -22,7 +22,7 @@ pub(super) fn stats(cx: &mut Ctx<'_>, args: &[&[u8]]) -> Step {
             lines.push(("version", String::from(cx.version)));
             let mut num = |name: &'static str, n: u64| lines.push((name, n_to_string(n)));
             num("pointer_size", 64);
-            num("curr_connections", 1);
+            num("curr_connections", cx.open);
             num("total_connections", cx.connections);
             num("cmd_get", c.cmd_get);
             num("cmd_set", c.cmd_set);

@@ -97,10 +97,10 @@ pub(super) struct Store {
     pub(super) max_item_size: usize,
     pub(super) limit_maxbytes: u64,
     pub(super) counters: Counters,
-    /// Keys of items an `mg` reply not yet taken by the client refers to:
-    /// memcached holds such an item until the reply is written, so an
-    /// incr/decr cannot rewrite it in place.
-    pub(super) held: BTreeSet<Vec<u8>>,
+    /// Items an `mg` reply not yet taken by the client refers to, by
+    /// connection and key: memcached holds such an item until the reply is
+    /// written, so an incr/decr cannot rewrite it in place.
+    held: BTreeSet<(usize, Vec<u8>)>,
 }
 
 impl Store {
@@ -192,6 +192,16 @@ impl Store {
         if let Some(it) = self.items.get_mut(key) {
             it.fetched = true;
         }
+    }
+
+    /// Records that a reply on connection `conn` holds the item of `key`.
+    pub(super) fn hold(&mut self, conn: usize, key: &[u8]) {
+        self.held.insert((conn, key.to_vec()));
+    }
+
+    /// Lets go of every item the replies on connection `conn` held.
+    pub(super) fn release(&mut self, conn: usize) {
+        self.held.retain(|(c, _)| *c != conn);
     }
 
     /// Removes `key`; true if it was there and live.
@@ -306,7 +316,7 @@ impl Store {
         cas: Option<u64>,
         now: u64,
     ) -> Delta {
-        let held = self.held.contains(key);
+        let held = self.held.iter().any(|(_, k)| k == key);
         let Some(it) = self.fetch(key, now, false) else {
             return Delta::NotFound;
         };

@@ -408,3 +408,35 @@ fn an_mg_reply_not_yet_written_holds_its_item() {
     );
     check(&mut m, b"decr x 1\r\nmg x s\r\n", b"9\r\nHD s4\r\n");
 }
+
+#[test]
+fn connections_share_the_items_and_close_on_their_own() {
+    let mut m = model();
+    let other = m.connect();
+    m.receive_on(other, b"set k 0 0 2\r\n10\r\nmg k\r\n", Millis(0));
+    assert_eq!(m.take_transmit_on(other), b"STORED\r\nHD\r\n");
+    // Another connection's mg reply, taken, holds nothing.
+    check(
+        &mut m,
+        b"decr k 1\r\nget k\r\n",
+        b"9\r\nVALUE k 0 2\r\n9 \r\nEND\r\n",
+    );
+    m.receive_on(other, b"mg k\r\n", Millis(0));
+    check(
+        &mut m,
+        b"decr k 1\r\nget k\r\n",
+        b"8\r\nVALUE k 0 1\r\n8\r\nEND\r\n",
+    );
+    let stats = ask(&mut m, b"stats\r\n", 0);
+    assert!(stats.windows(22).any(|w| w == b"STAT curr_connections "));
+    m.receive_on(other, b"quit\r\n", Millis(0));
+    assert!(m.is_closed_on(other) && !m.is_closed());
+    assert_eq!(m.take_transmit_on(other), b"HD\r\n");
+    m.disconnect(FIRST_ID);
+    assert!(m.is_closed());
+    assert!(m.is_closed_on(super::ConnectionId(7)));
+    m.receive_on(super::ConnectionId(7), b"version\r\n", Millis(0));
+    assert_eq!(m.transmit_on(super::ConnectionId(7)), b"");
+}
+
+const FIRST_ID: super::ConnectionId = super::ConnectionId(0);
