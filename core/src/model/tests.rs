@@ -407,6 +407,12 @@ fn an_mg_reply_not_yet_written_holds_its_item() {
         b"STORED\r\nHD\r\n",
     );
     check(&mut m, b"decr x 1\r\nmg x s\r\n", b"9\r\nHD s4\r\n");
+    // It holds the item, not the key: a replaced item is free.
+    check(
+        &mut m,
+        b"ms a 2\r\n5 \r\nmg a\r\nappend a 0 0 0\r\n\r\ndecr a 1\r\nget a\r\n",
+        b"HD\r\nHD\r\nSTORED\r\n4\r\nVALUE a 0 2\r\n4 \r\nEND\r\n",
+    );
 }
 
 #[test]
