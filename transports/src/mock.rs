@@ -505,6 +505,29 @@ mod tests {
     }
 
     #[test]
+    fn a_mock_is_shared_across_threads() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        let cache = std::sync::Arc::new(waiting(Protocol::Text));
+        send_sync(&cache);
+        cache.set("n", "0").unwrap();
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let c = cache.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100 {
+                        c.incr("n", 1).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        // Calls take turns on the one connection: no increment is lost.
+        assert_eq!(cache.incr("n", 0).unwrap(), Some(400));
+    }
+
+    #[test]
     fn stats_count_what_happened() {
         let cache = waiting(Protocol::Text);
         cache.set("a", "1").unwrap();
