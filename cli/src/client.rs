@@ -3,17 +3,18 @@
 use std::io::Write;
 use std::time::Duration;
 
-use memcrab::blocking::HashClient;
+use memcrab::blocking::{HashClient, TlsConfig};
 use memcrab::{Client, ClientOptions, Error, Memcache, Protocol, ServerAddr};
 
 use crate::args::{Command, Hash};
+use crate::each;
 use crate::output::Output;
 use crate::run::{self, Failure, Status};
 
 /// The largest value the command line sends or accepts: memcached's own
 /// ceiling for `-I`, so the server, not the client, decides what is too
 /// large for it.
-const MAX_ITEM_SIZE: usize = 1024 * 1024 * 1024;
+pub const MAX_ITEM_SIZE: usize = 1024 * 1024 * 1024;
 
 /// One server of the list: its address, and the text it was given as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +29,7 @@ pub struct Server {
 /// The servers and the client over them.
 pub struct Target {
     servers: Vec<Server>,
+    options: ClientOptions,
     clients: Clients,
 }
 
@@ -45,7 +47,8 @@ enum Clients {
 impl Target {
     /// A client for `servers` (at least one) that waits for every reply,
     /// and never longer than `timeout` for a connection or a reply;
-    /// several servers are spread with `hash`. No I/O.
+    /// several servers are spread with `hash`; with `tls`, every
+    /// connection speaks TLS. No I/O.
     ///
     /// # Errors
     ///
@@ -55,6 +58,7 @@ impl Target {
         hash: Hash,
         protocol: Protocol,
         timeout: Duration,
+        tls: Option<TlsConfig>,
     ) -> Result<Target, Error> {
         let opts = ClientOptions {
             connect_timeout: Some(timeout),
@@ -62,18 +66,27 @@ impl Target {
             default_noreply: false,
             max_item_size: MAX_ITEM_SIZE,
             protocol,
+            tls,
             ..ClientOptions::default()
         };
         let clients = match servers.as_slice() {
-            [server] => Clients::One(Client::builder(server.addr.clone()).options(opts).build()?),
+            [server] => Clients::One(
+                Client::builder(server.addr.clone())
+                    .options(opts.clone())
+                    .build()?,
+            ),
             _ => Clients::Many(
                 HashClient::builder(servers.iter().map(|s| s.addr.clone()))
-                    .options(opts)
+                    .options(opts.clone())
                     .distribution(hash.distribution())
                     .build()?,
             ),
         };
-        Ok(Target { servers, clients })
+        Ok(Target {
+            servers,
+            options: opts,
+            clients,
+        })
     }
 
     /// Runs `command`; see [`run::run`]. `route` is answered here, without
@@ -89,6 +102,10 @@ impl Target {
     ) -> Result<Status, Failure> {
         match (command, &self.clients) {
             (Command::Route { keys }, _) => self.route(keys, out),
+            (Command::Dump | Command::Ping, _)
+            | (Command::Stats { .. } | Command::Version, Clients::Many(_)) => {
+                each::run(&self.each_server()?, command, out)
+            }
             (_, Clients::One(client)) => run::run(client, command, out),
             (_, Clients::Many(client)) => run::run(client, command, out),
         }
@@ -122,6 +139,20 @@ impl Target {
             out.route(key, &server.given)?;
         }
         Ok(Status::Success)
+    }
+
+    /// A client of its own for every server, in the order given, with the
+    /// options of every other command. No I/O.
+    fn each_server(&self) -> Result<Vec<(&Server, Client)>, Error> {
+        self.servers
+            .iter()
+            .map(|server| {
+                let client = Client::builder(server.addr.clone())
+                    .options(self.options.clone())
+                    .build()?;
+                Ok((server, client))
+            })
+            .collect()
     }
 
     /// The first server of the list with the address `addr`.

@@ -1,15 +1,18 @@
 //! `memcrab`: a memcached command line client.
 //!
 //! `memcrab [--servers LIST] [--hash HASH] [--protocol PROTOCOL]
-//! [--timeout SECONDS] COMMAND [ARGS]`; see
-//! `memcrab --help` ([`args::HELP`]). Exit status: 0 success, 1 a missing
-//! key or a value not stored, 2 any error.
+//! [--timeout SECONDS] [TLS OPTIONS] COMMAND [ARGS]`; see `memcrab --help`
+//! ([`args::help::HELP`]) and `memcrab COMMAND --help`. Exit status: 0 success,
+//! 1 a missing key or a value not stored, 2 any error.
 
 mod args;
 mod bench;
 mod client;
+mod each;
 mod output;
 mod run;
+mod tls;
+mod value;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
@@ -35,16 +38,24 @@ fn main() -> ExitCode {
 
 fn real_main() -> u8 {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    if let Some(status) = bench::dispatch(&argv) {
-        return status;
-    }
     let cli = match args::parse(argv) {
         Ok(Parsed::Run(cli)) => cli,
-        Ok(Parsed::Help) => return print_stdout(args::HELP.as_bytes()),
+        Ok(Parsed::Help(mut text)) => {
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+            return print_stdout(text.as_bytes());
+        }
         Ok(Parsed::Version) => {
             let line = format!("memcrab {}\n", env!("CARGO_PKG_VERSION"));
             return print_stdout(line.as_bytes());
         }
+        Ok(Parsed::Completions(shell)) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut args::command(), "memcrab", &mut script);
+            return print_stdout(&script);
+        }
+        Ok(Parsed::Bench(config)) => return bench::main(&config),
         Err(usage) => {
             let mut err = io::stderr().lock();
             // One line, as every error: the message, then the usage hint.
@@ -57,9 +68,13 @@ fn real_main() -> u8 {
         Ok(servers) => servers,
         Err(message) => return fail(&message),
     };
-    let client = match Target::new(servers, cli.hash, cli.protocol, cli.timeout) {
+    let tls = match tls::config(&cli.tls) {
+        Ok(tls) => tls,
+        Err(message) => return fail(&message),
+    };
+    let client = match Target::new(servers, cli.hash, cli.protocol, cli.timeout, tls) {
         Ok(client) => client,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&message(&e)),
     };
 
     let stdout = io::stdout().lock();
@@ -71,8 +86,10 @@ fn real_main() -> u8 {
         (Ok(status), Ok(())) => match status {
             Status::Success => EXIT_OK,
             Status::Miss => EXIT_MISS,
+            Status::Error => EXIT_ERROR,
         },
         (Err(Failure::Client(e)), _) => fail(&describe(&e, &client.describe_server(&cli.command))),
+        (Err(Failure::Input(message)), _) => fail(&message),
         (Err(Failure::Output(e)), _) | (Ok(_), Err(e)) => output_failed(&e),
     }
 }
@@ -80,15 +97,8 @@ fn real_main() -> u8 {
 /// The servers of `--servers`, else `$MEMCACHED_SERVERS` (when set and not
 /// empty), else the default; each with the text it was given as.
 fn server_list(cli: &Cli) -> Result<Vec<Server>, String> {
-    let from_env = std::env::var(args::SERVERS_ENV)
-        .ok()
-        .filter(|list| !list.trim().is_empty());
-    let list = match (&cli.servers, &from_env) {
-        (Some(list), _) => list.as_str(),
-        (None, Some(list)) => list.as_str(),
-        (None, None) => args::DEFAULT_SERVER,
-    };
-    let addrs = parse_server_list(list).map_err(|e| e.to_string())?;
+    let list = args::server_list_text(cli.servers.as_deref());
+    let addrs = parse_server_list(&list).map_err(|e| e.to_string())?;
     // The items as `parse_server_list` splits them: at commas, without
     // the blanks around each.
     let given = list.split(',').map(str::trim);
@@ -101,9 +111,19 @@ fn server_list(cli: &Cli) -> Result<Vec<Server>, String> {
         .collect())
 }
 
+/// An error on one line, as `memcrab` has always printed it: a server's
+/// refusal, timeout or close as `<what happened> (server <server>)`, any other
+/// error with its causes (`I/O error with <server>: <what the OS said>`).
+pub(crate) fn message(e: &Error) -> String {
+    match e {
+        Error::Remote { server, error } => format!("{error} (server {server})"),
+        e => e.report().to_string(),
+    }
+}
+
 /// The error's message, naming the server when a connection error does not.
-fn describe(e: &Error, server: &str) -> String {
-    let message = e.to_string();
+pub fn describe(e: &Error, server: &str) -> String {
+    let message = message(e);
     if e.is_connection_error() && !message.contains(server) {
         format!("{message} (server {server})")
     } else {

@@ -52,6 +52,47 @@ impl<O: Write, E: Write> Output<O, E> {
         self.line(&[key, b"\t", server.as_bytes()])
     }
 
+    /// `get KEY --show-flags`: one `FLAGS VALUE` line.
+    pub fn flags_value(&mut self, flags: u32, value: &[u8]) -> io::Result<()> {
+        self.line(&[flags.to_string().as_bytes(), b" ", value])
+    }
+
+    /// `get KEY... --show-flags`: one `KEY FLAGS VALUE` line.
+    pub fn key_flags_value(&mut self, key: &[u8], flags: u32, value: &[u8]) -> io::Result<()> {
+        self.line(&[key, b" ", flags.to_string().as_bytes(), b" ", value])
+    }
+
+    /// `stats` of one of several servers: `SERVER<TAB>NAME VALUE`; of the
+    /// only one: `NAME VALUE`.
+    pub fn stat_of(&mut self, server: Option<&str>, name: &[u8], value: &[u8]) -> io::Result<()> {
+        match server {
+            Some(server) => self.line(&[server.as_bytes(), b"\t", name, b" ", value]),
+            None => self.stat(name, value),
+        }
+    }
+
+    /// `version` of one of several servers: `SERVER<TAB>VERSION`.
+    pub fn text_of(&mut self, server: Option<&str>, text: &str) -> io::Result<()> {
+        match server {
+            Some(server) => self.line(&[server.as_bytes(), b"\t", text.as_bytes()]),
+            None => self.text(text),
+        }
+    }
+
+    /// `dump`: the key on a line, with `<TAB>SERVER` when there are several.
+    pub fn key_of(&mut self, key: &[u8], server: Option<&str>) -> io::Result<()> {
+        match server {
+            Some(server) => self.route(key, server),
+            None => self.line(&[key]),
+        }
+    }
+
+    /// `ping`: `SERVER<TAB>0.123 ms`.
+    pub fn ping(&mut self, server: &str, rtt: std::time::Duration) -> io::Result<()> {
+        let time = crate::each::milliseconds(rtt);
+        self.line(&[server.as_bytes(), b"\t", time.as_bytes()])
+    }
+
     /// `version`: the text on a line.
     pub fn text(&mut self, text: &str) -> io::Result<()> {
         self.line(&[text.as_bytes()])
@@ -60,6 +101,11 @@ impl<O: Write, E: Write> Output<O, E> {
     /// A one-line message on stderr, `memcrab: ` first.
     pub fn message(&mut self, message: &str) -> io::Result<()> {
         write_message(&mut self.err, message)
+    }
+
+    /// The writers of results and messages.
+    pub fn into_parts(self) -> (O, E) {
+        (self.out, self.err)
     }
 
     /// Writes out what is buffered.

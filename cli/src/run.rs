@@ -5,13 +5,17 @@
 //! touching the commands. Keys go to the library as given: it checks them
 //! before anything is sent.
 
-use std::io::{self, Write};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 
-use memcrab::core::{Reply, Request, StoreCommand};
+use memcrab::core::{GetCommand, Item, Reply, Request, StoreCommand};
 use memcrab::{Error, Memcache, StoreOptions, Value};
 
 use crate::args::{Command, StoreOp};
 use crate::output::{self, Output};
+use crate::value;
 
 /// How a command that ran ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,6 +24,9 @@ pub enum Status {
     Success,
     /// A key was missing or a value not stored (exit 1).
     Miss,
+    /// A server failed, the others answered; its message is printed
+    /// (exit 2).
+    Error,
 }
 
 /// Why a command could not run.
@@ -29,6 +36,8 @@ pub enum Failure {
     Client(Error),
     /// Writing the result failed.
     Output(io::Error),
+    /// A value could not be read, or a file not written: the message.
+    Input(String),
 }
 
 impl From<Error> for Failure {
@@ -54,24 +63,23 @@ pub fn run<C: Memcache, O: Write, E: Write>(
     out: &mut Output<O, E>,
 ) -> Result<Status, Failure> {
     match command {
-        Command::Get { keys } if keys.len() == 1 => match client.get(&keys[0])? {
-            Some(value) => {
-                out.value(bytes_of(&keys[0], &value)?)?;
-                Ok(Status::Success)
+        Command::Get {
+            keys,
+            output: Some(path),
+            show_flags,
+        } => {
+            let mut file = Output::new(LazyFile::new(path), io::sink());
+            let status = get(client, keys, *show_flags, &mut file)?;
+            let (mut file, _) = file.into_parts();
+            if status == Status::Success {
+                file.open()?;
             }
-            None => Ok(Status::Miss),
-        },
-        Command::Get { keys } => {
-            let found = client.get_many(keys)?;
-            let mut status = Status::Success;
-            for key in keys {
-                match found.get(key) {
-                    Some(value) => out.key_value(key, bytes_of(key, value)?)?,
-                    None => status = Status::Miss,
-                }
-            }
+            file.flush()?;
             Ok(status)
         }
+        Command::Get {
+            keys, show_flags, ..
+        } => get(client, keys, *show_flags, out),
         Command::Gets { key } => match client.gets(key)? {
             Some((value, token)) => {
                 out.token_value(token, bytes_of(key, &value)?)?;
@@ -86,10 +94,11 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             ttl,
             flags,
         } => {
+            let value = value::load(value)?;
             let stored = client.store_with(
                 store_command(*op),
                 key,
-                Value::from(value.clone()),
+                Value::from(value),
                 store_options(*ttl, *flags),
             )?;
             if stored {
@@ -107,7 +116,8 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             flags,
         } => {
             let opts = store_options(*ttl, *flags);
-            match client.cas(key, Value::from(value.clone()), *token, opts)? {
+            let value = value::load(value)?;
+            match client.cas(key, Value::from(value), *token, opts)? {
                 Some(true) => Ok(Status::Success),
                 Some(false) => {
                     out.message(output::CAS_EXISTS)?;
@@ -146,6 +156,7 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             }
         }
         Command::Stats { section } => {
+            // One server: `NAME VALUE` lines (several: `each::run`).
             let args: Vec<&[u8]> = section.iter().map(Vec::as_slice).collect();
             // The raw pairs, so values print exactly as the server sent them.
             match one(client, Request::Stats { args: &args })? {
@@ -169,10 +180,10 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             client.flush_all(*delay, Some(false))?;
             Ok(Status::Success)
         }
-        // Answered from the server list alone (`Target::run`), never by a
-        // client.
-        Command::Route { .. } => Err(Error::Config(
-            "route is answered from the server list, not by a server".to_owned(),
+        // Answered from the server list alone, or by every server in turn
+        // (`Target::run`).
+        Command::Route { .. } | Command::Dump | Command::Ping => Err(Error::Config(
+            "route, dump and ping are answered by the server list".to_owned(),
         )
         .into()),
     }
@@ -209,8 +220,116 @@ fn delete<C: Memcache, O: Write, E: Write>(
     Ok(status)
 }
 
+/// `get KEY...`: each key found, in the order given; with `show_flags`
+/// its flags too.
+fn get<C: Memcache, O: Write, E: Write>(
+    client: &C,
+    keys: &[Vec<u8>],
+    show_flags: bool,
+    out: &mut Output<O, E>,
+) -> Result<Status, Failure> {
+    if !show_flags {
+        if let [key] = keys {
+            return match client.get(key)? {
+                Some(value) => {
+                    let value = bytes_of(key, &value)?;
+                    out.value(value)?;
+                    Ok(Status::Success)
+                }
+                None => Ok(Status::Miss),
+            };
+        }
+        let found = client.get_many(keys)?;
+        let mut status = Status::Success;
+        for key in keys {
+            match found.get(key) {
+                Some(value) => {
+                    let value = bytes_of(key, value)?;
+                    out.key_value(key, value)?;
+                }
+                None => status = Status::Miss,
+            }
+        }
+        return Ok(status);
+    }
+    let items = fetch(client, keys)?;
+    let mut status = Status::Success;
+    for key in keys {
+        match items.get(key.as_slice()) {
+            Some(item) if keys.len() == 1 => {
+                out.flags_value(item.flags, &item.value)?;
+            }
+            Some(item) => out.key_flags_value(key, item.flags, &item.value)?,
+            None => status = Status::Miss,
+        }
+    }
+    Ok(status)
+}
+
+/// The items of `keys` (with their flags), by key.
+fn fetch<C: Memcache>(client: &C, keys: &[Vec<u8>]) -> Result<HashMap<Vec<u8>, Item>, Error> {
+    let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let request = Request::Get {
+        command: GetCommand::Get,
+        keys: &refs,
+    };
+    match one(client, request)? {
+        Some(Reply::Values(items)) => Ok(items
+            .into_iter()
+            .map(|item| (item.key.to_vec(), item))
+            .collect()),
+        Some(other) => Err(unexpected(&other)),
+        None => Ok(HashMap::new()),
+    }
+}
+
+/// `get --output PATH`: the file, created at the first write (or by
+/// [`open`](LazyFile::open)), so a miss leaves no file behind.
+struct LazyFile<'p> {
+    path: &'p Path,
+    file: Option<BufWriter<File>>,
+}
+
+impl<'p> LazyFile<'p> {
+    fn new(path: &'p Path) -> Self {
+        LazyFile { path, file: None }
+    }
+
+    /// The file, created (or truncated) if not yet.
+    fn open(&mut self) -> io::Result<&mut BufWriter<File>> {
+        if self.file.is_none() {
+            let file = File::create(self.path).map_err(|e| self.named(&e))?;
+            self.file = Some(BufWriter::new(file));
+        }
+        match self.file.as_mut() {
+            Some(file) => Ok(file),
+            None => Err(io::Error::other("unreachable: the file was just opened")),
+        }
+    }
+
+    /// `e`, naming the file.
+    fn named(&self, e: &io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.path.display()))
+    }
+}
+
+impl Write for LazyFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.open()?.write(buf);
+        result.map_err(|e| self.named(&e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = match self.file.as_mut() {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        };
+        result.map_err(|e| self.named(&e))
+    }
+}
+
 /// Sends one request and returns its reply.
-fn one<C: Memcache>(client: &C, request: Request<'_>) -> Result<Option<Reply>, Error> {
+pub fn one<C: Memcache>(client: &C, request: Request<'_>) -> Result<Option<Reply>, Error> {
     let mut outcomes = client.execute(&[request])?;
     match outcomes.pop().flatten() {
         Some(reply) => reply.map(Some),
@@ -247,6 +366,7 @@ fn bytes_of<'v>(key: &[u8], value: &'v Value) -> Result<&'v [u8], Error> {
     })
 }
 
-fn unexpected(reply: &Reply) -> Error {
+/// The error for a reply of the wrong kind.
+pub fn unexpected(reply: &Reply) -> Error {
     Error::Protocol(memcrab::core::Error::UnexpectedReply(format!("{reply:?}")))
 }

@@ -3,7 +3,7 @@
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_memcrab` is not
 //! set for the facade's tests: the first test to need it builds it with
-//! `cargo build -p memcrab-cli` into the target directory the test runs
+//! `cargo build -p memcrab-tools` into the target directory the test runs
 //! from, with the same profile.
 
 use std::ffi::OsStr;
@@ -30,7 +30,27 @@ pub fn binary() -> &'static PathBuf {
             .expect("a profile directory name");
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", "memcrab-cli", "--manifest-path"])
+        // Without the variables cargo sets for this test process, so the
+        // build sees what a `cargo build` from a shell sees: build scripts
+        // that track them (ring's tracks CARGO_MANIFEST_DIR and
+        // CARGO_PKG_*) are then not rebuilt for each side in turn.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_MANIFEST_")
+                || name.starts_with("CARGO_BIN_")
+                || matches!(
+                    &*name,
+                    "CARGO_CRATE_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "OUT_DIR"
+                );
+            if set_for_tests {
+                cmd.env_remove(&*name);
+            }
+        }
+        cmd.args(["build", "--quiet", "-p", "memcrab-tools", "--manifest-path"])
             .arg(&manifest)
             .arg("--target-dir")
             .arg(target_dir);
@@ -43,8 +63,8 @@ pub fn binary() -> &'static PathBuf {
                 cmd.args(["--profile", other]);
             }
         }
-        let status = cmd.status().expect("run cargo build -p memcrab-cli");
-        assert!(status.success(), "cargo build -p memcrab-cli failed");
+        let status = cmd.status().expect("run cargo build -p memcrab-tools");
+        assert!(status.success(), "cargo build -p memcrab-tools failed");
         let bin = profile_dir.join("memcrab");
         assert!(bin.is_file(), "{} was not built", bin.display());
         bin
@@ -137,6 +157,34 @@ pub fn run_env<A: AsRef<OsStr>>(servers_env: Option<&str>, args: &[A]) -> Run {
         cmd.env("MEMCACHED_SERVERS", servers);
     }
     let out = cmd.output().expect("run memcrab");
+    Run {
+        code: out.status.code().expect("memcrab exited by a signal"),
+        stdout: out.stdout,
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Runs `memcrab` with `args`, no `$MEMCACHED_SERVERS`, and `input` on
+/// its standard input.
+pub fn run_stdin<A: AsRef<OsStr>>(args: &[A], input: &[u8]) -> Run {
+    use std::io::Write;
+    let mut child = Command::new(binary())
+        .args(args)
+        .env_remove("MEMCACHED_SERVERS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run memcrab");
+    let mut stdin = child.stdin.take().expect("stdin");
+    // memcrab may refuse its arguments without reading: a closed pipe then
+    // is no failure of the test.
+    let written = stdin.write_all(input);
+    drop(stdin);
+    let out = child.wait_with_output().expect("wait for memcrab");
+    if let Err(e) = written {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+    }
     Run {
         code: out.status.code().expect("memcrab exited by a signal"),
         stdout: out.stdout,
