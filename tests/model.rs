@@ -1079,7 +1079,8 @@ fn meta_status(status: MetaStatus) -> Out {
 /// A pipelined batch: every request is written before any reply is read
 /// (so its cas tokens are the ones known before it), and the server runs
 /// them all; once one closes the connection, every later request that
-/// awaits a reply gets that error.
+/// awaits a reply gets that error, and so does one that awaits none with
+/// no such request after it.
 fn model_batch(
     m: &mut Model,
     c: &mut Conn,
@@ -1096,6 +1097,8 @@ fn model_batch(
         })
         .collect();
     let mut closed = false;
+    let mut closed_at = reqs.len();
+    let mut silents = Vec::new();
     let mut out = Vec::new();
     for (r, token) in reqs.iter().zip(tokens) {
         let noreply = match r {
@@ -1141,6 +1144,7 @@ fn model_batch(
                 .arith(*key, *decr, *delta, ch)
                 .map(|n| n.map_or(R::NotFound, R::Number)),
         };
+        silents.push(silent);
         out.push(if silent {
             None
         } else if closed {
@@ -1149,6 +1153,9 @@ fn model_batch(
             match result {
                 Err(e) => {
                     closed = after_noreply;
+                    if closed {
+                        closed_at = out.len();
+                    }
                     Some(Err(c.error(e, after_noreply)))
                 }
                 // A noreply success has no outcome.
@@ -1165,6 +1172,14 @@ fn model_batch(
     }
     if closed {
         *c = Conn::default();
+        // A silent request after the close is done once a later request's
+        // outcome (its error) comes; one with none after it cannot be told
+        // to have gone, and gets the error.
+        for i in closed_at + 1..out.len() {
+            if silents[i] && !silents[i + 1..].iter().any(|s| !s) {
+                out[i] = Some(Err(ErrorKind::NoreplyFailed));
+            }
+        }
     }
     out
 }

@@ -5,11 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
+use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::model::{Model, ModelConfig};
+use memcrab_core::model::{ConnectionId, Model, ModelConfig};
 use memcrab_core::serde::Serde;
-use memcrab_core::{Connection, KeyPolicy, Limits, Millis, Protocol, Request, RequestId};
+use memcrab_core::{Millis, Protocol, Request};
 
 use crate::api::Memcache;
 use crate::blocking::{ClientOptions, Outcomes};
@@ -75,9 +78,10 @@ impl MockClock {
 /// An in-memory memcached behind the [`Memcache`] trait (pymemcache's
 /// `MockMemcacheClient`), for unit tests with no server.
 ///
-/// It is the real client with an in-memory wire: every call goes through a
-/// [`memcrab_core::Connection`] — the same key rules, serde, encoding and
-/// reply mapping as [`Client`](crate::Client) — into a
+/// It is the real client with an in-memory wire: every call goes through the
+/// core's [`Cluster`] over one server — the same key rules, serde,
+/// encoding, reply mapping and `ignore_exc` as [`Client`](crate::Client) —
+/// into a
 /// [`memcrab_core::model::Model`], which answers as memcached 1.6 does:
 /// flags, cas tokens, TTLs on an injectable [`MockClock`], incr/decr
 /// wrapping and non-numeric errors, append/prepend, the item size limit,
@@ -103,16 +107,16 @@ impl MockClock {
 /// ```
 pub struct MockClient {
     opts: ClientOptions,
-    policy: KeyPolicy,
-    limits: Limits,
     clock: MockClock,
     wire: Mutex<Wire>,
 }
 
-/// The server and the client's current connection to it.
+/// The server, the client's cluster of one server, and which of the
+/// server's connections each of the cluster's connections is.
 struct Wire {
     server: Model,
-    conn: Option<Connection>,
+    cluster: Cluster<Error>,
+    conns: HashMap<ConnId, ConnectionId>,
 }
 
 impl std::fmt::Debug for MockClient {
@@ -179,60 +183,108 @@ impl MockClient {
     }
 
     fn lock(&self) -> MutexGuard<'_, Wire> {
-        // A panic mid-call leaves a connection half-used: drop it.
+        // A panic mid-call leaves its connection half-used: drop them all.
         self.wire.lock().unwrap_or_else(|poisoned| {
             let mut g = poisoned.into_inner();
-            g.conn = None;
+            let Wire {
+                server,
+                cluster,
+                conns,
+            } = &mut *g;
+            cluster.close_idle_connections();
+            for (_, c) in conns.drain() {
+                server.disconnect(c);
+            }
             g
         })
     }
 
-    /// Runs a batch as the blocking client does: validate all, submit all,
-    /// then let the server answer and read every reply.
-    fn run<R: Submit>(&self, requests: &[R]) -> Result<Outcomes> {
-        for r in requests {
-            r.check(&self.policy, &self.limits)?;
-        }
+    /// Runs a submitted batch to its end, as the blocking driver does,
+    /// with the model for sockets: every byte the cluster transmits goes
+    /// to the server, every byte the server answers comes back.
+    fn drive(&self, wire: &mut Wire, ticket: Ticket) -> Outcomes {
         let now = self.clock.now();
-        let mut wire = self.lock();
-        let Wire { server, conn } = &mut *wire;
-        if conn.as_ref().is_none_or(Connection::is_closed) {
-            let mut c = Connection::with_config(self.policy.clone(), self.limits);
-            c.set_protocol(self.opts.protocol);
-            *conn = Some(c);
-            server.reconnect();
-        }
-        let Some(conn) = conn.as_mut() else {
-            return Err(Error::Protocol(memcrab_core::Error::UnexpectedClose));
-        };
-        let mut out: Outcomes = requests.iter().map(|_| None).collect();
-        let mut ids: Vec<(RequestId, usize)> = Vec::with_capacity(requests.len());
-        for (i, r) in requests.iter().enumerate() {
-            match r.submit_to(conn) {
-                Ok(id) => ids.push((id, i)),
-                Err(e) => out[i] = Some(Err(Error::at(&SERVER, e))),
-            }
-        }
-        let bytes = conn.transmit().len();
-        server.receive(conn.transmit(), now);
-        conn.advance_transmit(bytes);
-        conn.receive(&server.take_transmit());
-        if server.is_closed() {
-            conn.receive_eof();
-        }
-        loop {
-            while let Some((id, result)) = conn.poll() {
-                if let Ok(at) = ids.binary_search_by_key(&id, |&(id, _)| id) {
-                    out[ids[at].1] = Some(result.map_err(|e| Error::at(&SERVER, e)));
+        let Wire {
+            server,
+            cluster,
+            conns,
+        } = wire;
+        // Bounded: each turn moves bytes, or the connection is told the
+        // server has nothing more to say.
+        for _ in 0..64 {
+            while let Some(ev) = cluster.poll_event() {
+                if let Event::Close { conn } = ev {
+                    if let Some(c) = conns.remove(&conn) {
+                        server.disconnect(c);
+                    }
                 }
             }
-            if conn.in_flight() == 0 || conn.is_closed() {
+            if cluster.is_done(ticket) {
                 break;
             }
-            // The server answered all it will: the rest never comes.
-            conn.receive_eof();
+            let mine: Vec<ConnId> = cluster.conns_of(ticket).to_vec();
+            for conn in mine {
+                if cluster.server_of(conn).is_none() {
+                    continue;
+                }
+                if !cluster.is_connected(conn) {
+                    conns.insert(conn, server.connect());
+                    cluster.handle_connected(conn);
+                }
+                let Some(&c) = conns.get(&conn) else {
+                    continue;
+                };
+                let tx = cluster.transmit(conn).to_vec();
+                if !tx.is_empty() {
+                    server.receive_on(c, &tx, now);
+                    cluster.advance_transmit(now, conn, tx.len());
+                }
+                let answer = server.take_transmit_on(c);
+                if !answer.is_empty() {
+                    cluster.handle_received(now, conn, &answer);
+                } else if server.is_closed_on(c) || cluster.wants_read(conn) {
+                    // Closed (quit), or waiting for bytes that never come.
+                    cluster.handle_eof(now, conn);
+                }
+            }
         }
-        Ok(out)
+        cluster
+            .take(ticket)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| o.map(|r| r.map_err(fault)))
+            .collect()
+    }
+
+    /// Submits with `submit`, then drives the ticket.
+    fn run(
+        &self,
+        submit: impl FnOnce(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
+    ) -> Result<Outcomes> {
+        let now = self.clock.now();
+        let mut wire = self.lock();
+        let ticket = match submit(&mut wire.cluster, now) {
+            Ok(t) => t,
+            Err(Refusal::Invalid(e)) => return Err(e.into()),
+            // One call at a time holds the lock: the connection is free.
+            Err(Refusal::Busy) => {
+                return Err(Error::PoolExhausted {
+                    max_size: 1,
+                    waited_ms: 0,
+                })
+            }
+        };
+        Ok(self.drive(&mut wire, ticket))
+    }
+}
+
+/// A cluster fault as the transport's error, naming the mock as server.
+fn fault(f: Fault<Error>) -> Error {
+    match f {
+        Fault::Transport { error, .. } => error,
+        Fault::Core { error, .. } => Error::at(&SERVER, error),
+        Fault::NoServers => Error::NoServers,
+        _ => Error::at(&SERVER, memcrab_core::Error::UnexpectedClose),
     }
 }
 
@@ -242,35 +294,11 @@ impl Memcache for MockClient {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        self.run(requests)
+        self.run(|c, now| c.submit(now, requests))
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        self.run(requests)
-    }
-}
-
-/// A request a [`Connection`] can submit: classic or meta.
-trait Submit {
-    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error>;
-    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error>;
-}
-
-impl Submit for Request<'_> {
-    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error> {
-        conn.submit(self, None)
-    }
-    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
-        self.validate(policy, limits)
-    }
-}
-
-impl Submit for MetaRequest<'_> {
-    fn submit_to(&self, conn: &mut Connection) -> Result<RequestId, memcrab_core::Error> {
-        conn.submit_meta(self, None)
-    }
-    fn check(&self, policy: &KeyPolicy, limits: &Limits) -> Result<(), memcrab_core::Error> {
-        self.validate(policy, limits)
+        self.run(|c, now| c.submit_meta(now, requests))
     }
 }
 
@@ -391,13 +419,18 @@ impl MockClientBuilder {
     }
 
     fn build_unchecked(self) -> MockClient {
-        let server = Model::new(self.server);
+        let mut server = Model::new(self.server);
+        // The cluster opens its own connections.
+        server.disconnect(ConnectionId(0));
+        let cluster = Cluster::new(self.opts.cluster_config(), [SERVER]);
         MockClient {
-            policy: self.opts.key_policy(),
-            limits: self.opts.limits(),
             opts: self.opts,
             clock: self.clock,
-            wire: Mutex::new(Wire { server, conn: None }),
+            wire: Mutex::new(Wire {
+                server,
+                cluster,
+                conns: HashMap::new(),
+            }),
         }
     }
 }
