@@ -27,13 +27,16 @@ pub use memcrab_transport::blocking;
 /// The mio driver and the pipelined engine (cargo feature `mio`).
 #[cfg(feature = "mio")]
 pub use memcrab_transport::mio;
+/// The in-memory test double, `MockClient` (cargo feature `mock`).
+#[cfg(feature = "mock")]
+pub use memcrab_transport::mock;
 pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Error, ErrorKind, Keepalive, Memcache, Result,
     StoreOptions,
 };
 pub use memcrab_transport::{
-    Distribution, HashClient, HashClientBuilder, HashOptions, HealthConfig, PoolOptions,
-    PooledClient, RetryingBuilder, RetryingClient,
+    Distribution, FallbackClient, HashClient, HashClientBuilder, HashOptions, HealthConfig,
+    PoolOptions, PooledClient, RetryingBuilder, RetryingClient,
 };
 #[cfg(feature = "json")]
 pub use memcrab_transport::{JsonCommands, FLAG_JSON};

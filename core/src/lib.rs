@@ -26,6 +26,8 @@ pub mod fuzzing;
 mod key;
 mod limits;
 pub mod meta;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod router;
 pub mod serde;
 pub mod stats;

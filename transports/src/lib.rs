@@ -13,12 +13,15 @@ pub mod address;
 mod api;
 pub mod blocking;
 mod error;
+mod fallback;
 mod fault;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
 #[cfg(feature = "mio")]
 pub mod mio;
+#[cfg(feature = "mock")]
+pub mod mock;
 mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
@@ -30,6 +33,7 @@ pub use blocking::{
 #[cfg(feature = "tls")]
 pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use error::{Error, ErrorKind, Result};
+pub use fallback::FallbackClient;
 #[cfg(feature = "json")]
 pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
