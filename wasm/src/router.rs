@@ -7,7 +7,8 @@ use memcrab_core::Millis;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, field};
-use crate::error::{set, type_error};
+use crate::error::bad_argument as type_error;
+use crate::helpers::set;
 use crate::typescript::{Key, RouterOptions};
 
 /// Decides which of several servers a key belongs to, and tracks which
@@ -34,7 +35,11 @@ impl Router {
     #[wasm_bindgen(constructor)]
     pub fn new(nodes: Vec<String>, options: Option<RouterOptions>) -> Result<Router, JsValue> {
         let options = JsValue::from(options);
-        convert::check_options(&options)?;
+        convert::check_options(
+            &options,
+            &["distribution", "retryAttempts", "retryTimeoutMs", "deadTimeoutMs", "now"],
+            "new Router",
+        )?;
         let distribution = match field(&options, "distribution").as_string().as_deref() {
             None | Some("rendezvous") => Distribution::Rendezvous,
             Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,

@@ -279,9 +279,12 @@ extern "C" {
     /// The options of `new Protocol`.
     #[wasm_bindgen(typescript_type = "ProtocolOptions")]
     pub type ProtocolOptions;
-    /// The options of `Client.connect`.
-    #[wasm_bindgen(typescript_type = "ClientOptions")]
-    pub type ClientOptions;
+    /// The options of `new Session` (`connect`).
+    #[wasm_bindgen(typescript_type = "ConnectOptions")]
+    pub type SessionOptions;
+    /// An array of completions.
+    #[wasm_bindgen(typescript_type = "Completion[]")]
+    pub type Completions;
     /// The options of `new Router`.
     #[wasm_bindgen(typescript_type = "RouterOptions")]
     pub type RouterOptions;
@@ -297,9 +300,6 @@ extern "C" {
     /// The options of `metaArithmetic`.
     #[wasm_bindgen(typescript_type = "MetaArithmeticOptions")]
     pub type MetaArithmeticOptions;
-    /// A handler of errors no promise awaits.
-    #[wasm_bindgen(typescript_type = "((error: MemcrabError) => void)")]
-    pub type ErrorHandler;
     /// The arguments of `stats` (`string[]`).
     #[wasm_bindgen(typescript_type = "string[]")]
     pub type StatsArgs;
