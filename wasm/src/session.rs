@@ -41,7 +41,7 @@ use crate::shape::Shape;
 use crate::typescript::SessionOptions;
 
 /// Option names the JS driver reads itself (sockets); accepted here.
-const DRIVER_OPTIONS: [&str; 3] = ["connectTimeoutMs", "tls", "socket"];
+const DRIVER_OPTIONS: [&str; 4] = ["connectTimeoutMs", "tls", "socket", "protocols"];
 
 /// The state of one server's socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +208,19 @@ impl Session {
             self.submit_to(index, &command, call.shape, deadline, ticket)?;
         }
         Ok(ticket as f64)
+    }
+
+    /// Asks for a socket to `server` now (`connect` opens every server's
+    /// first socket eagerly, to report an unreachable server at once).
+    pub fn prepare(&mut self, server: usize) {
+        if let Some(slot) = self.slots.get_mut(server) {
+            if slot.node.is_none() && !self.closed {
+                slot.node = Some(Node::new(self.config.connection()));
+                slot.gen = slot.gen.wrapping_add(1);
+                slot.state = SocketState::Opening;
+                self.actions.extend([0, server as u32, slot.gen]);
+            }
+        }
     }
 
     /// Returns what the driver must do with sockets, flat

@@ -3,6 +3,7 @@
 //! Standard library only, so it builds on a bare machine before anything else.
 
 mod install;
+mod npm;
 mod server;
 mod steps;
 
@@ -36,6 +37,8 @@ COMMANDS:
     ci                      What CI runs: cargo fmt --all -- --check,
                             cargo clippy --workspace --all-targets --all-features -- -D warnings,
                             then everything `test` does.
+    npm                     The npm package `memcrab`: target/npm/memcrab-VERSION.tgz
+                            (`npm pack` output; see xtask/src/npm.rs).
     help                    Show this message.
 
 Installing needs root (apt-get); otherwise xtask says what to install and stops.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
             Err(msg) => return usage_error(&msg),
         },
         "ci" if rest.is_empty() => ci(),
+        "npm" if rest.is_empty() => npm::npm(),
         "ci" => return usage_error("`ci` takes no arguments"),
         other => return usage_error(&format!("unknown command {other:?}")),
     };
