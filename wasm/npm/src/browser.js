@@ -4,8 +4,7 @@
 import init from "./wasm/memcrab_wasm.js";
 import { install, makeConnect } from "./client.js";
 
-await init({ module_or_path: new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url) });
-install();
+install(await init({ module_or_path: new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url) }));
 
 /** Opens a WebSocket (binary frames) to a bridge; closes with code 1000. */
 export function webSocket(url, options, events) {
@@ -41,5 +40,6 @@ export function webSocket(url, options, events) {
   });
 }
 
+export const defaultSocket = webSocket;
 export const connect = makeConnect(webSocket);
-export { Client, MemcrabError, Protocol, Router } from "./client.js";
+export { Client, MemcrabError, Protocol, Router, memoryUsage } from "./client.js";

@@ -3,8 +3,7 @@ import { readFileSync } from "node:fs";
 import { initSync } from "./wasm/memcrab_wasm.js";
 import { install, makeConnect, parseAddress } from "./client.js";
 
-initSync({ module: readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) });
-install();
+install(initSync({ module: readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) }));
 
 /** Opens a TCP (or TLS) socket with Bun.connect; a partial write keeps the
  * rest until the socket drains. */
@@ -66,5 +65,6 @@ export function bunSocket(name, options, events) {
   });
 }
 
+export const defaultSocket = bunSocket;
 export const connect = makeConnect(bunSocket);
-export { Client, MemcrabError, Protocol, Router } from "./client.js";
+export { Client, MemcrabError, Protocol, Router, memoryUsage } from "./client.js";

@@ -25,8 +25,17 @@ const helpers = {
       : { key, value: value.slice(), flags, cas },
 };
 
-/** Called by each entry module once the wasm module is instantiated. */
-export function install() {
+let exports;
+
+/** Returns the size of the module's wasm memory in bytes (it grows, never
+ * shrinks: a steady value over many clients means nothing leaks). */
+export function memoryUsage() {
+  return exports.memory.buffer.byteLength;
+}
+
+/** Called by each entry module with the instantiated module's exports. */
+export function install(wasmExports) {
+  exports = wasmExports;
   setHelpers(helpers);
   if (typeof Symbol.dispose === "symbol") {
     for (const cls of [Protocol, Router]) {
@@ -204,7 +213,9 @@ export class Client {
         }
       } else {
         const p = this.#openSocket(i, gen);
-        opened?.push(p);
+        // Opened for a call: the call's promise reports the failure.
+        if (opened) opened.push(p);
+        else p.catch(() => {});
       }
     }
   }

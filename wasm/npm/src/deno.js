@@ -2,8 +2,7 @@
 import { initSync } from "./wasm/memcrab_wasm.js";
 import { install, makeConnect, parseAddress } from "./client.js";
 
-initSync({ module: Deno.readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) });
-install();
+install(initSync({ module: Deno.readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) }));
 
 /** Opens a TCP (or TLS) socket with Deno.connect; writes are queued and
  * each is written whole (Deno's write may take part of it). */
@@ -59,5 +58,6 @@ export async function denoSocket(name, options, events) {
   };
 }
 
+export const defaultSocket = denoSocket;
 export const connect = makeConnect(denoSocket);
-export { Client, MemcrabError, Protocol, Router } from "./client.js";
+export { Client, MemcrabError, Protocol, Router, memoryUsage } from "./client.js";

@@ -133,3 +133,9 @@ export declare class Client {
 export declare function connect(servers: string | string[], options?: ConnectOptions): Promise<Client>;
 
 export type { Protocol as ProtocolClass, Router as RouterClass };
+
+/** This runtime's socket adapter (what `connect` uses without `socket`). */
+export declare const defaultSocket: SocketAdapter;
+
+/** The module's wasm memory in bytes (grows, never shrinks). */
+export declare function memoryUsage(): number;

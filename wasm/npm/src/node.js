@@ -5,8 +5,7 @@ import tls from "node:tls";
 import { initSync } from "./wasm/memcrab_wasm.js";
 import { install, makeConnect, parseAddress } from "./client.js";
 
-initSync({ module: readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) });
-install();
+install(initSync({ module: readFileSync(new URL("./wasm/memcrab_wasm_bg.wasm", import.meta.url)) }));
 
 /** Opens a TCP (or TLS, or Unix-socket: a name starting with "/") socket. */
 export function nodeSocket(name, options, events) {
@@ -42,5 +41,6 @@ export function nodeSocket(name, options, events) {
   });
 }
 
+export const defaultSocket = nodeSocket;
 export const connect = makeConnect(nodeSocket);
-export { Client, MemcrabError, Protocol, Router } from "./client.js";
+export { Client, MemcrabError, Protocol, Router, memoryUsage } from "./client.js";

@@ -6,8 +6,7 @@ import wasmModule from "./wasm/memcrab_wasm_bg.wasm";
 import { initSync } from "./wasm/memcrab_wasm.js";
 import { install, makeConnect, parseAddress } from "./client.js";
 
-initSync({ module: wasmModule });
-install();
+install(initSync({ module: wasmModule }));
 
 /** Opens a TCP (or TLS) socket with cloudflare:sockets connect(). */
 export async function workersSocket(name, options, events) {
@@ -46,5 +45,6 @@ export async function workersSocket(name, options, events) {
   };
 }
 
+export const defaultSocket = workersSocket;
 export const connect = makeConnect(workersSocket);
-export { Client, MemcrabError, Protocol, Router } from "./client.js";
+export { Client, MemcrabError, Protocol, Router, memoryUsage } from "./client.js";
