@@ -301,8 +301,9 @@ try {
       else if (!r.name.startsWith("  ")) console.log(`# pass 1`);
     }
     console.log(`   (${runtime}: ${((Date.now() - t) / 1000).toFixed(1)} s)`);
-    // The victim is restarted for the next runtime.
+    // The next runtime gets a running victim, whatever this one left.
     victim.kill("SIGCONT");
+    if (victim.exitCode !== null || victim.signalCode !== null) victim = await memcached(victimPort);
   }
   control.close();
 } finally {
