@@ -5,7 +5,9 @@
 //! `Session` both call it, so a command takes the same arguments and
 //! options, and gives the same result, whichever drives it.
 
-use memcrab_core::{Connection, Error, GetCommand, KeyPolicy, Millis, Request, RequestId, StoreCommand};
+use memcrab_core::{
+    Connection, Error, GetCommand, KeyPolicy, Millis, Request, RequestId, StoreCommand,
+};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, field};
@@ -71,11 +73,19 @@ pub(crate) fn build(
             (command, Shape::Store, c, store_opts)
         }
         "get" | "gets" => {
-            let command = if op == "get" { GetCommand::Get } else { GetCommand::Gets };
+            let command = if op == "get" {
+                GetCommand::Get
+            } else {
+                GetCommand::Gets
+            };
             (Command::get_one(command, a)?, Shape::One, b, plain)
         }
         "getMany" | "getsMany" => {
-            let command = if op == "getMany" { GetCommand::Get } else { GetCommand::Gets };
+            let command = if op == "getMany" {
+                GetCommand::Get
+            } else {
+                GetCommand::Gets
+            };
             (Command::get_many(command, a)?, Shape::Many, b, plain)
         }
         "delete" => {
@@ -89,12 +99,24 @@ pub(crate) fn build(
         "incr" | "decr" => {
             check(c, write_opts, op)?;
             let key = convert::bytes(a, "key")?;
-            let delta = if b.is_undefined() { 1 } else { convert::u64_arg(b, "delta")? };
+            let delta = if b.is_undefined() {
+                1
+            } else {
+                convert::u64_arg(b, "delta")?
+            };
             let noreply = noreply(c)?;
             let command = if op == "incr" {
-                Command::Incr { key, delta, noreply }
+                Command::Incr {
+                    key,
+                    delta,
+                    noreply,
+                }
             } else {
-                Command::Decr { key, delta, noreply }
+                Command::Decr {
+                    key,
+                    delta,
+                    noreply,
+                }
             };
             (command, Shape::Arith, c, write_opts)
         }
@@ -133,7 +155,12 @@ pub(crate) fn build(
         "metaArithmetic" => meta(b, op, time, |o| MetaCommand::arithmetic(a, o))?,
         "metaNoop" => {
             check(a, server_opts, op)?;
-            (Command::Meta(MetaCommand::Noop), Shape::Meta, a, server_opts)
+            (
+                Command::Meta(MetaCommand::Noop),
+                Shape::Meta,
+                a,
+                server_opts,
+            )
         }
         "metaDebug" => {
             check(b, plain, op)?;

@@ -80,7 +80,7 @@ impl Config {
 
     /// Returns a fresh connection with these options.
     pub(crate) fn connection(&self) -> Connection {
-        let mut conn = Connection::with_config(self.policy.clone(), self.limits.clone());
+        let mut conn = Connection::with_config(self.policy.clone(), self.limits);
         conn.set_protocol(self.protocol);
         conn
     }

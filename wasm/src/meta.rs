@@ -171,7 +171,11 @@ impl MetaCommand {
 /// silence: a miss for `mg` (`get`), success for the others.
 pub(crate) fn silent_reply(get: bool) -> JsValue {
     let o: JsValue = Object::new().into();
-    set(&o, "status", &JsValue::from_str(if get { "miss" } else { "ok" }));
+    set(
+        &o,
+        "status",
+        &JsValue::from_str(if get { "miss" } else { "ok" }),
+    );
     set(&o, "win", &JsValue::FALSE);
     set(&o, "stale", &JsValue::FALSE);
     set(&o, "alreadyWon", &JsValue::FALSE);
@@ -192,17 +196,42 @@ pub(crate) fn options(op: &str, time: &'static str) -> &'static [&'static str] {
     }
     match op {
         "metaGet" => with_time!(
-            "returnValue", "returnCas", "returnFlags", "returnHit", "returnKey",
-            "returnLastAccess", "returnSize", "returnTtl", "noBump", "quiet", "vivify",
-            "recache", "touch"
+            "returnValue",
+            "returnCas",
+            "returnFlags",
+            "returnHit",
+            "returnKey",
+            "returnLastAccess",
+            "returnSize",
+            "returnTtl",
+            "noBump",
+            "quiet",
+            "vivify",
+            "recache",
+            "touch"
         ),
         "metaSet" => with_time!(
-            "mode", "flags", "ttl", "compareCas", "invalidate", "returnCas", "returnKey", "quiet"
+            "mode",
+            "flags",
+            "ttl",
+            "compareCas",
+            "invalidate",
+            "returnCas",
+            "returnKey",
+            "quiet"
         ),
         "metaDelete" => with_time!("compareCas", "invalidate", "ttl", "returnKey", "quiet"),
         _ => with_time!(
-            "mode", "delta", "vivify", "initial", "compareCas", "ttl", "returnValue",
-            "returnTtl", "returnCas", "quiet"
+            "mode",
+            "delta",
+            "vivify",
+            "initial",
+            "compareCas",
+            "ttl",
+            "returnValue",
+            "returnTtl",
+            "returnCas",
+            "quiet"
         ),
     }
 }

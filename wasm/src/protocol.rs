@@ -12,9 +12,8 @@ use crate::error::core_error;
 use crate::helpers::set;
 use crate::node::{Done, Node};
 use crate::typescript::{
-    Bytes, CallOptions, Completions, Integer, Key, Keys, MetaArithmeticOptions,
-    MetaDeleteOptions, MetaGetOptions, MetaSetOptions, ProtocolOptions, StatsArgs, StoreOptions,
-    Value,
+    Bytes, CallOptions, Completions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
+    MetaGetOptions, MetaSetOptions, ProtocolOptions, StatsArgs, StoreOptions, Value,
 };
 
 /// memcached's protocol for a socket you drive yourself: commands return an
@@ -90,27 +89,52 @@ impl Protocol {
 
     /// `set`: store `value` under `key`. Options: `flags`, `expire`
     /// (seconds), `noreply`, `deadline`. Completes with true (stored).
-    pub fn set(&mut self, key: Key, value: Value, options: Option<StoreOptions>) -> Result<f64, JsValue> {
+    pub fn set(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("set", &key, &value, &options.into())
     }
 
     /// `add`: store only if `key` is absent (true) or not (false).
-    pub fn add(&mut self, key: Key, value: Value, options: Option<StoreOptions>) -> Result<f64, JsValue> {
+    pub fn add(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("add", &key, &value, &options.into())
     }
 
     /// `replace`: store only if `key` is present.
-    pub fn replace(&mut self, key: Key, value: Value, options: Option<StoreOptions>) -> Result<f64, JsValue> {
+    pub fn replace(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("replace", &key, &value, &options.into())
     }
 
     /// `append`: add `value` after the stored one.
-    pub fn append(&mut self, key: Key, value: Value, options: Option<StoreOptions>) -> Result<f64, JsValue> {
+    pub fn append(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("append", &key, &value, &options.into())
     }
 
     /// `prepend`: add `value` before the stored one.
-    pub fn prepend(&mut self, key: Key, value: Value, options: Option<StoreOptions>) -> Result<f64, JsValue> {
+    pub fn prepend(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<StoreOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("prepend", &key, &value, &options.into())
     }
 
@@ -155,40 +179,78 @@ impl Protocol {
     }
 
     /// `incr` by `delta` (default 1): the new value, or null when not found.
-    pub fn incr(&mut self, key: Key, delta: Option<Integer>, options: Option<CallOptions>) -> Result<f64, JsValue> {
+    pub fn incr(
+        &mut self,
+        key: Key,
+        delta: Option<Integer>,
+        options: Option<CallOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("incr", &key, &delta.into(), &options.into())
     }
 
     /// `decr` (memcached stops at 0); completes as `incr`.
-    pub fn decr(&mut self, key: Key, delta: Option<Integer>, options: Option<CallOptions>) -> Result<f64, JsValue> {
+    pub fn decr(
+        &mut self,
+        key: Key,
+        delta: Option<Integer>,
+        options: Option<CallOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("decr", &key, &delta.into(), &options.into())
     }
 
     /// `touch` with a new expiration in seconds: true touched, false not found.
-    pub fn touch(&mut self, key: Key, expire: f64, options: Option<CallOptions>) -> Result<f64, JsValue> {
+    pub fn touch(
+        &mut self,
+        key: Key,
+        expire: f64,
+        options: Option<CallOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("touch", &key, &JsValue::from_f64(expire), &options.into())
     }
 
     /// `stats`, with optional arguments such as `["settings"]`: an object
     /// of strings.
-    pub fn stats(&mut self, args: Option<StatsArgs>, options: Option<CallOptions>) -> Result<f64, JsValue> {
+    pub fn stats(
+        &mut self,
+        args: Option<StatsArgs>,
+        options: Option<CallOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("stats", &args.into(), &options.into(), &JsValue::UNDEFINED)
     }
 
     /// `version`: a string.
     pub fn version(&mut self, options: Option<CallOptions>) -> Result<f64, JsValue> {
-        self.op("version", &options.into(), &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        self.op(
+            "version",
+            &options.into(),
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
     /// `flush_all` after `delay` seconds (default 0): true.
     #[wasm_bindgen(js_name = flushAll)]
-    pub fn flush_all(&mut self, delay: Option<f64>, options: Option<CallOptions>) -> Result<f64, JsValue> {
-        self.op("flushAll", &delay.into(), &options.into(), &JsValue::UNDEFINED)
+    pub fn flush_all(
+        &mut self,
+        delay: Option<f64>,
+        options: Option<CallOptions>,
+    ) -> Result<f64, JsValue> {
+        self.op(
+            "flushAll",
+            &delay.into(),
+            &options.into(),
+            &JsValue::UNDEFINED,
+        )
     }
 
     /// `quit`: the server closes the connection; completes with undefined.
     pub fn quit(&mut self) -> Result<f64, JsValue> {
-        self.op("quit", &JsValue::UNDEFINED, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        self.op(
+            "quit",
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
     /// A meta get (`mg`): a `MetaReply`. Options pick what comes back
@@ -203,26 +265,44 @@ impl Protocol {
 
     /// A meta set (`ms`): status `ok`, `notStored`, `exists` or `notFound`.
     #[wasm_bindgen(js_name = metaSet)]
-    pub fn meta_set(&mut self, key: Key, value: Value, options: Option<MetaSetOptions>) -> Result<f64, JsValue> {
+    pub fn meta_set(
+        &mut self,
+        key: Key,
+        value: Value,
+        options: Option<MetaSetOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("metaSet", &key, &value, &options.into())
     }
 
     /// A meta delete (`md`); `invalidate` marks the item stale instead.
     #[wasm_bindgen(js_name = metaDelete)]
-    pub fn meta_delete(&mut self, key: Key, options: Option<MetaDeleteOptions>) -> Result<f64, JsValue> {
+    pub fn meta_delete(
+        &mut self,
+        key: Key,
+        options: Option<MetaDeleteOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("metaDelete", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
     /// A meta arithmetic (`ma`): incr or decr by `delta` (default 1).
     #[wasm_bindgen(js_name = metaArithmetic)]
-    pub fn meta_arithmetic(&mut self, key: Key, options: Option<MetaArithmeticOptions>) -> Result<f64, JsValue> {
+    pub fn meta_arithmetic(
+        &mut self,
+        key: Key,
+        options: Option<MetaArithmeticOptions>,
+    ) -> Result<f64, JsValue> {
         self.op("metaArithmetic", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
     /// A meta no-op (`mn`): completes once every command before it did.
     #[wasm_bindgen(js_name = metaNoop)]
     pub fn meta_noop(&mut self) -> Result<f64, JsValue> {
-        self.op("metaNoop", &JsValue::UNDEFINED, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
+        self.op(
+            "metaNoop",
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
     /// A meta debug (`me`): the item's metadata as text in the reply's value.

@@ -37,7 +37,13 @@ impl Router {
         let options = JsValue::from(options);
         convert::check_options(
             &options,
-            &["distribution", "retryAttempts", "retryTimeoutMs", "deadTimeoutMs", "now"],
+            &[
+                "distribution",
+                "retryAttempts",
+                "retryTimeoutMs",
+                "deadTimeoutMs",
+                "now",
+            ],
             "new Router",
         )?;
         let distribution = match field(&options, "distribution").as_string().as_deref() {

@@ -370,7 +370,10 @@ impl Session {
                     .map(|i| (i, call.command.clone()))
                     .collect());
             }
-            return Ok(vec![(self.server_option(&call.server)?, call.command.clone())]);
+            return Ok(vec![(
+                self.server_option(&call.server)?,
+                call.command.clone(),
+            )]);
         }
         if self.router.is_none() {
             return Ok(vec![(0, call.command.clone())]);
@@ -434,7 +437,9 @@ impl Session {
             Some(n) if n >= 0.0 && n.fract() == 0.0 && (n as usize) < self.slots.len() => {
                 Ok(n as usize)
             }
-            _ => Err(bad_argument("option server must be a server's index or name")),
+            _ => Err(bad_argument(
+                "option server must be a server's index or name",
+            )),
         }
     }
 

@@ -61,7 +61,14 @@ pub fn build(steps: &mut Steps) -> TaskResult<PathBuf> {
     steps.step("release build of memcrab-wasm (opt-level z, LTO)", || {
         steps::run(
             cargo()
-                .args(["build", "--release", "-p", "memcrab-wasm", "--target", TARGET])
+                .args([
+                    "build",
+                    "--release",
+                    "-p",
+                    "memcrab-wasm",
+                    "--target",
+                    TARGET,
+                ])
                 .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
                 .env("CARGO_PROFILE_RELEASE_LTO", "true")
                 .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1"),
@@ -82,7 +89,13 @@ pub fn build(steps: &mut Steps) -> TaskResult<PathBuf> {
         )?;
         let raw = glue.join("memcrab_wasm_bg.wasm");
         let opt = glue.join("memcrab_wasm_bg.opt.wasm");
-        steps::run(Command::new(&wasm_opt).arg("-Oz").arg(&raw).arg("-o").arg(&opt))?;
+        steps::run(
+            Command::new(&wasm_opt)
+                .arg("-Oz")
+                .arg(&raw)
+                .arg("-o")
+                .arg(&opt),
+        )?;
         fs::rename(&opt, &raw).map_err(|e| format!("cannot move {}: {e}", opt.display()))?;
         // Only the files the package ships.
         for entry in fs::read_dir(&glue).map_err(|e| e.to_string())? {
@@ -199,7 +212,13 @@ fn ensure_wasm_bindgen(root: &Path) -> TaskResult<PathBuf> {
         println!("wasm-bindgen {version} at {}", path.display());
         return Ok(path);
     }
-    steps::run(cargo().args(["install", "wasm-bindgen-cli", "--locked", "--version", &version]))?;
+    steps::run(cargo().args([
+        "install",
+        "wasm-bindgen-cli",
+        "--locked",
+        "--version",
+        &version,
+    ]))?;
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
@@ -208,7 +227,10 @@ fn ensure_wasm_bindgen(root: &Path) -> TaskResult<PathBuf> {
     if installed(&path) {
         Ok(path)
     } else {
-        Err(format!("installed wasm-bindgen-cli {version}, but {} is not it", path.display()))
+        Err(format!(
+            "installed wasm-bindgen-cli {version}, but {} is not it",
+            path.display()
+        ))
     }
 }
 
@@ -222,7 +244,13 @@ fn ensure_wasm_opt(root: &Path) -> TaskResult<PathBuf> {
     if !current || !bin.exists() {
         steps::run(
             Command::new("npm")
-                .args(["install", "--no-save", "--no-audit", "--no-fund", "--prefix"])
+                .args([
+                    "install",
+                    "--no-save",
+                    "--no-audit",
+                    "--no-fund",
+                    "--prefix",
+                ])
                 .arg(&dir)
                 .arg(format!("binaryen@{BINARYEN_VERSION}")),
         )?;

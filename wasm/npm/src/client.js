@@ -83,12 +83,15 @@ export class Client {
   #timer = undefined;
   #timerAt = 0;
   #closed = false;
+  /** Some call has a timeout: the timer must follow the session's. */
+  #timed = false;
 
   /** Use `connect()`. */
   constructor(session, open, options) {
     this.#s = session;
     this.#open = open;
     this.#options = options;
+    this.#timed = options.timeoutMs !== undefined;
   }
 
   /** The servers, as given. */
@@ -172,6 +175,9 @@ export class Client {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
+      this.#timed = true;
+    }
     const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject }));
     if (!this.#queued) {
       this.#queued = true;
@@ -229,7 +235,9 @@ export class Client {
       data: (bytes) => {
         if (!live()) return;
         this.#settle(this.#s.receive(i, gen, bytes));
-        this.#flush();
+        // Only a broken stream asks for more here (closing its socket);
+        // new calls flush themselves.
+        this.#runActions();
       },
       closed: (error) => {
         if (!live()) return;
@@ -283,6 +291,7 @@ export class Client {
   }
 
   #arm() {
+    if (!this.#timed) return;
     const ms = this.#s.timeout();
     if (ms === undefined) {
       if (this.#timer !== undefined) {
