@@ -27,7 +27,6 @@
 
 use std::collections::BTreeMap;
 
-use js_sys::Array;
 use memcrab_core::router::{self, Distribution, HealthConfig, NodeId, Route};
 use memcrab_core::{Error, Item, Millis, Reply};
 use wasm_bindgen::prelude::*;
@@ -205,7 +204,8 @@ impl Session {
             );
         }
         for (index, command) in targets {
-            self.submit_to(index, &command, call.shape, deadline, ticket)?;
+            let command = command.as_ref().unwrap_or(&call.command);
+            self.submit_to(index, command, call.shape, deadline, ticket)?;
         }
         Ok(ticket as f64)
     }
@@ -261,14 +261,14 @@ impl Session {
     /// Reports that the socket `gen` to `server` could not be opened:
     /// its requests fail with `message` (`kind: "Io"`).
     #[wasm_bindgen(js_name = connectFailed)]
-    pub fn connect_failed(&mut self, server: usize, gen: u32, message: &str) -> Option<Array> {
+    pub fn connect_failed(&mut self, server: usize, gen: u32, message: &str) -> Option<Vec<JsValue>> {
         self.socket_failed(server, gen, "CONNECT_FAILED", message);
         self.poll()
     }
 
     /// Takes the bytes read from `server`'s socket `gen`; returns what
     /// completed, as `poll()`.
-    pub fn receive(&mut self, server: usize, gen: u32, bytes: &[u8]) -> Option<Array> {
+    pub fn receive(&mut self, server: usize, gen: u32, bytes: &[u8]) -> Option<Vec<JsValue>> {
         if let Some(slot) = self.slot(server, gen) {
             if let Some(node) = slot.node.as_mut() {
                 node.conn.receive(bytes);
@@ -280,7 +280,7 @@ impl Session {
 
     /// Reports that `server`'s socket `gen` closed (or failed, with
     /// `message`): the requests in flight on it fail.
-    pub fn closed(&mut self, server: usize, gen: u32, message: Option<String>) -> Option<Array> {
+    pub fn closed(&mut self, server: usize, gen: u32, message: Option<String>) -> Option<Vec<JsValue>> {
         if let Some(slot) = self.slot(server, gen) {
             if let Some(node) = slot.node.as_mut() {
                 node.conn.receive_eof();
@@ -294,7 +294,7 @@ impl Session {
 
     /// Checks the deadlines against the clock; what timed out fails.
     #[wasm_bindgen(js_name = handleTimeout)]
-    pub fn handle_timeout(&mut self) -> Option<Array> {
+    pub fn handle_timeout(&mut self) -> Option<Vec<JsValue>> {
         let now = Millis(js_sys::Date::now().max(0.0) as u64);
         for i in 0..self.slots.len() {
             if let Some(node) = self.slots[i].node.as_mut() {
@@ -318,20 +318,19 @@ impl Session {
 
     /// Returns the settled tickets, flat `[ticket, ok, value, …]`, or
     /// `undefined` when none settled.
-    pub fn poll(&mut self) -> Option<Array> {
+    pub fn poll(&mut self) -> Option<Vec<JsValue>> {
         for i in 0..self.slots.len() {
             self.drain_slot(i);
         }
         if self.settled.is_empty() {
             return None;
         }
-        let out: Array = self.settled.drain(..).collect();
-        Some(out)
+        Some(core::mem::take(&mut self.settled))
     }
 
     /// Closes the session: every ticket in flight fails with `Closed`, later
     /// submits too; `actions()` then lists the sockets to close.
-    pub fn close(&mut self) -> Option<Array> {
+    pub fn close(&mut self) -> Option<Vec<JsValue>> {
         self.closed = true;
         let e = Error::UnexpectedClose;
         for i in 0..self.slots.len() {
@@ -362,21 +361,17 @@ impl Session {
     }
 
     /// Decides which server(s) a call goes to, with the command for each.
-    fn targets(&mut self, call: &Call) -> Result<Vec<(usize, Command)>, JsValue> {
+    /// `None` as a command means the call's own (not split).
+    fn targets(&mut self, call: &Call) -> Result<Vec<(usize, Option<Command>)>, JsValue> {
         let keys = call.command.keys();
         if keys.is_empty() {
             if let Command::FlushAll { .. } = call.command {
-                return Ok((0..self.slots.len())
-                    .map(|i| (i, call.command.clone()))
-                    .collect());
+                return Ok((0..self.slots.len()).map(|i| (i, None)).collect());
             }
-            return Ok(vec![(
-                self.server_option(&call.server)?,
-                call.command.clone(),
-            )]);
+            return Ok(vec![(self.server_option(&call.server)?, None)]);
         }
         if self.router.is_none() {
-            return Ok(vec![(0, call.command.clone())]);
+            return Ok(vec![(0, None)]);
         }
         let mut groups: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
         for key in &keys {
@@ -387,11 +382,11 @@ impl Session {
             }
         }
         if groups.len() == 1 {
-            return Ok(vec![(groups[0].0, call.command.clone())]);
+            return Ok(vec![(groups[0].0, None)]);
         }
         Ok(groups
             .into_iter()
-            .map(|(i, ks)| (i, call.command.with_keys(ks)))
+            .map(|(i, ks)| (i, Some(call.command.with_keys(ks))))
             .collect())
     }
 

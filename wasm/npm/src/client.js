@@ -178,8 +178,13 @@ export class Client {
     if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
       this.#timed = true;
     }
+    const idle = this.#waiters.size === 0;
     const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject }));
-    if (!this.#queued) {
+    if (idle && !this.#queued) {
+      // Nothing in flight (sequential use): write now. Otherwise calls made
+      // together go out in one write, after this tick.
+      this.#flush();
+    } else if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
         this.#queued = false;
