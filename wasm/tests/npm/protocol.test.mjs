@@ -12,11 +12,13 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = process.env.MEMCRAB_NPM_DIR ?? path.join(here, "../../../target/npm/package");
-const { Protocol, Router, MemcrabError } = await import(pathToFileURL(path.join(dir, "dist/node.js")));
+const { Protocol, Router, MemcrabError, connect } = await import(pathToFileURL(path.join(dir, "dist/node.js")));
 const td = new TextDecoder();
 
 let server;
 let port;
+let second;
+let secondPort;
 
 function freePort() {
   return new Promise((resolve) => {
@@ -49,8 +51,15 @@ before(async () => {
   if (process.getuid?.() === 0) args.push("-u", "root");
   server = spawn("memcached", args, { stdio: "inherit" });
   (await open()).destroy();
+  secondPort = await freePort();
+  const args2 = args.map((a) => (a === String(port) ? String(secondPort) : a));
+  second = spawn("memcached", args2, { stdio: "inherit" });
+  await new Promise((r) => setTimeout(r, 300));
 });
-after(() => server?.kill());
+after(() => {
+  server?.kill();
+  second?.kill();
+});
 
 /** The glue a user writes: write transmit(), settle completions by id. */
 async function driver(options) {
@@ -164,4 +173,49 @@ test("Router: pymemcache's rendezvous placement, failures and recovery", () => {
   assert.equal(r.route("some-key", 1).type, "wait");
   assert.throws(() => new Router(["a:1"], { distrib: "x" }), (e) => e.code === "UNKNOWN_OPTION");
   r.free();
+});
+
+test("several servers: keys go where Router says, getMany is split and merged", async () => {
+  const servers = [`127.0.0.1:${port}`, `127.0.0.1:${secondPort}`];
+  const router = new Router(servers);
+  const both = await connect(servers);
+  const alone = [await connect(servers[0]), await connect(servers[1])];
+  const keys = Array.from({ length: 40 }, (_, i) => `spread:${i}`);
+  await Promise.all(keys.map((k) => both.set(k, k)));
+  for (const k of keys) {
+    const home = servers.indexOf(router.nodeFor(k));
+    assert.notEqual(await alone[home].get(k), null, `${k} is on ${servers[home]}`);
+    assert.equal(await alone[1 - home].get(k), null, `${k} is only on ${servers[home]}`);
+  }
+  const many = await both.getMany(keys);
+  assert.deepEqual(Object.keys(many).sort(), [...keys].sort());
+  assert.equal(await both.flushAll(), true);
+  assert.equal(await alone[0].get(keys[0]), null);
+  assert.equal(await alone[1].get(keys[1]), null);
+  for (const c of [both, ...alone]) await c.close();
+  router.free();
+});
+
+test("free() and Symbol.dispose release a Protocol", () => {
+  const p = new Protocol();
+  assert.equal(typeof p[Symbol.dispose], "function");
+  p[Symbol.dispose]();
+  assert.throws(() => p.get("k"));
+});
+
+test("Client timeoutMs: a stalled server rejects with Timeout, the next call reconnects", async () => {
+  const c = await connect(`127.0.0.1:${secondPort}`, { timeoutMs: 300 });
+  await c.set("t", "v");
+  second.kill("SIGSTOP");
+  try {
+    const started = Date.now();
+    await assert.rejects(c.get("t"), (e) => e instanceof MemcrabError && e.kind === "Timeout" && e.fatal);
+    assert.ok(Date.now() - started < 3000, "timed out in time");
+    await assert.rejects(c.get("t", { timeoutMs: 100 }), (e) => e.kind === "Timeout");
+  } finally {
+    second.kill("SIGCONT");
+  }
+  assert.equal(new TextDecoder().decode((await c.get("t")).value), "v");
+  await c.close();
+  await assert.rejects(c.get("t"), (e) => e.kind === "Closed");
 });
