@@ -261,7 +261,12 @@ impl Session {
     /// Reports that the socket `gen` to `server` could not be opened:
     /// its requests fail with `message` (`kind: "Io"`).
     #[wasm_bindgen(js_name = connectFailed)]
-    pub fn connect_failed(&mut self, server: usize, gen: u32, message: &str) -> Option<Vec<JsValue>> {
+    pub fn connect_failed(
+        &mut self,
+        server: usize,
+        gen: u32,
+        message: &str,
+    ) -> Option<Vec<JsValue>> {
         self.socket_failed(server, gen, "CONNECT_FAILED", message);
         self.poll()
     }
@@ -275,12 +280,17 @@ impl Session {
             }
             self.drain_slot(server);
         }
-        self.poll()
+        self.take_settled()
     }
 
     /// Reports that `server`'s socket `gen` closed (or failed, with
     /// `message`): the requests in flight on it fail.
-    pub fn closed(&mut self, server: usize, gen: u32, message: Option<String>) -> Option<Vec<JsValue>> {
+    pub fn closed(
+        &mut self,
+        server: usize,
+        gen: u32,
+        message: Option<String>,
+    ) -> Option<Vec<JsValue>> {
         if let Some(slot) = self.slot(server, gen) {
             if let Some(node) = slot.node.as_mut() {
                 node.conn.receive_eof();
@@ -322,10 +332,7 @@ impl Session {
         for i in 0..self.slots.len() {
             self.drain_slot(i);
         }
-        if self.settled.is_empty() {
-            return None;
-        }
-        Some(core::mem::take(&mut self.settled))
+        self.take_settled()
     }
 
     /// Closes the session: every ticket in flight fails with `Closed`, later
@@ -458,15 +465,13 @@ impl Session {
             slot.state = SocketState::Opening;
             self.actions.extend([0, index as u32, slot.gen]);
         }
-        let name = slot.name.clone();
         let result = match slot.node.as_mut() {
             Some(node) => node.submit(command, shape, deadline, ticket),
             None => Err(Error::UnexpectedClose),
         };
         if let Err(e) = result {
             self.merges.remove(&ticket);
-            let context = e.is_fatal().then_some(name.as_str());
-            return Err(core_error(&e, context));
+            return Err(self.error_of(index, &e));
         }
         Ok(())
     }
@@ -482,7 +487,9 @@ impl Session {
         let flushed = flushed && !node.conn.wants_write();
         let before = self.done.len();
         node.drain(&mut self.done, flushed);
-        let name = slot.name.clone();
+        if self.done.len() == before && !node.conn.is_closed() {
+            return;
+        }
         if let Some(e) = node.conn.error().cloned() {
             slot.node = None;
             if slot.state != SocketState::None {
@@ -503,6 +510,7 @@ impl Session {
         }
         let done: Vec<Done> = self.done.drain(before..).collect();
         for d in done {
+            // (The common case, one reply, allocates nothing more.)
             let ticket = d.ticket;
             let result = match d.result {
                 Ok(Outcome::Reply(Reply::Values(items))) if self.merges.contains_key(&ticket) => {
@@ -510,8 +518,8 @@ impl Session {
                     continue;
                 }
                 Err(e) if self.merges.contains_key(&ticket) => {
-                    let context = e.is_fatal().then_some(name.as_str());
-                    self.merge(ticket, Err(core_error(&e, context)));
+                    let error = self.error_of(index, &e);
+                    self.merge(ticket, Err(error));
                     continue;
                 }
                 Ok(outcome) => Done {
@@ -521,12 +529,33 @@ impl Session {
                 }
                 .value()
                 .map_err(|e| core_error(&e, None)),
-                Err(e) => {
-                    let context = e.is_fatal().then_some(name.as_str());
-                    Err(core_error(&e, context))
-                }
+                Err(e) => Err(self.error_of(index, &e)),
             };
             self.finish(ticket, result);
+        }
+    }
+
+    /// Returns the `MemcrabError` for `e` on server `index` (a fatal one
+    /// names the server).
+    fn error_of(&self, index: usize, e: &Error) -> JsValue {
+        let context = e
+            .is_fatal()
+            .then(|| self.slots.get(index).map(|s| s.name.as_str()))
+            .flatten();
+        core_error(e, context)
+    }
+
+    /// Returns the settled tickets (flat), with a last `[-1, false,
+    /// undefined]` when `actions()` has something: the driver then calls it.
+    fn take_settled(&mut self) -> Option<Vec<JsValue>> {
+        if !self.actions.is_empty() {
+            self.settled
+                .extend([JsValue::from_f64(-1.0), JsValue::FALSE, JsValue::UNDEFINED]);
+        }
+        if self.settled.is_empty() {
+            None
+        } else {
+            Some(core::mem::take(&mut self.settled))
         }
     }
 

@@ -239,10 +239,9 @@ export class Client {
     const events = {
       data: (bytes) => {
         if (!live()) return;
+        // New calls flush themselves; a broken stream's socket is closed
+        // through the settle's action marker.
         this.#settle(this.#s.receive(i, gen, bytes));
-        // Only a broken stream asks for more here (closing its socket);
-        // new calls flush themselves.
-        this.#runActions();
       },
       closed: (error) => {
         if (!live()) return;
@@ -285,14 +284,21 @@ export class Client {
   #settle(flat) {
     if (flat === undefined) return;
     const waiters = this.#waiters;
+    let act = false;
     for (let k = 0; k < flat.length; k += 3) {
       const ticket = flat[k];
+      // The session has socket actions (a broken stream to close).
+      if (ticket === -1) {
+        act = true;
+        continue;
+      }
       const waiter = waiters.get(ticket);
       if (waiter === undefined) continue;
       waiters.delete(ticket);
       if (flat[k + 1]) waiter.resolve(flat[k + 2]);
       else waiter.reject(flat[k + 2]);
     }
+    if (act && !this.#closed) this.#runActions();
   }
 
   #arm() {
