@@ -84,11 +84,14 @@ const cases = {
 };
 const clients = { memcrab: () => mc.get("bench:key"), memjs: () => mj.get("bench:key") };
 const results = {};
-// Warm up both, then alternate the clients round by round.
+// Warm up both, then alternate which client goes first, round by round.
 for (const get of Object.values(clients)) await sequential(get);
 for (let round = 0; round < rounds; round++) {
   for (const [name, run] of Object.entries(cases)) {
-    for (const [client, get] of Object.entries(clients)) {
+    // Each client goes first in every other round.
+    const order = Object.entries(clients);
+    if (round % 2 === 1) order.reverse();
+    for (const [client, get] of order) {
       ((results[name] ??= {})[client] ??= []).push(await run(get));
     }
   }
