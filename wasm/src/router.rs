@@ -46,43 +46,9 @@ impl Router {
             ],
             "new Router",
         )?;
-        let distribution = match field(&options, "distribution").as_string().as_deref() {
-            None | Some("rendezvous") => Distribution::Rendezvous,
-            Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
-            Some("ketama-md5") => Distribution::KetamaMd5,
-            Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
-            Some(other) => {
-                return Err(type_error(&format!(
-                    "unknown distribution {other:?}: use \"rendezvous\", \
-                     \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
-                )))
-            }
-        };
-        let defaults = HealthConfig::default();
-        let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
-            let value = field(&options, name);
-            if value.is_undefined() || value.is_null() {
-                return Ok(default);
-            }
-            Ok(Duration::from_millis(convert::u64_arg(
-                &value,
-                &format!("option {name}"),
-            )?))
-        };
-        let attempts = field(&options, "retryAttempts");
-        let health = HealthConfig {
-            retry_attempts: if attempts.is_undefined() || attempts.is_null() {
-                defaults.retry_attempts
-            } else {
-                u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
-                    .map_err(|_| type_error("option retryAttempts is too large"))?
-            },
-            retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
-            dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
-        };
         let now = now_or(&field(&options, "now"))?;
         Ok(Router {
-            router: router::Router::new(nodes, distribution, health, now),
+            router: from_options(&nodes, &options, now)?,
         })
     }
 
@@ -183,4 +149,54 @@ impl Router {
 /// Returns `now` as [`Millis`], or `Date.now()` when it is absent.
 fn now_or(now: &JsValue) -> Result<Millis, JsValue> {
     Ok(convert::millis(now, "now")?.unwrap_or_else(|| Millis(js_sys::Date::now() as u64)))
+}
+
+/// Builds the core's router over `nodes` from the routing options
+/// (`distribution`, `retryAttempts`, `retryTimeoutMs`, `deadTimeoutMs`);
+/// the caller has checked the option names.
+pub(crate) fn from_options(
+    nodes: &[String],
+    options: &JsValue,
+    now: Millis,
+) -> Result<router::Router, JsValue> {
+    let distribution = match field(options, "distribution").as_string().as_deref() {
+        None | Some("rendezvous") => Distribution::Rendezvous,
+        Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
+        Some("ketama-md5") => Distribution::KetamaMd5,
+        Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
+        Some(other) => {
+            return Err(type_error(&format!(
+                "unknown distribution {other:?}: use \"rendezvous\", \
+                     \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
+            )))
+        }
+    };
+    let defaults = HealthConfig::default();
+    let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
+        let value = field(options, name);
+        if value.is_undefined() || value.is_null() {
+            return Ok(default);
+        }
+        Ok(Duration::from_millis(convert::u64_arg(
+            &value,
+            &format!("option {name}"),
+        )?))
+    };
+    let attempts = field(options, "retryAttempts");
+    let health = HealthConfig {
+        retry_attempts: if attempts.is_undefined() || attempts.is_null() {
+            defaults.retry_attempts
+        } else {
+            u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
+                .map_err(|_| type_error("option retryAttempts is too large"))?
+        },
+        retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
+        dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
+    };
+    Ok(router::Router::new(
+        nodes.iter().map(String::as_str),
+        distribution,
+        health,
+        now,
+    ))
 }

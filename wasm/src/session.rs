@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use memcrab_core::router::{self, Distribution, HealthConfig, NodeId, Route};
+use memcrab_core::router::{self, NodeId, Route};
 use memcrab_core::{Error, Item, Millis, Reply};
 use wasm_bindgen::prelude::*;
 
@@ -120,7 +120,11 @@ impl Session {
         }
         let timeout_ms = convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?;
         let router = if servers.len() > 1 {
-            Some(router_from(&servers, &options)?)
+            Some(crate::router::from_options(
+                &servers,
+                &options,
+                Millis(js_sys::Date::now() as u64),
+            )?)
         } else {
             None
         };
@@ -621,44 +625,4 @@ impl Session {
         self.settled
             .extend([JsValue::from_f64(ticket as f64), ok.into(), value]);
     }
-}
-
-/// Builds the router over `servers` from the routing options.
-fn router_from(servers: &[String], options: &JsValue) -> Result<router::Router, JsValue> {
-    let distribution = match field(options, "distribution").as_string().as_deref() {
-        None | Some("rendezvous") => Distribution::Rendezvous,
-        Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
-        Some("ketama-md5") => Distribution::KetamaMd5,
-        Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
-        Some(other) => {
-            return Err(bad_argument(&format!(
-                "unknown distribution {other:?}: use \"rendezvous\", \
-                 \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
-            )))
-        }
-    };
-    let defaults = HealthConfig::default();
-    let ms = |name: &str, default: core::time::Duration| -> Result<_, JsValue> {
-        Ok(
-            convert::millis_f64(&field(options, name), &format!("option {name}"))?
-                .map_or(default, |ms| core::time::Duration::from_millis(ms as u64)),
-        )
-    };
-    let attempts = field(options, "retryAttempts");
-    let health = HealthConfig {
-        retry_attempts: if attempts.is_undefined() || attempts.is_null() {
-            defaults.retry_attempts
-        } else {
-            u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
-                .map_err(|_| bad_argument("option retryAttempts is too large"))?
-        },
-        retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
-        dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
-    };
-    Ok(router::Router::new(
-        servers.iter().map(String::as_str),
-        distribution,
-        health,
-        Millis(js_sys::Date::now() as u64),
-    ))
 }
