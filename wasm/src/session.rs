@@ -27,6 +27,7 @@
 
 use std::collections::BTreeMap;
 
+use js_sys::Uint8Array;
 use memcrab_core::router::{self, NodeId, Route};
 use memcrab_core::{Error, Item, Millis, Reply};
 use wasm_bindgen::prelude::*;
@@ -238,7 +239,11 @@ impl Session {
     }
 
     /// Returns the bytes to write on `server`'s open socket, or `undefined`.
-    pub fn transmit(&mut self, server: usize) -> Option<Vec<u8>> {
+    ///
+    /// The `Uint8Array` is a view of wasm memory, valid until the next call
+    /// into the module: the driver copies it at once (one copy, into memory
+    /// it can pool, instead of two).
+    pub fn transmit(&mut self, server: usize) -> Option<Uint8Array> {
         let slot = self.slots.get_mut(server)?;
         if slot.state != SocketState::Open {
             return None;
@@ -247,9 +252,17 @@ impl Session {
         if !node.conn.wants_write() {
             return None;
         }
-        let bytes = node.conn.transmit().to_vec();
-        node.conn.advance_transmit(bytes.len());
-        Some(bytes)
+        let bytes = node.conn.transmit();
+        let n = bytes.len();
+        // SAFETY: the view covers bytes of the outgoing buffer, which stay in
+        // place until the connection is next written to, reserved or
+        // dropped, all of which need a call into this module; the driver
+        // copies the view before making one (documented above), and wasm
+        // memory cannot grow in between.
+        #[allow(unsafe_code)]
+        let view = unsafe { Uint8Array::view(bytes) };
+        node.conn.advance_transmit(n);
+        Some(view)
     }
 
     /// Reports that the socket `gen` to `server` opened.

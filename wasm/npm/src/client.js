@@ -16,13 +16,34 @@ export class MemcrabError extends Error {
   }
 }
 
+// Values and outgoing bytes are copied out of wasm memory. Small ones go
+// into a shared 16 KiB buffer, as Node's Buffer pool does (an ArrayBuffer
+// per small value costs more than the rest of a get); a region is handed out
+// once and never written again, so a socket may keep it queued.
+const SLAB = 16 * 1024;
+const POOLED = 1024;
+let slab = new Uint8Array(0);
+let used = 0;
+function copy(view) {
+  const n = view.length;
+  if (n > POOLED) return view.slice();
+  if (used + n > slab.length) {
+    slab = new Uint8Array(SLAB);
+    used = 0;
+  }
+  const out = slab.subarray(used, used + n);
+  out.set(view);
+  used += n;
+  return out;
+}
+
 const helpers = {
   error: (kind, code, message, fatal) => new MemcrabError(kind, code, message, fatal),
   // `value` is a view of wasm memory: copy it.
-  item: (key, value, flags, cas) =>
-    cas === undefined
-      ? { key, value: value.slice(), flags }
-      : { key, value: value.slice(), flags, cas },
+  item: (key, value, flags, cas) => {
+    const bytes = copy(value);
+    return cas === undefined ? { key, value: bytes, flags } : { key, value: bytes, flags, cas };
+  },
 };
 
 let exports;
@@ -202,8 +223,9 @@ export class Client {
     for (let i = 0; i < sockets.length; i++) {
       const sock = sockets[i];
       if (sock !== undefined && sock.handle !== undefined) {
-        const bytes = s.transmit(i);
-        if (bytes !== undefined) sock.handle.write(bytes);
+        // A view of wasm memory: copied before any other call into it.
+        const view = s.transmit(i);
+        if (view !== undefined) sock.handle.write(copy(view));
       }
     }
     this.#settle(s.poll());
