@@ -1,6 +1,6 @@
 //! memcrab: a memcached client for Rust.
 //!
-//! What `cargo add memcrab` gives you: the blocking [`Client`] and the
+//! What `cargo add memcrab-client` gives you: the blocking [`Client`] and the
 //! [`Memcache`] command trait with pymemcache's names and results, server
 //! addresses in every form pymemcache takes, pymemcache-compatible serdes,
 //! and the sans-IO protocol core ([`core`]) for your own transports.

@@ -1,11 +1,11 @@
-//! The `memcrab` command line (package `memcrab-cli`) against real
+//! The `memcrab` command line (package `memcrab-tools`) against real
 //! memcached servers: exact stdout bytes, stderr and exit codes of every
 //! command, checked against what the server really holds (through the
 //! harness's plain-socket client).
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_memcrab` is not
 //! set here: the first test to need it builds it once with
-//! `cargo build -p memcrab-cli` into the target directory this test runs
+//! `cargo build -p memcrab-tools` into the target directory this test runs
 //! from, with the same profile.
 
 mod support;

@@ -5,7 +5,7 @@
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_memcrab` is not
 //! set here: the first test to need it builds it once with
-//! `cargo build -p memcrab-cli` into the target directory this test runs
+//! `cargo build -p memcrab-tools` into the target directory this test runs
 //! from, with the same profile (as `tests/cli.rs` does).
 
 mod support;

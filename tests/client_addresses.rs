@@ -144,7 +144,7 @@ fn ipv6_socket_addr() {
 fn unix_path() {
     let server = MemcachedServer::start_unix();
     let path = server.socket_path().to_path_buf();
-    let want = ServerAddr::Unix(path.clone());
+    let want = ServerAddr::Unix(path.display().to_string());
     round_trip(&server, path.display().to_string(), want.clone());
     round_trip(&server, server.addr_string(), want.clone());
     round_trip(&server, path.clone(), want.clone());
@@ -155,7 +155,7 @@ fn unix_path() {
 fn unix_prefix() {
     let server = MemcachedServer::start_unix();
     let path: &Path = server.socket_path();
-    let want = ServerAddr::Unix(PathBuf::from(path));
+    let want = ServerAddr::from(PathBuf::from(path));
     round_trip(&server, format!("unix:{}", path.display()), want);
 }
 

@@ -246,7 +246,9 @@ fn set_many_reports_the_server_error_of_an_oversized_value() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server, "{err}");
     assert!(
-        err.to_string().contains("object too large for cache"),
+        err.report()
+            .to_string()
+            .contains("object too large for cache"),
         "{err}"
     );
     // The batch was one write: the keys around the big one are stored.
@@ -422,9 +424,10 @@ fn incr_and_decr() {
     let err = c.incr("text", 1).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Client, "{err}");
     assert_eq!(
-        err.to_string(),
+        err.report().to_string(),
         format!(
-            "server reported a client error: cannot increment or decrement non-numeric value (server {})",
+            "request to server {} failed: \
+             server reported a client error: cannot increment or decrement non-numeric value",
             server.addr_string()
         )
     );
@@ -485,7 +488,7 @@ fn stats_are_typed() {
     // An unknown section: the server's ERROR, kept; the connection goes on.
     let err = c.stats(&["bogus"]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownCommand, "{err}");
-    assert!(err.to_string().contains("stats"), "{err}");
+    assert!(err.report().to_string().contains("stats"), "{err}");
     assert!(c.is_connected());
     assert_eq!(c.stats(&[]).unwrap().get("pid"), stats.get("pid"));
 }
@@ -599,7 +602,10 @@ fn shutdown_without_dash_a_is_refused() {
     let c = client(&server);
     let err = c.shutdown(false).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnknownCommand, "{err}");
-    assert!(err.to_string().contains("shutdown not enabled"), "{err}");
+    assert!(
+        err.report().to_string().contains("shutdown not enabled"),
+        "{err}"
+    );
     assert!(server.is_running());
     assert!(c.set("k", "v").unwrap());
     assert_eq!(c.get("k").unwrap(), Some(bytes(b"v")));

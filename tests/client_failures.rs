@@ -250,7 +250,7 @@ fn assert_unexpected_close(err: &Error) {
     assert_eq!(err.kind(), ErrorKind::UnexpectedClose, "{err:?}");
     assert!(err.is_connection_error());
     assert!(err.is_fatal());
-    let msg = err.to_string();
+    let msg = err.report().to_string();
     assert!(msg.contains("closed the connection unexpectedly"), "{msg}");
 }
 
@@ -274,6 +274,7 @@ fn assert_write_to_closed(err: &Error, server: &MemcachedServer) {
         other => panic!("expected an I/O error: {other:?}"),
     }
     assert!(err
+        .report()
         .to_string()
         .starts_with(&format!("I/O error with {}: ", server.addr_string())));
 }
@@ -351,7 +352,8 @@ fn kill_then_restart() {
         other => panic!("expected an I/O error: {other:?}"),
     }
     assert!(
-        err.to_string()
+        err.report()
+            .to_string()
             .starts_with(&format!("I/O error with {}: ", server.addr_string())),
         "{err}"
     );
@@ -426,7 +428,7 @@ fn timeout_on_a_frozen_server_then_recovery_without_stale_replies() {
 
     let err = result.expect_err("a get against a frozen server must time out");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
-    assert!(err.to_string().contains("timed out"), "{err}");
+    assert!(err.report().to_string().contains("timed out"), "{err}");
     assert!(
         elapsed >= Duration::from_millis(190),
         "returned before the timeout: {elapsed:?}"
@@ -479,9 +481,9 @@ fn server_error_with_reply_keeps_the_connection() {
     let err = c.set("big", vec![b'x'; 2000]).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server, "{err:?}");
     assert_eq!(
-        err.to_string(),
+        err.report().to_string(),
         format!(
-            "server error: object too large for cache (server {})",
+            "request to server {} failed: server error: object too large for cache",
             server.addr_string()
         )
     );

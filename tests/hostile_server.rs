@@ -336,7 +336,7 @@ fn assert_error<T: std::fmt::Debug>(
         Err(e) => e,
     };
     assert_eq!(e.kind(), kind, "{e}");
-    let text = e.to_string();
+    let text = e.report().to_string();
     for w in words {
         assert!(text.contains(w), "{text:?} should say {w:?}");
     }
@@ -492,7 +492,7 @@ fn a_key_that_was_not_asked_for() {
     let c = client(&server, Protocol::Meta);
     let e = c.get_many(&["k", "k2"]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
-    let text = e.to_string();
+    let text = e.report().to_string();
     assert!(
         text.contains("server returned key \"other\" for a get of \"k\""),
         "{text}"

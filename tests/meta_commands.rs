@@ -587,7 +587,8 @@ fn ma_incr_decr_and_autovivify() {
     let err = c.meta_arithmetic(MetaArithmetic::new(b"text")).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Client, "{err}");
     assert!(
-        err.to_string()
+        err.report()
+            .to_string()
             .contains("cannot increment or decrement non-numeric value"),
         "{err}"
     );
@@ -864,7 +865,9 @@ fn a_quiet_pipeline_reports_each_failure_for_its_own_request() {
                 Some(Err(e)) => {
                     assert_eq!(e.kind(), ErrorKind::Server, "{i}: {e}");
                     assert!(
-                        e.to_string().contains("object too large for cache"),
+                        e.report()
+                            .to_string()
+                            .contains("object too large for cache"),
                         "{i}: {e}"
                     );
                 }
@@ -1215,7 +1218,10 @@ fn noreply_set_over_the_limit_is_reported_only_under_meta() {
     let meta = meta_client(&server);
     let err = meta.set_with("big", &big[..], noreply).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Server, "{err}");
-    assert!(err.to_string().contains("object too large"), "{err}");
+    assert!(
+        err.report().to_string().contains("object too large"),
+        "{err}"
+    );
     assert!(!err.is_fatal());
     assert!(meta.is_connected(), "the connection stays in step");
     assert_eq!(meta.get("big").unwrap(), None);

@@ -15,6 +15,7 @@ use memcrab::{
     Client, ClientOptions, Error, ErrorKind, HashClient, Memcache, PoolOptions, PooledClient,
     Result, RetryingClient,
 };
+use support::faults::{Fault, FaultProxy};
 use support::MemcachedServer;
 
 /// A client that counts the batches it is asked to run.
@@ -98,17 +99,95 @@ fn retry_for_connection_errors_survives_a_restart() {
     assert!(r.set("k", "v").unwrap());
     assert_eq!(r.inner().calls(), 1);
 
+    // A read is retried on a new connection (the restarted server is empty).
     server.restart();
-    assert!(r.set("k2", "v2").unwrap(), "retried on a new connection");
+    assert_eq!(r.get("k").unwrap(), None, "retried on a new connection");
     assert_eq!(r.inner().calls(), 3, "one failed try, one retry");
-    assert_eq!(server.raw_get(b"k2"), Some(b"v2".to_vec()));
-
-    server.restart();
-    assert_eq!(r.get("k2").unwrap(), None);
-    assert_eq!(r.inner().calls(), 5);
     server.raw_set(b"k3", b"v3", 0);
     assert_eq!(r.get("k3").unwrap().unwrap().as_bytes(), Some(&b"v3"[..]));
-    assert_eq!(r.inner().calls(), 6, "no retry after success");
+    assert_eq!(r.inner().calls(), 4, "no retry after success");
+
+    // A write that may have reached the server is never sent twice.
+    server.restart();
+    let err = r.set("k2", "v2").unwrap_err();
+    assert!(is_dead_connection(&err), "{err}");
+    assert_eq!(r.inner().calls(), 5, "the write was not retried");
+    assert!(r.set("k2", "v2").unwrap(), "the next call reconnects");
+    assert_eq!(server.raw_get(b"k2"), Some(b"v2".to_vec()));
+}
+
+/// A batch cut off after the server applied it: each `incr` counts once,
+/// and only the read in the batch is sent again.
+#[test]
+fn a_reset_mid_batch_leaves_an_incr_counter_exact() {
+    let server = MemcachedServer::start();
+    let proxy = FaultProxy::start(server.socket_addr());
+    let r = RetryingClient::builder(Counting::new(client(&proxy.addr_string())))
+        .attempts(3)
+        .build()
+        .unwrap();
+    server.raw_set(b"n", b"10", 0);
+    server.raw_set(b"g", b"read me", 0);
+    // Every request reaches the server; the replies never come back.
+    proxy.set(Fault::ResetAfter(0));
+    let incr = Request::Incr {
+        key: b"n",
+        delta: 1,
+        noreply: false,
+    };
+    let get = Request::Get {
+        command: memcrab::core::GetCommand::Get,
+        keys: &[b"g"],
+    };
+    let out = {
+        // The reset comes after the server read the whole batch.
+        let out = r.execute(&[incr, get, incr, incr]).unwrap();
+        proxy.clear();
+        out
+    };
+    for i in [0, 2, 3] {
+        let e = out[i].as_ref().unwrap().as_ref().unwrap_err();
+        assert!(is_dead_connection(e), "incr {i}: {e}");
+    }
+    assert_eq!(server.raw_get(b"n"), Some(b"13".to_vec()), "each incr once");
+    let calls = r.inner().calls();
+    assert!(calls >= 2, "the get was sent again ({calls} calls)");
+    // A later retry of the read alone succeeds once the link heals.
+    assert_eq!(
+        r.get("g").unwrap().unwrap().as_bytes(),
+        Some(&b"read me"[..])
+    );
+    assert_eq!(server.raw_get(b"n"), Some(b"13".to_vec()));
+}
+
+/// `SERVER_ERROR` is the server's answer, not a fault in transit: it is
+/// not retried unless asked for by kind.
+#[test]
+fn server_errors_are_not_retried_by_default() {
+    let server = MemcachedServer::builder()
+        .arg("-I")
+        .arg("64k")
+        .arg("-o")
+        .arg("slab_chunk_max=32768")
+        .start();
+    let r = RetryingClient::builder(Counting::new(client(&server.addr_string())))
+        .attempts(3)
+        .build()
+        .unwrap();
+    let big = vec![b'x'; 100_000];
+    let err = r.set("big", big.as_slice()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Server, "{err}");
+    assert_eq!(r.inner().calls(), 1);
+    let r = RetryingClient::builder(Counting::new(client(&server.addr_string())))
+        .attempts(3)
+        .retry_for([ErrorKind::Server])
+        .build()
+        .unwrap();
+    assert_eq!(
+        r.set("big", big.as_slice()).unwrap_err().kind(),
+        ErrorKind::Server
+    );
+    assert_eq!(r.inner().calls(), 3, "retried when asked");
 }
 
 #[test]
@@ -236,9 +315,9 @@ fn retrying_over_a_pool() {
     assert!(r.set("k", "v").unwrap());
     assert_eq!(r.inner().inner.idle_connections(), 1);
     server.restart();
-    assert!(r.set("k", "v2").unwrap());
+    server.raw_set(b"k", b"v2", 0);
+    assert_eq!(r.get("k").unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
     assert_eq!(r.inner().calls(), 3);
-    assert_eq!(server.raw_get(b"k"), Some(b"v2".to_vec()));
     assert_eq!(
         r.inner().inner.idle_connections(),
         1,
@@ -268,10 +347,9 @@ fn retrying_over_a_hash_client() {
     assert!(r.set(&key, "v").unwrap());
     assert!(r.set("other", "o").unwrap());
     servers[0].restart();
-    // The first try meets the dead connection (the node is marked failed);
-    // the retry, after retry_timeout, reaches the restarted server.
-    assert!(r.set(&key, "v2").unwrap());
-    assert_eq!(r.inner().calls(), 4);
-    assert_eq!(servers[0].raw_get(key.as_bytes()), Some(b"v2".to_vec()));
+    servers[0].raw_set(key.as_bytes(), b"v2", 0);
+    // The first try meets the dead connection; the retry, after
+    // retry_timeout, reaches the restarted server.
     assert_eq!(r.get(&key).unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
+    assert_eq!(r.inner().calls(), 4);
 }

@@ -17,6 +17,8 @@ use memcrab::core::{GetCommand, Reply, Request, StoreCommand};
 use memcrab::mio::{DriverOptions, Engine, JobId, TrySubmitError};
 use memcrab::{Distribution, Protocol};
 
+use crate::message;
+
 /// The help of `memcrab bench --help`.
 pub const HELP: &str = "\
 memcrab bench: a load generator on memcrab's pipelined engine
@@ -325,7 +327,7 @@ fn run(c: &Config) -> Result<Report, String> {
         for s in &list {
             builder = builder.server(s);
         }
-        builder.build().map_err(|e| e.to_string())
+        builder.build().map_err(|e| message(&e))
     };
     let keys = Keys::new(&c.key_prefix, c.keys);
     let value = vec![b'x'; c.value_size];
@@ -339,13 +341,13 @@ fn run(c: &Config) -> Result<Report, String> {
         for i in 0..c.keys {
             engine
                 .submit(&set(keys.get(i), &value))
-                .map_err(|e| format!("cannot fill the key space: {e}"))?;
+                .map_err(|e| format!("cannot fill the key space: {}", message(&e)))?;
             while let Some((_, r)) = engine.poll() {
-                r.map_err(|e| format!("cannot fill the key space: {e}"))?;
+                r.map_err(|e| format!("cannot fill the key space: {}", message(&e)))?;
             }
         }
-        for (_, r) in engine.finish().map_err(|e| e.to_string())? {
-            r.map_err(|e| format!("cannot fill the key space: {e}"))?;
+        for (_, r) in engine.finish().map_err(|e| message(&e))? {
+            r.map_err(|e| format!("cannot fill the key space: {}", message(&e)))?;
         }
     }
     let fill = started.elapsed();
@@ -419,7 +421,7 @@ fn run(c: &Config) -> Result<Report, String> {
                         r.errors += 1;
                         r.requests += 1;
                         sent += 1;
-                        r.first_error.get_or_insert_with(|| e.to_string());
+                        r.first_error.get_or_insert_with(|| message(&e));
                     }
                     Err(e) => return Err(e.to_string()),
                 }
@@ -455,7 +457,7 @@ fn run(c: &Config) -> Result<Report, String> {
                 Ok(_) => {}
                 Err(e) => {
                     r.errors += 1;
-                    r.first_error.get_or_insert_with(|| e.to_string());
+                    r.first_error.get_or_insert_with(|| message(&e));
                 }
             }
         }

@@ -59,7 +59,7 @@ fn real_main() -> u8 {
     };
     let client = match Target::new(servers, cli.hash, cli.protocol, cli.timeout) {
         Ok(client) => client,
-        Err(e) => return fail(&e.to_string()),
+        Err(e) => return fail(&message(&e)),
     };
 
     let stdout = io::stdout().lock();
@@ -101,9 +101,19 @@ fn server_list(cli: &Cli) -> Result<Vec<Server>, String> {
         .collect())
 }
 
+/// An error on one line, as `memcrab` has always printed it: a server's
+/// refusal, timeout or close as `<what happened> (server <server>)`, any other
+/// error with its causes (`I/O error with <server>: <what the OS said>`).
+pub(crate) fn message(e: &Error) -> String {
+    match e {
+        Error::Remote { server, error } => format!("{error} (server {server})"),
+        e => e.report().to_string(),
+    }
+}
+
 /// The error's message, naming the server when a connection error does not.
 fn describe(e: &Error, server: &str) -> String {
-    let message = e.to_string();
+    let message = message(e);
     if e.is_connection_error() && !message.contains(server) {
         format!("{message} (server {server})")
     } else {

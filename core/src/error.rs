@@ -14,6 +14,12 @@ use core::fmt;
 /// poisons the [`Connection`](crate::Connection), because a memcached stream
 /// cannot be resynchronised.
 ///
+/// A core error is the end of an error chain: it has no
+/// [`source`](core::error::Error::source), and its `Display` says everything
+/// once (an [`IllegalInput`] is part of its message, not a cause). A
+/// transport's error that wraps it says only its own words (which server)
+/// and returns it as its source.
+///
 /// # Example
 ///
 /// ```

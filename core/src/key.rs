@@ -92,18 +92,47 @@ impl KeyPolicy {
 /// assert!(validate_key(&[b'x'; 251], b"", false).is_err());
 /// ```
 pub fn validate_key(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Result<(), IllegalInput> {
+    #[cfg(test)]
+    checks::bump();
+    let Some(rule) = broken_rule(key, prefix, allow_unicode) else {
+        return Ok(());
+    };
     let named = || {
         let mut full = alloc::vec::Vec::with_capacity(prefix.len() + key.len());
         full.extend_from_slice(prefix);
         full.extend_from_slice(key);
         escape(&full)
     };
+    Err(match rule {
+        Rule::Empty => IllegalInput::EmptyKey,
+        Rule::TooLong(len) => IllegalInput::KeyTooLong { key: named(), len },
+        Rule::Whitespace => IllegalInput::KeyWhitespace { key: named() },
+        Rule::Null => IllegalInput::KeyNull { key: named() },
+        Rule::Control => IllegalInput::KeyControl { key: named() },
+        Rule::NonAscii => IllegalInput::KeyNonAscii { key: named() },
+    })
+}
+
+/// The first key rule a key breaks; found without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rule {
+    Empty,
+    TooLong(usize),
+    Whitespace,
+    Null,
+    Control,
+    NonAscii,
+}
+
+/// Returns the first rule `prefix` + `key` breaks, or `None` for a key the
+/// text protocol can carry. Pure: no allocation, not counted as a check.
+pub(crate) fn broken_rule(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Option<Rule> {
     if key.is_empty() {
-        return Err(IllegalInput::EmptyKey);
+        return Some(Rule::Empty);
     }
     let len = prefix.len() + key.len();
     if len > MAX_KEY_LENGTH {
-        return Err(IllegalInput::KeyTooLong { key: named(), len });
+        return Some(Rule::TooLong(len));
     }
     for part in [prefix, key] {
         // Fast path: every byte printable ASCII.
@@ -112,17 +141,38 @@ pub fn validate_key(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Result<()
         }
         for &b in part {
             match b {
-                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
-                    return Err(IllegalInput::KeyWhitespace { key: named() })
-                }
-                0 => return Err(IllegalInput::KeyNull { key: named() }),
-                0x01..=0x1f | 0x7f => return Err(IllegalInput::KeyControl { key: named() }),
-                0x80.. if !allow_unicode => return Err(IllegalInput::KeyNonAscii { key: named() }),
+                b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => return Some(Rule::Whitespace),
+                0 => return Some(Rule::Null),
+                0x01..=0x1f | 0x7f => return Some(Rule::Control),
+                0x80.. if !allow_unicode => return Some(Rule::NonAscii),
                 _ => {}
             }
         }
     }
-    Ok(())
+    None
+}
+
+/// Counts key checks in tests, per thread, to show each request is
+/// validated exactly once on every path.
+#[cfg(test)]
+pub(crate) mod checks {
+    use core::cell::Cell;
+
+    std::thread_local! {
+        static COUNT: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn bump() {
+        COUNT.with(|c| c.set(c.get() + 1));
+    }
+
+    pub(crate) fn reset() {
+        COUNT.with(|c| c.set(0));
+    }
+
+    pub(crate) fn count() -> usize {
+        COUNT.with(Cell::get)
+    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,12 @@
 #![warn(unreachable_pub)]
 
 extern crate alloc;
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod address;
+pub mod cluster;
+pub mod command;
 mod connection;
 mod error;
 #[cfg(fuzzing)]

@@ -3,7 +3,7 @@
 //!
 //! The binary belongs to another package, so `CARGO_BIN_EXE_memcrab` is not
 //! set for the facade's tests: the first test to need it builds it with
-//! `cargo build -p memcrab-cli` into the target directory the test runs
+//! `cargo build -p memcrab-tools` into the target directory the test runs
 //! from, with the same profile.
 
 use std::ffi::OsStr;
@@ -30,7 +30,7 @@ pub fn binary() -> &'static PathBuf {
             .expect("a profile directory name");
         let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
         let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(["build", "--quiet", "-p", "memcrab-cli", "--manifest-path"])
+        cmd.args(["build", "--quiet", "-p", "memcrab-tools", "--manifest-path"])
             .arg(&manifest)
             .arg("--target-dir")
             .arg(target_dir);
@@ -43,8 +43,8 @@ pub fn binary() -> &'static PathBuf {
                 cmd.args(["--profile", other]);
             }
         }
-        let status = cmd.status().expect("run cargo build -p memcrab-cli");
-        assert!(status.success(), "cargo build -p memcrab-cli failed");
+        let status = cmd.status().expect("run cargo build -p memcrab-tools");
+        assert!(status.success(), "cargo build -p memcrab-tools failed");
         let bin = profile_dir.join("memcrab");
         assert!(bin.is_file(), "{} was not built", bin.display());
         bin

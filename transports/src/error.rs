@@ -14,6 +14,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Match on [`Error::kind`] to decide what to do (a retrying wrapper retries
 /// by kind). Messages name the server and, where there is one, the key.
 ///
+/// `Display` says this layer's words; the cause is the
+/// [`source`](std::error::Error::source). `e.to_string()` of a server's
+/// refusal is `request to server 127.0.0.1:11211 failed`, and its source
+/// says `server error: object too large for cache`; `anyhow` prints both,
+/// once each. [`Error::report`] gives the whole chain on one line.
+///
 /// # Example
 ///
 /// ```
@@ -91,6 +97,25 @@ impl Error {
         }
     }
 
+    /// Returns true if the request surely never reached a server (it could
+    /// not connect: refused, no address; every server down; no free pool
+    /// slot; bad input), so sending it again cannot apply it twice.
+    #[must_use]
+    pub fn is_unsent(&self) -> bool {
+        match self {
+            Error::NoServers | Error::PoolExhausted { .. } | Error::Config(_) => true,
+            Error::Protocol(e) => e.kind() == ErrorKind::IllegalInput,
+            // Only ever seen when connecting: nothing was written.
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                io::ErrorKind::ConnectionRefused
+                    | io::ErrorKind::NotFound
+                    | io::ErrorKind::AddrNotAvailable
+            ),
+            _ => false,
+        }
+    }
+
     /// Returns true for errors of the network or server availability
     /// (I/O, timeout, unexpected close, TLS): the errors that mark a node
     /// failed in a hash client.
@@ -127,11 +152,16 @@ impl Error {
 }
 
 impl fmt::Display for Error {
+    /// This layer's words only: the server, the pool, the option. The cause
+    /// (the server's error line, the operating system's error) is the
+    /// [`source`](std::error::Error::source), so a report that walks the
+    /// chain (`anyhow`, `eyre`, `{:#}`) prints each message once. An
+    /// [`Error::Protocol`] is transparent: it displays the core error itself.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Protocol(e) => e.fmt(f),
-            Error::Remote { server, error } => write!(f, "{error} (server {server})"),
-            Error::Io { server, source } => write!(f, "I/O error with {server}: {source}"),
+            Error::Remote { server, .. } => write!(f, "request to server {server} failed"),
+            Error::Io { server, .. } => write!(f, "I/O error with {server}"),
             Error::NoServers => f.write_str("all servers seem to be down right now"),
             Error::PoolExhausted {
                 max_size,
@@ -149,10 +179,56 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Protocol(e) | Error::Remote { error: e, .. } => Some(e),
+            // Transparent: the core error is this error, not its cause.
+            Error::Protocol(e) => e.source(),
+            Error::Remote { error, .. } => Some(error),
             Error::Io { source, .. } => Some(&**source),
-            _ => None,
+            Error::NoServers
+            | Error::PoolExhausted { .. }
+            | Error::Config(_)
+            | Error::Tls { .. } => None,
         }
+    }
+}
+
+impl Error {
+    /// The whole chain on one line: this error's message, then each
+    /// [`source`](std::error::Error::source)'s, joined by `": "` (what
+    /// `anyhow` prints for `{:#}`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_transport::Error;
+    ///
+    /// let e = Error::Remote {
+    ///     server: "127.0.0.1:11211".into(),
+    ///     error: memcrab_core::Error::Timeout,
+    /// };
+    /// assert_eq!(e.to_string(), "request to server 127.0.0.1:11211 failed");
+    /// assert_eq!(
+    ///     e.report().to_string(),
+    ///     "request to server 127.0.0.1:11211 failed: timed out waiting for the server's reply"
+    /// );
+    /// ```
+    #[must_use]
+    pub fn report(&self) -> impl fmt::Display + '_ {
+        Report(self)
+    }
+}
+
+/// [`Error::report`]'s chain.
+struct Report<'a>(&'a Error);
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 
@@ -207,5 +283,128 @@ impl From<Error> for io::Error {
             _ => io::ErrorKind::Other,
         };
         io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    /// Each message of `e`'s chain, outermost first, as `anyhow` walks it.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
+        let mut out = vec![e.to_string()];
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            out.push(c.to_string());
+            cause = c.source();
+        }
+        out
+    }
+
+    /// No message of the chain repeats the one below it, and the report
+    /// (`anyhow`'s `{:#}`) holds each exactly once.
+    fn assert_each_once(e: &Error, wanted: &[&str]) {
+        let messages = chain(e);
+        assert_eq!(messages, wanted, "{e:?}");
+        for pair in messages.windows(2) {
+            assert!(!pair[0].contains(&pair[1]), "{pair:?} says its cause twice");
+        }
+        let report = e.report().to_string();
+        assert_eq!(report, wanted.join(": "));
+        for m in wanted {
+            assert_eq!(report.matches(m).count(), 1, "{m:?} in {report:?}");
+        }
+    }
+
+    #[test]
+    fn remote_names_the_server_and_its_source_the_servers_words() {
+        let e = Error::Remote {
+            server: "127.0.0.1:11211".into(),
+            error: memcrab_core::Error::Server("object too large for cache".into()),
+        };
+        assert_each_once(
+            &e,
+            &[
+                "request to server 127.0.0.1:11211 failed",
+                "server error: object too large for cache",
+            ],
+        );
+        assert!(e.source().unwrap().is::<memcrab_core::Error>());
+    }
+
+    #[test]
+    fn io_names_the_server_and_its_source_the_os_error() {
+        let e = Error::io(
+            &"[::1]:11211",
+            io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused"),
+        );
+        assert_each_once(&e, &["I/O error with [::1]:11211", "connection refused"]);
+    }
+
+    #[test]
+    fn a_timeout_is_remote_and_says_so_once() {
+        let e = Error::io(&"h:1", io::Error::from(io::ErrorKind::TimedOut));
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_each_once(
+            &e,
+            &[
+                "request to server h:1 failed",
+                "timed out waiting for the server's reply",
+            ],
+        );
+    }
+
+    #[test]
+    fn protocol_is_transparent_and_names_the_key() {
+        let e = Error::from(memcrab_core::IllegalInput::KeyWhitespace {
+            key: "\"a b\"".into(),
+        });
+        assert_each_once(&e, &["illegal input: key contains whitespace: \"a b\""]);
+    }
+
+    #[test]
+    fn errors_without_a_cause_say_everything_once() {
+        let cases = [
+            (Error::NoServers, "all servers seem to be down right now"),
+            (
+                Error::Config("key_prefix: key is empty".into()),
+                "invalid configuration: key_prefix: key is empty",
+            ),
+            (
+                Error::Tls {
+                    server: "h:1".into(),
+                    message: "bad certificate".into(),
+                },
+                "TLS error with h:1: bad certificate",
+            ),
+            (
+                Error::PoolExhausted {
+                    max_size: 2,
+                    waited_ms: 5,
+                },
+                "connection pool exhausted: all 2 connections busy after waiting 5 ms",
+            ),
+        ];
+        for (e, message) in cases {
+            assert_each_once(&e, &[message]);
+        }
+    }
+
+    #[test]
+    fn as_io_error_the_chain_is_kept_once() {
+        let e: io::Error = Error::Remote {
+            server: "h:1".into(),
+            error: memcrab_core::Error::UnexpectedClose,
+        }
+        .into();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            chain(&e),
+            [
+                "request to server h:1 failed",
+                "the server closed the connection unexpectedly"
+            ]
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! blocking [`Client`] talks to one server over TCP (v4 and v6) or a unix
 //! socket; every client implements the [`Memcache`] command trait, with
 //! pymemcache's method names and results. With the `mio` feature,
-//! [`mio`](crate::mio) drives connections inside a user's own `mio::Poll`
+//! [`mio`] drives connections inside a user's own `mio::Poll`
 //! and offers a pipelined engine for throughput.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use memcrab_core::command::retry::{Delivery, RetryPolicy};
+use memcrab_core::command::Meaning;
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::Request;
 
@@ -12,12 +14,18 @@ use crate::error::{Error, ErrorKind, Result};
 /// Wraps any [`Memcache`] client and retries failed calls (pymemcache's
 /// `RetryingClient`).
 ///
-/// A call is tried up to `attempts` times, `retry_delay` apart, while its
-/// error's kind is in `retry_for` (when given) and not in
-/// `do_not_retry_for`. Bad input is never retried. A batch (for example a
-/// `set_many`) is retried whole when any of its requests failed with a
-/// retryable error: as with pymemcache, a retried `append` or `incr` may
-/// apply twice if the first attempt reached the server.
+/// Each request is tried up to `attempts` times, `retry_delay` apart, while
+/// its error's kind is in `retry_for` (when given) and not in
+/// `do_not_retry_for` — and only when sending it again is safe, as the
+/// core decides ([`RetryPolicy`]): a read (`get`, `gets`, `gat`, `touch`,
+/// `stats`, `version`), or a request that never reached a server
+/// (connection refused, every server down, no free pool slot). A write
+/// that may have been applied (`set`, `incr`, `append`, … cut off after it
+/// was written) is never sent twice, unlike pymemcache, where a retried
+/// `incr` may count twice. Retries are per request: in a batch (a
+/// `set_many`), only the requests that failed are sent again. Bad input
+/// is never retried; the server's own refusals (`SERVER_ERROR`,
+/// `CLIENT_ERROR`) only when their kind is named in `retry_for`.
 ///
 /// # Example
 ///
@@ -67,9 +75,21 @@ impl<C: Memcache> RetryingClient<C> {
         &self.inner
     }
 
-    fn retryable(&self, e: &Error) -> bool {
+    /// Returns true if a request of `meaning` that failed with `e` is sent
+    /// again.
+    fn retryable(&self, meaning: Meaning, e: &Error) -> bool {
         let kind = e.kind();
-        kind != ErrorKind::IllegalInput
+        let named = |k| self.retry_for.as_ref().is_some_and(|r| r.contains(&k));
+        let policy = RetryPolicy {
+            server_errors: named(ErrorKind::Server),
+            client_errors: named(ErrorKind::Client) || named(ErrorKind::UnknownCommand),
+        };
+        let delivery = if e.is_unsent() {
+            Delivery::NotSent
+        } else {
+            Delivery::MaybeApplied
+        };
+        policy.may_retry(meaning, kind, delivery)
             && self.retry_for.as_ref().is_none_or(|r| r.contains(&kind))
             && !self.do_not_retry_for.contains(&kind)
     }
@@ -81,35 +101,61 @@ impl<C: Memcache> Memcache for RetryingClient<C> {
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        self.retry(|| self.inner.execute(requests))
+        self.retry(requests, Meaning::of, |r| self.inner.execute(r))
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        self.retry(|| self.inner.execute_meta(requests))
+        self.retry(requests, Meaning::of_meta, |r| self.inner.execute_meta(r))
     }
 }
 
 impl<C: Memcache> RetryingClient<C> {
-    /// Runs `call` until it succeeds, fails with a kind not retried, or the
-    /// attempts are used up.
-    fn retry(&self, call: impl Fn() -> Result<Outcomes>) -> Result<Outcomes> {
+    /// Runs `requests`, then sends again, alone, each request whose error
+    /// may be retried, until none is left or the attempts are used up.
+    fn retry<R: Copy>(
+        &self,
+        requests: &[R],
+        meaning: impl Fn(&R) -> Meaning,
+        call: impl Fn(&[R]) -> Result<Outcomes>,
+    ) -> Result<Outcomes> {
+        let mut out = match call(requests) {
+            Ok(out) => out,
+            // Nothing was sent: the whole batch may go again.
+            Err(e) if requests.iter().all(|r| self.retryable(meaning(r), &e)) => {
+                requests.iter().map(|_| Some(Err(e.clone()))).collect()
+            }
+            Err(e) => return Err(e),
+        };
         let mut attempt = 1;
-        loop {
-            let result = call();
-            let failed = match &result {
-                Err(e) => Some(e),
-                Ok(out) => out.iter().flatten().find_map(|r| r.as_ref().err()),
-            };
-            match failed {
-                Some(e) if attempt < self.attempts && self.retryable(e) => {
-                    attempt += 1;
-                    if !self.retry_delay.is_zero() {
-                        std::thread::sleep(self.retry_delay);
+        while attempt < self.attempts {
+            let again: Vec<usize> = (0..requests.len())
+                .filter(|&i| match &out[i] {
+                    Some(Err(e)) => self.retryable(meaning(&requests[i]), e),
+                    _ => false,
+                })
+                .collect();
+            if again.is_empty() {
+                break;
+            }
+            attempt += 1;
+            if !self.retry_delay.is_zero() {
+                std::thread::sleep(self.retry_delay);
+            }
+            let subset: Vec<R> = again.iter().map(|&i| requests[i]).collect();
+            match call(&subset) {
+                Ok(results) => {
+                    for (i, r) in again.into_iter().zip(results) {
+                        out[i] = r;
                     }
                 }
-                _ => return result,
+                Err(e) => {
+                    for i in again {
+                        out[i] = Some(Err(e.clone()));
+                    }
+                }
             }
         }
+        Ok(out)
     }
 }
 

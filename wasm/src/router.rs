@@ -2,6 +2,7 @@
 
 use core::time::Duration;
 
+use memcrab_core::address::ServerAddr;
 use memcrab_core::router::{self, Distribution, HealthConfig, NodeId, Route};
 use memcrab_core::Millis;
 use wasm_bindgen::prelude::*;
@@ -17,8 +18,15 @@ use crate::typescript::{Key, RouterOptions};
 ///
 /// The hashing is the core's: rendezvous hashing compatible with
 /// pymemcache's `HashClient` (a Python service finds a key on the same
-/// node), or ketama compatible with libmemcached and twemproxy. Node names
-/// are the strings those clients hash: `"host:port"` for pymemcache.
+/// node), or ketama compatible with libmemcached and twemproxy.
+///
+/// Nodes are server addresses in any form memcrab and pymemcache accept
+/// (`"host"`, `"host:port"`, `"[::1]:11211"`, `"unix:/path"`…; a bad one
+/// throws a `MemcrabError` with `code: "BAD_ARGUMENT"`). The ring hashes each server's name as those
+/// clients do (pymemcache's `"host:port"`, twemproxy's `"host"` on port
+/// 11211), the same names as memcrab's Rust `HashClient`; results name a
+/// node by the string it was given, and a node may be named in any spelling
+/// of its address.
 ///
 /// For each keyed call: `route(key)`; on `"node"` make the call on that
 /// node's connection, then `reportSuccess(node)` or, if the node could not
@@ -27,6 +35,8 @@ use crate::typescript::{Key, RouterOptions};
 #[wasm_bindgen]
 pub struct Router {
     router: router::Router,
+    /// Each node's address as the caller wrote it, by node id.
+    servers: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -47,9 +57,17 @@ impl Router {
             "new Router",
         )?;
         let now = now_or(&field(&options, "now"))?;
-        Ok(Router {
-            router: from_options(&nodes, &options, now)?,
-        })
+        let (ring, names) = from_options(&nodes, &options, now)?;
+        let mut router = Router {
+            router: ring,
+            servers: Vec::new(),
+        };
+        for (node, name) in nodes.iter().zip(&names) {
+            if let Some(id) = router.router.node_id(name) {
+                router.name_node(id, node, false);
+            }
+        }
+        Ok(router)
     }
 
     /// Returns the name of the node `key` belongs to among the live nodes,
@@ -60,7 +78,7 @@ impl Router {
         let key = convert::bytes(&key, "key")?;
         let now = now_or(&now.into())?;
         Ok(match self.router.node_for(&key, now) {
-            Route::Node(id) | Route::Wait(id) => self.router.node_name(id).map(String::from),
+            Route::Node(id) | Route::Wait(id) => self.server(id).map(String::from),
             Route::NoNodes => None,
         })
     }
@@ -78,7 +96,7 @@ impl Router {
         };
         set(&object, "type", &JsValue::from_str(kind));
         if let Some(id) = id {
-            let name = self.router.node_name(id).unwrap_or_default();
+            let name = self.server(id).unwrap_or_default();
             set(&object, "node", &JsValue::from_str(name));
             set(&object, "index", &JsValue::from_f64(id.0 as f64));
         }
@@ -106,15 +124,19 @@ impl Router {
     /// Adds a node (with a weight, for ketama); adding one already there
     /// only sets its weight.
     #[wasm_bindgen(js_name = addNode)]
-    pub fn add_node(&mut self, node: &str, weight: Option<u32>) {
-        self.router.add_weighted_node(node, weight.unwrap_or(1));
+    pub fn add_node(&mut self, node: &str, weight: Option<u32>) -> Result<(), JsValue> {
+        let name = ring_name(node, self.router.distribution())?;
+        let known = self.router.node_id(&name).is_some();
+        let id = self.router.add_weighted_node(&name, weight.unwrap_or(1));
+        self.name_node(id, node, !known);
+        Ok(())
     }
 
     /// Removes a node; its keys move to the others. Returns false if there
     /// was no such node.
     #[wasm_bindgen(js_name = removeNode)]
     pub fn remove_node(&mut self, node: &str) -> bool {
-        match self.router.node_id(node) {
+        match self.find(node) {
             Some(id) => self.router.remove_node(id),
             None => false,
         }
@@ -125,7 +147,7 @@ impl Router {
     pub fn nodes(&self) -> Vec<String> {
         self.router
             .nodes()
-            .map(|(_, name)| name.to_owned())
+            .filter_map(|(id, _)| self.server(id).map(String::from))
             .collect()
     }
 
@@ -135,30 +157,55 @@ impl Router {
         self.router
             .nodes()
             .filter(|(id, _)| self.router.is_live(*id))
-            .map(|(_, name)| name.to_owned())
+            .filter_map(|(id, _)| self.server(id).map(String::from))
             .collect()
     }
 
     fn id(&self, node: &str) -> Result<NodeId, JsValue> {
-        self.router
-            .node_id(node)
+        self.find(node)
             .ok_or_else(|| type_error(&format!("no node named {node:?}")))
+    }
+
+    /// Finds a node by the string it was given, or by any spelling of its
+    /// address.
+    fn find(&self, node: &str) -> Option<NodeId> {
+        let given = self
+            .router
+            .nodes()
+            .find(|(id, _)| self.servers.get(id.0).is_some_and(|s| s == node));
+        given.map(|(id, _)| id).or_else(|| {
+            let name = ring_name(node, self.router.distribution()).ok()?;
+            self.router.node_id(&name)
+        })
+    }
+
+    /// Returns the address node `id` was given as, if it is a node.
+    fn server(&self, id: NodeId) -> Option<&str> {
+        self.router.node_name(id)?;
+        self.servers.get(id.0).map(String::as_str)
+    }
+
+    /// Records `node` as the string node `id` is shown as: always when
+    /// `replace`, else only if it has none yet.
+    fn name_node(&mut self, id: NodeId, node: &str, replace: bool) {
+        if self.servers.len() <= id.0 {
+            self.servers.resize(id.0 + 1, String::new());
+        }
+        if replace || self.servers[id.0].is_empty() {
+            self.servers[id.0] = node.to_owned();
+        }
     }
 }
 
-/// Returns `now` as [`Millis`], or `Date.now()` when it is absent.
-fn now_or(now: &JsValue) -> Result<Millis, JsValue> {
-    Ok(convert::millis(now, "now")?.unwrap_or_else(|| Millis(js_sys::Date::now() as u64)))
-}
-
-/// Builds the core's router over `nodes` from the routing options
-/// (`distribution`, `retryAttempts`, `retryTimeoutMs`, `deadTimeoutMs`);
-/// the caller has checked the option names.
+/// Builds the core's router over the server addresses `nodes` from the
+/// routing options (`distribution`, `retryAttempts`, `retryTimeoutMs`,
+/// `deadTimeoutMs`; the caller checked the names), hashing each server's
+/// ring name; returns it with those names, in the order of `nodes`.
 pub(crate) fn from_options(
     nodes: &[String],
     options: &JsValue,
     now: Millis,
-) -> Result<router::Router, JsValue> {
+) -> Result<(router::Router, Vec<String>), JsValue> {
     let distribution = match field(options, "distribution").as_string().as_deref() {
         None | Some("rendezvous") => Distribution::Rendezvous,
         Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
@@ -167,7 +214,7 @@ pub(crate) fn from_options(
         Some(other) => {
             return Err(type_error(&format!(
                 "unknown distribution {other:?}: use \"rendezvous\", \
-                     \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
+                 \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
             )))
         }
     };
@@ -193,10 +240,26 @@ pub(crate) fn from_options(
         retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
         dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
     };
-    Ok(router::Router::new(
-        nodes.iter().map(String::as_str),
-        distribution,
-        health,
-        now,
+    let names = nodes
+        .iter()
+        .map(|node| ring_name(node, distribution))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        router::Router::new(&names, distribution, health, now),
+        names,
     ))
+}
+
+/// Parses the server address `node` with the core's parser and returns
+/// the name the ring hashes for it under `distribution`.
+fn ring_name(node: &str, distribution: Distribution) -> Result<String, JsValue> {
+    let addr = node
+        .parse::<ServerAddr>()
+        .map_err(|e| type_error(&e.to_string()))?;
+    Ok(addr.node_name(distribution))
+}
+
+/// Returns `now` as [`Millis`], or `Date.now()` when it is absent.
+fn now_or(now: &JsValue) -> Result<Millis, JsValue> {
+    Ok(convert::millis(now, "now")?.unwrap_or_else(|| Millis(js_sys::Date::now() as u64)))
 }

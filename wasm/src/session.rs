@@ -121,11 +121,18 @@ impl Session {
         }
         let timeout_ms = convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?;
         let router = if servers.len() > 1 {
-            Some(crate::router::from_options(
-                &servers,
-                &options,
-                Millis(js_sys::Date::now() as u64),
-            )?)
+            let distinct: std::collections::BTreeSet<&String> = servers.iter().collect();
+            if distinct.len() != servers.len() {
+                return Err(bad_argument("a server is listed twice"));
+            }
+            Some(
+                crate::router::from_options(
+                    &servers,
+                    &options,
+                    Millis(js_sys::Date::now() as u64),
+                )?
+                .0,
+            )
         } else {
             None
         };

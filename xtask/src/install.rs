@@ -1,5 +1,5 @@
 //! Installing what the tests and the demo need: memcached, a Python venv with
-//! pymemcache, the wasm32 Rust target.
+//! pymemcache, the wasm32 and Windows Rust targets, a MinGW C compiler.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +9,11 @@ use crate::steps::{self, output, run, succeeds, TaskResult};
 /// The pymemcache release the interop tests compare against.
 const PYMEMCACHE: &str = "pymemcache==4.0.0";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// The Windows target CI checks the library for (no linker needed to check).
+pub const WINDOWS_TARGET: &str = "x86_64-pc-windows-gnu";
+/// The C compiler `ring` (rustls' crypto, feature `tls`) builds with for
+/// [`WINDOWS_TARGET`], also under `cargo check`.
+const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
 
 /// `true` when running as root (allowed to apt-get install).
 pub fn is_root() -> bool {
@@ -195,22 +200,56 @@ fn has_target(target: &str) -> bool {
 
 /// The `wasm32-unknown-unknown` target, added with rustup when missing.
 pub fn ensure_wasm_target() -> TaskResult {
-    if has_target(WASM_TARGET) {
-        println!("{WASM_TARGET} is installed");
+    ensure_target(WASM_TARGET)
+}
+
+/// The `x86_64-pc-windows-gnu` target, added with rustup when missing.
+pub fn ensure_windows_target() -> TaskResult {
+    ensure_target(WINDOWS_TARGET)
+}
+
+/// The MinGW C compiler, installed with apt-get (as root) when missing.
+/// `Ok(false)` when it is missing and cannot be installed here: the Windows
+/// check then leaves out the `tls` feature (ring compiles C for the target).
+pub fn ensure_mingw() -> TaskResult<bool> {
+    if let Some(bin) = find_on_path(MINGW_GCC) {
+        println!("found {}", bin.display());
+        return Ok(true);
+    }
+    if !is_root() || find_on_path("apt-get").is_none() {
+        println!(
+            "{MINGW_GCC} is missing and cannot be installed here (needs root and apt-get): \
+             the Windows check leaves out the `tls` feature. To check it too, install \
+             gcc-mingw-w64-x86-64-win32 (Debian's name)."
+        );
+        return Ok(false);
+    }
+    apt_install(
+        &["gcc-mingw-w64-x86-64-win32"],
+        "the MinGW C compiler is not installed (ring, behind the `tls` feature, compiles C \
+         for the Windows check)",
+    )?;
+    Ok(find_on_path(MINGW_GCC).is_some())
+}
+
+/// The standard library for `target`, added with rustup when missing.
+fn ensure_target(target: &str) -> TaskResult {
+    if has_target(target) {
+        println!("{target} is installed");
         return Ok(());
     }
     if find_on_path("rustup").is_none() {
         return Err(format!(
-            "the Rust target {WASM_TARGET} is missing and there is no rustup to add it; \
-             install Rust with rustup (https://rustup.rs), then: rustup target add {WASM_TARGET}"
+            "the Rust target {target} is missing and there is no rustup to add it; \
+             install Rust with rustup (https://rustup.rs), then: rustup target add {target}"
         ));
     }
-    run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
-    if has_target(WASM_TARGET) {
+    run(Command::new("rustup").args(["target", "add", target]))?;
+    if has_target(target) {
         Ok(())
     } else {
         Err(format!(
-            "`rustup target add {WASM_TARGET}` ran but rustc ({}) still lacks it",
+            "`rustup target add {target}` ran but rustc ({}) still lacks it",
             steps::show(&rustc())
         ))
     }

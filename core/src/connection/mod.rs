@@ -202,13 +202,37 @@ impl Connection {
         deadline: Option<Millis>,
     ) -> Result<RequestId, Error> {
         self.check_open()?;
+        text::check(request, &self.policy, &self.limits)?;
+        self.encode_text(request, deadline)
+    }
+
+    /// [`submit`](Self::submit) for a request the caller has validated
+    /// with [`Request::validate`] under this connection's key policy and
+    /// limits: it is not checked again.
+    pub(crate) fn submit_valid(
+        &mut self,
+        request: &Request<'_>,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        self.check_open()?;
+        self.encode_text(request, deadline)
+    }
+
+    /// Encodes a checked classic request (as meta commands under
+    /// [`Protocol::Meta`]). The classic key rules apply whatever the
+    /// protocol: the protocol never changes which keys are accepted.
+    fn encode_text(
+        &mut self,
+        request: &Request<'_>,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
         if self.protocol == Protocol::Meta {
             if let Some(parts) = meta::translate(request) {
                 return self.submit_translated(&parts, deadline);
             }
         }
         self.close_quiet_run();
-        let expect = text::encode(request, &self.policy, &self.limits, &mut self.tx)?;
+        let expect = text::encode_valid(request, &self.policy, &mut self.tx);
         let id = self.next_id();
         match expect {
             Some(expect) => {
@@ -262,6 +286,25 @@ impl Connection {
     ) -> Result<RequestId, Error> {
         self.check_open()?;
         meta::check(request, &self.policy, &self.limits)?;
+        self.encode_meta(request, deadline)
+    }
+
+    /// [`submit_meta`](Self::submit_meta) for a request the caller has
+    /// validated with [`MetaRequest::validate`]: it is not checked again.
+    pub(crate) fn submit_meta_valid(
+        &mut self,
+        request: &MetaRequest<'_>,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
+        self.check_open()?;
+        self.encode_meta(request, deadline)
+    }
+
+    fn encode_meta(
+        &mut self,
+        request: &MetaRequest<'_>,
+        deadline: Option<Millis>,
+    ) -> Result<RequestId, Error> {
         let id = self.next_id();
         self.push_meta(request, id, Awaits::Meta, deadline)?;
         Ok(id)
@@ -274,9 +317,6 @@ impl Connection {
     ) -> Result<RequestId, Error> {
         if parts.is_empty() {
             return Err(crate::IllegalInput::NoKeys.into());
-        }
-        for (r, _) in parts {
-            meta::check(r, &self.policy, &self.limits)?;
         }
         let id = self.next_id();
         for (r, shape) in parts {
@@ -299,7 +339,7 @@ impl Connection {
         awaits: Awaits,
         deadline: Option<Millis>,
     ) -> Result<(), Error> {
-        meta::encode(request, id.0, &self.policy, &self.limits, &mut self.tx)?;
+        meta::encode(request, id.0, &self.policy, &mut self.tx)?;
         let quiet = request.is_quiet();
         self.pending.push_back(Pending {
             id,

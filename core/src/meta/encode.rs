@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 
 use super::request::{ArithMode, MetaRequest};
 use crate::error::{escape, Error, IllegalInput};
-use crate::key::{KeyPolicy, MAX_KEY_LENGTH};
+use crate::key::{broken_rule, KeyPolicy, Rule, MAX_KEY_LENGTH};
 use crate::limits::Limits;
 
 /// A key as it goes on the wire: prefix + key, base64-encoded when the text
@@ -19,37 +19,44 @@ pub(crate) struct WireKey {
 
 /// Prepares `key` for the wire: prefixed, and base64-encoded (flag `b`)
 /// when it holds bytes a text key cannot (space, control, non-ASCII).
+/// Allocates nothing for keys up to 64 bytes on the wire, and builds no
+/// error text unless the key is refused.
 pub(crate) fn wire_key(key: &[u8], policy: &KeyPolicy) -> Result<WireKey, Error> {
-    if key.is_empty() {
-        return Err(IllegalInput::EmptyKey.into());
-    }
-    match policy.check(key) {
-        Ok(()) => {
-            let mut bytes = SmallVec::new();
-            bytes.extend_from_slice(policy.prefix());
-            bytes.extend_from_slice(key);
-            Ok(WireKey {
-                bytes,
-                base64: false,
-            })
+    let prefix = policy.prefix();
+    let mut raw: SmallVec<[u8; 64]> = SmallVec::new();
+    raw.extend_from_slice(prefix);
+    raw.extend_from_slice(key);
+    match broken_rule(key, prefix, policy.unicode_keys_allowed()) {
+        None => Ok(WireKey {
+            bytes: raw,
+            base64: false,
+        }),
+        Some(Rule::Empty) => Err(IllegalInput::EmptyKey.into()),
+        Some(Rule::TooLong(len)) => Err(IllegalInput::KeyTooLong {
+            key: escape(&raw),
+            len,
         }
-        Err(IllegalInput::KeyTooLong { key, len }) => {
-            Err(IllegalInput::KeyTooLong { key, len }.into())
-        }
-        Err(_) => {
-            let mut raw: SmallVec<[u8; 64]> = SmallVec::new();
-            raw.extend_from_slice(policy.prefix());
-            raw.extend_from_slice(key);
-            let encoded = STANDARD.encode(&raw);
-            if encoded.len() > MAX_KEY_LENGTH {
+        .into()),
+        Some(_) => {
+            let len = base64::encoded_len(raw.len(), true).unwrap_or(usize::MAX);
+            if len > MAX_KEY_LENGTH {
                 return Err(IllegalInput::KeyTooLong {
                     key: escape(&raw),
-                    len: encoded.len(),
+                    len,
                 }
                 .into());
             }
+            let mut bytes: SmallVec<[u8; 64]> = SmallVec::from_elem(0, len);
+            let written =
+                STANDARD
+                    .encode_slice(&raw, &mut bytes)
+                    .map_err(|_| IllegalInput::KeyTooLong {
+                        key: escape(&raw),
+                        len,
+                    })?;
+            bytes.truncate(written);
             Ok(WireKey {
-                bytes: SmallVec::from_slice(encoded.as_bytes()),
+                bytes,
                 base64: true,
             })
         }
@@ -63,6 +70,8 @@ pub(crate) fn check(
     limits: &Limits,
 ) -> Result<(), Error> {
     if let Some(key) = req.key() {
+        #[cfg(test)]
+        crate::key::checks::bump();
         wire_key(key, policy)?;
     }
     if let MetaRequest::Set(s) = req {
@@ -78,16 +87,17 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// Appends `req` with opaque token `opaque` to `out`. Returns whether the
-/// key went base64-encoded.
+/// Appends `req`, which [`check`] has passed, with opaque token `opaque`
+/// to `out`. Returns whether the key went base64-encoded.
+///
+/// The wire key is computed here once; a key [`check`] passed always has
+/// one, so the error is only defensive.
 pub(crate) fn encode(
     req: &MetaRequest<'_>,
     opaque: u64,
     policy: &KeyPolicy,
-    limits: &Limits,
     out: &mut BytesMut,
 ) -> Result<bool, Error> {
-    check(req, policy, limits)?;
     let key = match req.key() {
         Some(k) => Some(wire_key(k, policy)?),
         None => None,

@@ -11,4 +11,4 @@ mod noreply;
 mod parse_splits;
 mod pipeline;
 mod timeouts;
-mod util;
+pub(crate) mod util;

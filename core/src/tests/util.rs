@@ -217,7 +217,9 @@ struct Entry {
 pub(crate) struct Server {
     items: BTreeMap<Vec<u8>, Entry>,
     next_cas: u64,
-    input: Vec<u8>,
+    /// Client bytes not yet executed (swap per connection to share the
+    /// items between connections).
+    pub(crate) input: Vec<u8>,
     /// Bytes written to the client, not yet taken.
     pub(crate) output: Vec<u8>,
     /// Values above this are refused with `SERVER_ERROR object too large for

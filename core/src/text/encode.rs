@@ -12,6 +12,7 @@ use crate::limits::Limits;
 ///
 /// Nothing is written unless every key and the value pass. Returns the reply
 /// the request awaits, or `None` for noreply requests and `quit`.
+#[cfg(fuzzing)]
 pub(crate) fn encode(
     req: &Request<'_>,
     policy: &KeyPolicy,
@@ -19,6 +20,15 @@ pub(crate) fn encode(
     out: &mut BytesMut,
 ) -> Result<Option<Expect>, Error> {
     check(req, policy, limits)?;
+    Ok(encode_valid(req, policy, out))
+}
+
+/// Appends the bytes of `req`, which [`check`] has passed.
+pub(crate) fn encode_valid(
+    req: &Request<'_>,
+    policy: &KeyPolicy,
+    out: &mut BytesMut,
+) -> Option<Expect> {
     let prefix = policy.prefix();
     let expect = match *req {
         Request::Store {
@@ -153,7 +163,7 @@ pub(crate) fn encode(
             })
         }
     };
-    Ok(expect)
+    expect
 }
 
 /// Validates every key, argument and value of `req` without writing.

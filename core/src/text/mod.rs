@@ -10,7 +10,9 @@ mod parse;
 mod reply;
 mod request;
 
+#[cfg(fuzzing)]
 pub(crate) use encode::encode;
+pub(crate) use encode::{check, encode_valid};
 pub(crate) use expect::Expect;
 pub(crate) use parse::{error_line, find_line, parse_u64, Context, Parser, Step};
 pub use reply::{Item, Reply};

@@ -1,14 +1,16 @@
 //! `Client`: one server, one lazily opened socket.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use memcrab_core::cluster::Cluster;
 use memcrab_core::meta::MetaRequest;
+use memcrab_core::router::NodeId;
 use memcrab_core::serde::Serde;
-use memcrab_core::{KeyPolicy, Limits, Protocol, Request};
+use memcrab_core::{Protocol, Request};
 
-use super::link::{Link, Outcomes, Started, Submit};
+use super::driver::{Driver, Outcomes, Wait};
 use super::options::{ClientOptions, Keepalive};
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -41,17 +43,14 @@ use crate::error::{Error, Result};
 /// ```
 pub struct Client {
     addr: ServerAddr,
-    opts: ClientOptions,
-    policy: KeyPolicy,
-    limits: Limits,
-    link: Mutex<Option<Box<Link>>>,
+    driver: Driver,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("server", &self.addr.to_string())
-            .field("options", &self.opts)
+            .field("options", &self.driver.opts)
             .finish_non_exhaustive()
     }
 }
@@ -83,12 +82,10 @@ impl Client {
     /// Creates a client for an already parsed address and options.
     #[must_use]
     pub fn with_options(addr: ServerAddr, opts: ClientOptions) -> Client {
+        let cluster = Cluster::new(opts.cluster_config(), [addr.pymemcache_name().as_str()]);
         Client {
-            policy: opts.key_policy(),
-            limits: opts.limits(),
+            driver: Driver::new(cluster, vec![Some(addr.clone())], opts, Wait::Forever),
             addr,
-            opts,
-            link: Mutex::new(None),
         }
     }
 
@@ -98,70 +95,30 @@ impl Client {
         &self.addr
     }
 
-    /// Closes the socket, if open; the next call reconnects.
+    /// Closes the connection; the next call opens a new one.
     pub fn close(&self) {
-        if let Some(link) = self.lock().take() {
-            link.close();
-        }
+        self.driver.close_idle();
     }
 
-    /// Returns true if a socket is open right now.
+    /// Returns true if a connection is open (it may still turn out to be
+    /// closed by the server at the next call).
     #[must_use]
     pub fn is_connected(&self) -> bool {
-        self.lock().as_ref().is_some_and(|l| l.is_usable())
-    }
-
-    /// Validates `requests`, connects if needed, and writes them, leaving
-    /// the replies to read with [`Started::finish`]; for sending to many
-    /// servers before reading from any.
-    pub(crate) fn start<R: Submit>(&self, requests: &[R]) -> Result<Started<'_>> {
-        for r in requests {
-            r.check(&self.policy, &self.limits)?;
-        }
-        let mut guard = self.lock();
-        let link = match guard.as_mut() {
-            Some(link) if link.is_usable() => link,
-            _ => {
-                if let Some(old) = guard.take() {
-                    old.close();
-                }
-                guard.insert(Box::new(Link::open(&self.addr, &self.opts)?))
-            }
-        };
-        let batch = link.start(&self.addr, requests, self.opts.timeout);
-        Ok(Started::Client {
-            guard,
-            addr: &self.addr,
-            batch,
-        })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Box<Link>>> {
-        match self.link.lock() {
-            Ok(g) => g,
-            Err(poisoned) => {
-                // A panic mid-call may have left the stream half-used.
-                let mut g = poisoned.into_inner();
-                if let Some(link) = g.take() {
-                    link.close();
-                }
-                g
-            }
-        }
+        self.driver.lock().cluster.connection_count(NodeId(0)) > 0
     }
 }
 
 impl Memcache for Client {
     fn options(&self) -> &ClientOptions {
-        &self.opts
+        &self.driver.opts
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        Ok(self.start(requests)?.finish())
+        self.driver.execute(requests)
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        Ok(self.start(requests)?.finish())
+        self.driver.execute_meta(requests)
     }
 }
 

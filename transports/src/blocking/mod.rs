@@ -1,8 +1,8 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
 mod client;
+mod driver;
 mod hash;
-mod link;
 mod options;
 mod pool;
 mod socket;
@@ -10,8 +10,8 @@ mod socket;
 pub(crate) mod tls;
 
 pub use client::{Client, ClientBuilder};
+pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
-pub use link::{Outcome, Outcomes};
 pub use options::{ClientOptions, Keepalive};
 pub use pool::{PoolOptions, PooledClient};
 #[cfg(feature = "tls")]

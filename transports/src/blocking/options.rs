@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use memcrab_core::cluster::ClusterConfig;
 use memcrab_core::serde::{RawSerde, Serde};
 use memcrab_core::{KeyPolicy, Limits, Protocol};
 
@@ -115,6 +116,18 @@ impl ClientOptions {
         KeyPolicy::new()
             .with_prefix(self.key_prefix.clone())
             .allow_unicode_keys(self.allow_unicode_keys)
+    }
+
+    /// Returns the core client's settings for these options: key rules,
+    /// limits, protocol and reply timeout (connecting is the transport's).
+    #[must_use]
+    pub fn cluster_config(&self) -> ClusterConfig {
+        let mut c = ClusterConfig::default();
+        c.policy = self.key_policy();
+        c.limits = self.limits();
+        c.protocol = self.protocol;
+        c.timeout = self.timeout;
+        c
     }
 
     /// Returns the limits these options describe.

@@ -1,12 +1,13 @@
 //! `PooledClient`: a thread-safe pool of connections to one server.
 
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use memcrab_core::cluster::Cluster;
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::{KeyPolicy, Limits, Request};
+use memcrab_core::router::NodeId;
+use memcrab_core::Request;
 
-use super::link::{Lease, Link, Outcomes, Started, Submit};
+use super::driver::{Driver, Outcomes, Wait};
 use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
@@ -34,14 +35,6 @@ impl Default for PoolOptions {
             wait_timeout: Duration::from_secs(1),
         }
     }
-}
-
-#[derive(Debug, Default)]
-struct State {
-    /// Free connections, most recently used last.
-    free: Vec<(Link, Instant)>,
-    /// Connections handed out or being opened.
-    busy: usize,
 }
 
 /// A thread-safe pool of connections to one server, with the same commands
@@ -72,12 +65,8 @@ struct State {
 #[derive(Debug)]
 pub struct PooledClient {
     addr: ServerAddr,
-    opts: ClientOptions,
     pool: PoolOptions,
-    policy: KeyPolicy,
-    limits: Limits,
-    state: Mutex<State>,
-    freed: Condvar,
+    driver: Driver,
 }
 
 impl PooledClient {
@@ -106,14 +95,18 @@ impl PooledClient {
         if pool.max_pool_size == 0 {
             return Err(Error::Config("max_pool_size must be at least 1".into()));
         }
+        let mut config = opts.cluster_config().max_connections(pool.max_pool_size);
+        config.idle_timeout = pool.pool_idle_timeout;
+        let cluster = Cluster::new(config, [addr.pymemcache_name().as_str()]);
         Ok(PooledClient {
+            driver: Driver::new(
+                cluster,
+                vec![Some(addr.clone())],
+                opts,
+                Wait::Up(pool.wait_timeout),
+            ),
             addr,
-            policy: opts.key_policy(),
-            limits: opts.limits(),
-            opts,
             pool,
-            state: Mutex::new(State::default()),
-            freed: Condvar::new(),
         })
     }
 
@@ -123,115 +116,42 @@ impl PooledClient {
         &self.addr
     }
 
+    /// Returns the pool's settings.
+    #[must_use]
+    pub fn pool_options(&self) -> &PoolOptions {
+        &self.pool
+    }
+
     /// Returns the number of open connections that are free right now.
     #[must_use]
     pub fn idle_connections(&self) -> usize {
-        self.lock().free.len()
+        self.driver.lock().cluster.idle_count(NodeId(0))
     }
 
     /// Returns the number of connections in use right now.
     #[must_use]
     pub fn busy_connections(&self) -> usize {
-        self.lock().busy
+        let st = self.driver.lock();
+        st.cluster.connection_count(NodeId(0)) - st.cluster.idle_count(NodeId(0))
     }
 
     /// Closes every free connection (busy ones close when given back
     /// broken, or stay pooled).
     pub fn close(&self) {
-        for (link, _) in self.lock().free.drain(..) {
-            link.close();
-        }
-    }
-
-    /// Validates `requests`, takes a connection and writes them, leaving
-    /// the replies to read with [`Started::finish`].
-    pub(crate) fn start<R: Submit>(&self, requests: &[R]) -> Result<Started<'_>> {
-        for r in requests {
-            r.check(&self.policy, &self.limits)?;
-        }
-        let mut lease = Lease {
-            pool: self,
-            link: Some(self.acquire()?),
-        };
-        let batch = match lease.link.as_mut() {
-            Some(link) => link.start(&self.addr, requests, self.opts.timeout),
-            None => {
-                return Err(Error::PoolExhausted {
-                    max_size: self.pool.max_pool_size,
-                    waited_ms: 0,
-                })
-            }
-        };
-        Ok(Started::Pooled { lease, batch })
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Takes a free connection, or opens one, or waits for one.
-    fn acquire(&self) -> Result<Link> {
-        let started = Instant::now();
-        let mut st = self.lock();
-        loop {
-            if let Some(limit) = self.pool.pool_idle_timeout {
-                let now = Instant::now();
-                st.free.retain(|(link, used)| {
-                    let keep = now.duration_since(*used) <= limit;
-                    if !keep {
-                        link.close();
-                    }
-                    keep
-                });
-            }
-            if let Some((link, _)) = st.free.pop() {
-                st.busy += 1;
-                return Ok(link);
-            }
-            if st.busy < self.pool.max_pool_size {
-                st.busy += 1;
-                drop(st);
-                return Link::open(&self.addr, &self.opts).inspect_err(|_| self.release(None));
-            }
-            let waited = started.elapsed();
-            if waited >= self.pool.wait_timeout {
-                return Err(Error::PoolExhausted {
-                    max_size: self.pool.max_pool_size,
-                    waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                });
-            }
-            st = self
-                .freed
-                .wait_timeout(st, self.pool.wait_timeout - waited)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-    }
-
-    /// Gives a connection back (or just its slot, when it broke).
-    pub(crate) fn release(&self, link: Option<Link>) {
-        let mut st = self.lock();
-        st.busy -= 1;
-        match link {
-            Some(link) if link.is_usable() => st.free.push((link, Instant::now())),
-            Some(link) => link.close(),
-            None => {}
-        }
-        drop(st);
-        self.freed.notify_one();
+        self.driver.close_idle();
     }
 }
 
 impl Memcache for PooledClient {
     fn options(&self) -> &ClientOptions {
-        &self.opts
+        &self.driver.opts
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        Ok(self.start(requests)?.finish())
+        self.driver.execute(requests)
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        Ok(self.start(requests)?.finish())
+        self.driver.execute_meta(requests)
     }
 }

@@ -2,18 +2,21 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+#[cfg(unix)]
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 
 use super::options::{ClientOptions, Keepalive};
+use crate::address::Resolve;
 use crate::address::ServerAddr;
 
 /// A connected stream socket.
 #[derive(Debug)]
 pub(crate) enum Stream {
     Tcp(TcpStream),
+    #[cfg(unix)]
     Unix(UnixStream),
     #[cfg(feature = "tls")]
     Tls(Box<super::tls::TlsStream>),
@@ -28,7 +31,10 @@ impl Stream {
         let stream = match addr {
             #[cfg(feature = "tls")]
             ServerAddr::Unix(_) if opts.tls.is_some() => return Err(super::tls::unix_unsupported()),
+            #[cfg(unix)]
             ServerAddr::Unix(path) => Stream::Unix(UnixStream::connect(path)?),
+            #[cfg(not(unix))]
+            ServerAddr::Unix(path) => return Err(unix_unsupported(path)),
             ServerAddr::Tcp { .. } => {
                 let mut last = None;
                 let mut found = None;
@@ -63,6 +69,7 @@ impl Stream {
         let t = t.map(|d| d.max(Duration::from_millis(1)));
         match self {
             Stream::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
             Stream::Unix(s) => s.set_read_timeout(t),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.sock().set_read_timeout(t),
@@ -74,6 +81,7 @@ impl Stream {
         let t = t.map(|d| d.max(Duration::from_millis(1)));
         match self {
             Stream::Tcp(s) => s.set_write_timeout(t),
+            #[cfg(unix)]
             Stream::Unix(s) => s.set_write_timeout(t),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.sock().set_write_timeout(t),
@@ -84,11 +92,25 @@ impl Stream {
     pub(crate) fn close(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Both),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.sock().shutdown(Shutdown::Both),
         };
     }
+}
+
+/// The error for a unix socket address where there are no unix sockets.
+#[cfg(not(unix))]
+fn unix_unsupported(path: &std::path::Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!(
+            "unix socket {} cannot be used: this platform has no unix domain sockets \
+             (use a host:port address)",
+            path.display()
+        ),
+    )
 }
 
 fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
@@ -108,10 +130,12 @@ fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
     }) = opts.keepalive
     {
         socket.set_keepalive(true)?;
-        let ka = TcpKeepalive::new()
-            .with_time(idle)
-            .with_interval(interval)
-            .with_retries(count);
+        let ka = TcpKeepalive::new().with_time(idle).with_interval(interval);
+        // Windows has no per-socket probe count: its own (10) applies there.
+        #[cfg(not(windows))]
+        let ka = ka.with_retries(count);
+        #[cfg(windows)]
+        let _ = count;
         socket.set_tcp_keepalive(&ka)?;
     }
     match opts.connect_timeout {
@@ -125,6 +149,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
             Stream::Unix(s) => s.read(buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.read(buf),
@@ -136,6 +161,7 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
             Stream::Unix(s) => s.write(buf),
             #[cfg(feature = "tls")]
             Stream::Tls(s) => s.write(buf),

@@ -14,6 +14,7 @@ use mio::{Registry, Token};
 
 use super::link::{Link, Readiness};
 use super::options::DriverOptions;
+use crate::address::Resolve;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::error::Error;
 
@@ -60,7 +61,15 @@ impl fmt::Display for SubmitError {
     }
 }
 
-impl std::error::Error for SubmitError {}
+impl std::error::Error for SubmitError {
+    /// Transparent: a refused request's causes are its error's.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SubmitError::Failed(e) => e.source(),
+            _ => None,
+        }
+    }
+}
 
 impl From<Error> for SubmitError {
     fn from(e: Error) -> Self {

@@ -45,7 +45,15 @@ impl fmt::Display for TrySubmitError {
     }
 }
 
-impl std::error::Error for TrySubmitError {}
+impl std::error::Error for TrySubmitError {
+    /// Transparent: a refused request's causes are its error's.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TrySubmitError::Failed(e) => e.source(),
+            _ => None,
+        }
+    }
+}
 
 impl From<Error> for TrySubmitError {
     fn from(e: Error) -> Self {

@@ -1,4 +1,4 @@
-//! memcached inside your own [`mio`](::mio) event loop, and a pipelined
+//! memcached inside your own [`mio`] event loop, and a pipelined
 //! engine built on it (cargo feature `mio`).
 //!
 //! Two layers:

@@ -1,0 +1,383 @@
+//! The cluster's connections: choosing one for a request, delivering its
+//! replies to their tickets, closing it.
+
+use alloc::collections::VecDeque;
+
+use crate::command::Awaits;
+use crate::connection::{Connection, RequestId};
+use crate::error::Error;
+use crate::router::NodeId;
+use crate::time::Millis;
+
+use super::fault::Fault;
+use super::ticket::Outcome;
+use super::{Cluster, ConnId, Event};
+
+/// Who awaits a request written on a connection.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Waiter {
+    pub(super) id: RequestId,
+    pub(super) ticket: u32,
+    pub(super) generation: u32,
+    pub(super) slot: u32,
+    pub(super) awaits: Awaits,
+    /// A merged get's group ([`NO_GROUP`] for a ticket's own request).
+    pub(super) group: u32,
+}
+
+/// [`Waiter::group`] of a request that is not a merged get.
+pub(super) const NO_GROUP: u32 = u32::MAX;
+
+/// One connection and the requests written on it, in order.
+#[derive(Debug)]
+pub(super) struct ConnSlot {
+    pub(super) generation: u32,
+    pub(super) live: bool,
+    pub(super) server: NodeId,
+    pub(super) conn: Connection,
+    /// The driver reported it connected.
+    pub(super) open: bool,
+    /// Nothing has come on it yet.
+    pub(super) fresh: bool,
+    pub(super) lane: VecDeque<Waiter>,
+    /// Tickets holding it.
+    pub(super) tickets: usize,
+    pub(super) idle_since: Millis,
+    pub(super) connect_deadline: Option<Millis>,
+}
+
+impl ConnSlot {
+    pub(super) fn deadline(&self) -> Option<Millis> {
+        if self.open {
+            self.conn.poll_timeout()
+        } else {
+            self.connect_deadline
+        }
+    }
+}
+
+impl<E: Clone> Cluster<E> {
+    pub(super) fn slot(&self, id: ConnId) -> Option<&ConnSlot> {
+        self.conns
+            .get(id.index as usize)
+            .filter(|c| c.live && c.generation == id.generation)
+    }
+
+    pub(super) fn slot_mut(&mut self, id: ConnId) -> Option<&mut ConnSlot> {
+        self.conns
+            .get_mut(id.index as usize)
+            .filter(|c| c.live && c.generation == id.generation)
+    }
+
+    /// Chooses the connection of `server` a new ticket goes on: the least
+    /// loaded one under the depth (the most recently used among idle
+    /// ones), else a new one if fewer than `max_connections` are open.
+    pub(super) fn acquire(&mut self, server: NodeId, now: Millis) -> Option<ConnId> {
+        self.expire_idle(server, now);
+        let depth = self.config.depth;
+        let mut best: Option<(ConnId, usize, Millis)> = None;
+        for &id in &self.servers.get(server.0)?.conns {
+            let Some(c) = self.slot(id) else { continue };
+            if c.tickets >= depth || c.conn.is_closed() {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((_, t, used)) => c.tickets < t || (c.tickets == t && c.idle_since > used),
+            };
+            if better {
+                best = Some((id, c.tickets, c.idle_since));
+            }
+        }
+        if let Some((id, _, _)) = best {
+            return Some(id);
+        }
+        if self.servers[server.0].conns.len() >= self.config.max_connections {
+            return None;
+        }
+        Some(self.open(server, now))
+    }
+
+    fn open(&mut self, server: NodeId, now: Millis) -> ConnId {
+        let mut conn = Connection::with_config(self.config.policy.clone(), self.config.limits);
+        conn.set_protocol(self.config.protocol);
+        let connect_deadline = self.config.connect_timeout.map(|t| now + t);
+        let index = match self.free_conns.pop() {
+            Some(i) => i,
+            None => {
+                self.conns.push(ConnSlot {
+                    generation: 0,
+                    live: false,
+                    server,
+                    conn: Connection::new(),
+                    open: false,
+                    fresh: true,
+                    lane: VecDeque::new(),
+                    tickets: 0,
+                    idle_since: now,
+                    connect_deadline: None,
+                });
+                u32::try_from(self.conns.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let slot = &mut self.conns[index as usize];
+        slot.live = true;
+        slot.server = server;
+        slot.conn = conn;
+        slot.open = false;
+        slot.fresh = true;
+        slot.lane.clear();
+        slot.tickets = 0;
+        slot.idle_since = now;
+        slot.connect_deadline = connect_deadline;
+        let id = ConnId {
+            index,
+            generation: slot.generation,
+        };
+        self.servers[server.0].conns.push(id);
+        self.events.push_back(Event::Open { conn: id, server });
+        id
+    }
+
+    /// Closes the connections of `server` idle longer than `idle_timeout`.
+    fn expire_idle(&mut self, server: NodeId, now: Millis) {
+        let Some(limit) = self.config.idle_timeout else {
+            return;
+        };
+        let Some(s) = self.servers.get(server.0) else {
+            return;
+        };
+        let stale: smallvec::SmallVec<[ConnId; 4]> = s
+            .conns
+            .iter()
+            .copied()
+            .filter(|id| {
+                self.slot(*id)
+                    .is_some_and(|c| c.tickets == 0 && now.saturating_since(c.idle_since) > limit)
+            })
+            .collect();
+        for id in stale {
+            self.close(id, Error::UnexpectedClose);
+        }
+    }
+
+    /// Closes `id`: every request on it gets `error` (on its server).
+    pub(super) fn close(&mut self, id: ConnId, error: Error) {
+        let Some(server) = self.slot(id).map(|c| c.server) else {
+            return;
+        };
+        self.fail(id, Fault::Core { server, error }, None);
+    }
+
+    /// Fails `id` with `fault`: every request on it gets it, the
+    /// connection is forgotten, the driver told to close its socket. A
+    /// fault that says the server is unreachable counts against it.
+    pub(super) fn fail(&mut self, id: ConnId, fault: Fault<E>, now: Option<Millis>) {
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        let server = slot.server;
+        let lane = core::mem::take(&mut slot.lane);
+        slot.live = false;
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free_conns.push(id.index);
+        if let Some(s) = self.servers.get_mut(server.0) {
+            s.conns.retain(|c| *c != id);
+        }
+        self.events.push_back(Event::Close { conn: id });
+        if let (Some(now), true) = (now, fault.is_unreachable()) {
+            self.report_failure(server, now);
+        }
+        for w in &lane {
+            self.deliver(w, Some(Err(fault.clone())));
+        }
+        // Keep the lane's allocation for the slot's next connection.
+        if let Some(slot) = self.conns.get_mut(id.index as usize) {
+            let mut lane = lane;
+            lane.clear();
+            slot.lane = lane;
+        }
+    }
+
+    pub(super) fn report_failure(&mut self, server: NodeId, now: Millis) {
+        if self.config.health.is_some() {
+            self.router.report_failure(server, now);
+        }
+    }
+
+    /// Hands every reply `id` has completed to its waiter, then settles
+    /// what is left: silent requests that are surely done, or the
+    /// connection's end.
+    pub(super) fn dispatch(&mut self, id: ConnId, now: Millis) {
+        // A broken stream fails every request on it: the server is counted
+        // once, not once per request.
+        let mut unreachable = None;
+        loop {
+            let Some(slot) = self.slot_mut(id) else {
+                return;
+            };
+            let Some((rid, result)) = slot.conn.poll() else {
+                break;
+            };
+            let server = slot.server;
+            let fresh = slot.fresh;
+            // Requests before this one that await no reply are done.
+            let mut silent = smallvec::SmallVec::<[Waiter; 2]>::new();
+            let mut owner = None;
+            while let Some(w) = slot.lane.front().copied() {
+                if w.id < rid {
+                    slot.lane.pop_front();
+                    silent.push(w);
+                } else {
+                    if w.id == rid {
+                        slot.lane.pop_front();
+                        owner = Some(w);
+                    }
+                    break;
+                }
+            }
+            if result.is_ok() {
+                slot.fresh = false;
+            }
+            for w in &silent {
+                let outcome = match w.awaits {
+                    Awaits::Always => Some(Err(Fault::Core {
+                        server,
+                        error: Error::UnexpectedClose,
+                    })),
+                    _ => None,
+                };
+                self.deliver(w, outcome);
+            }
+            let outcome = match result {
+                Ok(reply) => {
+                    if self.config.health.is_some() {
+                        self.router.report_success(server);
+                    }
+                    Ok(reply)
+                }
+                Err(Error::UnexpectedClose) if fresh => Err(Fault::Refused { server }),
+                Err(error) => Err(Fault::Core { server, error }),
+            };
+            if let Err(f) = &outcome {
+                if f.is_unreachable() {
+                    unreachable = Some(server);
+                }
+            }
+            if let Some(w) = owner {
+                self.deliver(&w, Some(outcome));
+            }
+        }
+        if let Some(server) = unreachable {
+            self.report_failure(server, now);
+        }
+        self.settle(id);
+    }
+
+    /// With everything written and answered, the requests left on `id`
+    /// awaited no reply: they succeeded. A connection that closed (its
+    /// error, the server's EOF, a `quit`) is forgotten.
+    pub(super) fn settle(&mut self, id: ConnId) {
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        if slot.conn.in_flight() == 0 && !slot.conn.wants_write() {
+            let lane = core::mem::take(&mut slot.lane);
+            let server = slot.server;
+            let error = slot.conn.error().cloned();
+            for w in &lane {
+                let outcome = match (&error, w.awaits) {
+                    (Some(e), _) => Some(Err(Fault::Core {
+                        server,
+                        error: e.clone(),
+                    })),
+                    (None, Awaits::Always) => Some(Err(Fault::Core {
+                        server,
+                        error: Error::UnexpectedClose,
+                    })),
+                    (None, _) => None,
+                };
+                self.deliver(w, outcome);
+            }
+            if let Some(slot) = self.slot_mut(id) {
+                let mut lane = lane;
+                lane.clear();
+                slot.lane = lane;
+            }
+        }
+        let closed = self.slot(id).is_some_and(|s| s.conn.is_closed());
+        if closed {
+            let error = self
+                .slot(id)
+                .and_then(|s| s.conn.error().cloned())
+                .unwrap_or(Error::UnexpectedClose);
+            let server = self.slot(id).map_or(NodeId(0), |s| s.server);
+            // Counted against the server where its requests failed.
+            self.fail(id, Fault::Core { server, error }, None);
+        }
+    }
+
+    /// Gives the result of a request written on a connection to whoever
+    /// awaits it: its ticket, or the callers of a merged get.
+    pub(super) fn deliver(&mut self, w: &Waiter, outcome: Outcome<E>) {
+        if w.group == NO_GROUP {
+            self.complete(w, outcome);
+        } else {
+            self.complete_group(w.group, outcome);
+        }
+    }
+
+    /// Gives one part's result to its request; completes the ticket when
+    /// it was the last.
+    pub(super) fn complete(&mut self, w: &Waiter, outcome: Outcome<E>) {
+        let ignore = self.config.ignore_exc;
+        let Some(t) = self.tickets.get_mut(w.ticket as usize) else {
+            return;
+        };
+        if !t.live || t.generation != w.generation {
+            return;
+        }
+        let Some(slot) = t.slots.get_mut(w.slot as usize) else {
+            return;
+        };
+        if slot.waiting == 0 {
+            return;
+        }
+        if slot.add(outcome, ignore) {
+            t.waiting -= 1;
+            if t.waiting == 0 {
+                self.finish_ticket(w.ticket);
+            }
+        }
+    }
+
+    /// A ticket has every result: its connections are free again.
+    pub(super) fn finish_ticket(&mut self, index: u32) {
+        let Some(t) = self.tickets.get_mut(index as usize) else {
+            return;
+        };
+        let conns = core::mem::take(&mut t.conns);
+        let forgotten = t.forgotten;
+        let ticket = super::Ticket {
+            index,
+            generation: t.generation,
+        };
+        for c in &conns {
+            let now = self.now;
+            if let Some(slot) = self.slot_mut(*c) {
+                slot.tickets = slot.tickets.saturating_sub(1);
+                slot.idle_since = now;
+            }
+        }
+        if let Some(t) = self.tickets.get_mut(index as usize) {
+            let mut conns = conns;
+            conns.clear();
+            t.conns = conns;
+        }
+        if forgotten {
+            self.free_ticket(index);
+        } else {
+            self.done.push_back(ticket);
+        }
+    }
+}

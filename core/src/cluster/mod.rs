@@ -1,0 +1,463 @@
+//! The sans-IO client over one or many servers: every decision a memcached
+//! client makes, with no socket and no clock.
+//!
+//! See [`Cluster`].
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use smallvec::SmallVec;
+
+use crate::error::Error;
+use crate::router::{NodeId, Route, Router};
+use crate::time::Millis;
+
+mod config;
+mod conns;
+mod fault;
+mod input;
+mod merge;
+mod submit;
+#[cfg(test)]
+mod tests;
+mod ticket;
+mod wire;
+
+pub use config::ClusterConfig;
+pub use fault::Fault;
+pub use submit::Checked;
+pub use ticket::{Outcome, Outcomes, Ticket};
+
+use conns::ConnSlot;
+use ticket::TicketState;
+
+/// Names one connection of a [`Cluster`]. [`index`](Self::index) is small
+/// and reused after the connection closes: a driver can keep its sockets in
+/// a `Vec` under it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    index: u32,
+    generation: u32,
+}
+
+impl ConnId {
+    /// Returns the connection's slot index.
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+/// What a [`Cluster`] asks its driver to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum Event {
+    /// Open a socket to `server` for `conn`, then report
+    /// [`handle_connected`](Cluster::handle_connected) or
+    /// [`handle_failure`](Cluster::handle_failure). Requests may already
+    /// wait in its [`transmit`](Cluster::transmit).
+    Open {
+        /// The new connection.
+        conn: ConnId,
+        /// The server to connect to.
+        server: NodeId,
+    },
+    /// Close the socket of `conn` and forget it: it broke, or idled out.
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+}
+
+/// Why [`Cluster::submit`] refused a batch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// A request is bad (a key, an argument, a value too large); nothing
+    /// was sent.
+    Invalid(Error),
+    /// A server of the batch has no connection with room (every one at
+    /// the depth, and `max_connections` open): wait for a ticket to
+    /// complete and submit again. Nothing was sent.
+    Busy,
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::Invalid(e)
+    }
+}
+
+/// One server: its ring name and its connections.
+#[derive(Debug)]
+struct Server {
+    name: String,
+    removed: bool,
+    conns: SmallVec<[ConnId; 4]>,
+}
+
+/// The sans-IO memcached client: routing, node health, connection
+/// bookkeeping, splitting and merging, `ignore_exc`, over one or many
+/// servers, driven by a transport that only opens sockets, moves bytes and
+/// tells the time (quinn-proto's `Endpoint` is the model).
+///
+/// # Driving it
+///
+/// The cluster owns one [`Connection`](crate::Connection) per socket and decides everything;
+/// its driver owns the sockets. Methods by kind:
+///
+/// - Commands: [`submit`](Self::submit) and
+///   [`submit_meta`](Self::submit_meta) validate a batch once (a bad key
+///   anywhere sends nothing), route each key, split multi-key gets by
+///   server, encode the requests into connections, and return a
+///   [`Ticket`]. [`submit_to`](Self::submit_to) sends a batch to one
+///   server (every server's `stats`).
+/// - Inputs from the driver: [`handle_connected`](Self::handle_connected),
+///   [`handle_failure`](Self::handle_failure) (could not connect, read or
+///   write), [`handle_received`](Self::handle_received) (bytes read),
+///   [`handle_eof`](Self::handle_eof), [`advance_transmit`](Self::advance_transmit)
+///   (bytes written), [`handle_timeout`](Self::handle_timeout) (the time).
+/// - Outputs: [`poll_event`](Self::poll_event) (open a socket, close one),
+///   [`transmit`](Self::transmit) (bytes to write on a connection),
+///   [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`),
+///   [`poll_done`](Self::poll_done) (tickets completed) and
+///   [`take`](Self::take) (a completed ticket's results, one per request).
+/// - Getters: [`is_done`](Self::is_done), [`conns_of`](Self::conns_of),
+///   [`wants_read`](Self::wants_read), [`server_of`](Self::server_of).
+///
+/// After any input, a driver: handles every [`Event`]; writes
+/// `transmit(conn)` of each connection that has bytes and reports what the
+/// socket took; reads connections that [`wants_read`](Self::wants_read);
+/// arms a timer for `poll_timeout()`; collects `poll_done()`. Time is
+/// monotonic milliseconds from any origin, passed in; nothing here reads a
+/// clock.
+///
+/// Results are pymemcache's, per request: a reply, `None` for a request
+/// that awaited no reply and was sent, or a [`Fault`] naming the server.
+/// A server skipped by node health answers with the command's default (a
+/// miss, `false`) without I/O; with every server down, requests fail with
+/// [`Fault::NoServers`]. A write is never sent twice: retries are the
+/// caller's, per request, decided by [`command::retry`](crate::command::retry).
+///
+/// # Example
+///
+/// A complete driver over an in-memory "server" that answers `STORED`:
+///
+/// ```
+/// use memcrab_core::cluster::{Cluster, ClusterConfig, Event};
+/// use memcrab_core::{Millis, Reply, Request, StoreCommand};
+///
+/// let mut cluster: Cluster<String> = Cluster::new(ClusterConfig::default(), ["a:11211"]);
+/// let set = Request::Store {
+///     command: StoreCommand::Set, key: b"k", value: b"v", flags: 0, exptime: 0, noreply: false,
+/// };
+/// let ticket = cluster.submit(Millis(0), &[set]).unwrap();
+/// let Some(Event::Open { conn, .. }) = cluster.poll_event() else { panic!() };
+/// cluster.handle_connected(conn);
+/// assert_eq!(cluster.transmit(conn), b"set k 0 0 1\r\nv\r\n");
+/// cluster.advance_transmit(Millis(0), conn, 16);
+/// cluster.handle_received(Millis(1), conn, b"STORED\r\n");
+/// assert_eq!(cluster.poll_done(), Some(ticket));
+/// let results = cluster.take(ticket).unwrap();
+/// assert_eq!(results[0], Some(Ok(Reply::Stored)));
+/// ```
+#[derive(Debug)]
+pub struct Cluster<E> {
+    config: ClusterConfig,
+    router: Router,
+    servers: Vec<Server>,
+    conns: Vec<ConnSlot>,
+    free_conns: Vec<u32>,
+    tickets: Vec<TicketState<E>>,
+    free_tickets: Vec<u32>,
+    events: VecDeque<Event>,
+    done: VecDeque<Ticket>,
+    /// The latest time an input brought.
+    now: Millis,
+    /// Per server: single-key gets waiting to be merged.
+    merging: Vec<merge::Merged>,
+    /// Merged gets in flight.
+    groups: Vec<Option<merge::Merged>>,
+    free_groups: Vec<u32>,
+}
+
+impl<E: Clone> Cluster<E> {
+    /// Creates a cluster over servers named `names` (their names on the
+    /// hash ring: pymemcache's `host:port`, twemproxy's names for ketama).
+    /// Nothing is opened until a request needs a connection.
+    pub fn new<'n>(config: ClusterConfig, names: impl IntoIterator<Item = &'n str>) -> Self {
+        let health = config.health.unwrap_or_default();
+        let mut cluster = Cluster {
+            router: Router::new(
+                core::iter::empty::<&str>(),
+                config.distribution,
+                health,
+                Millis(0),
+            ),
+            config,
+            servers: Vec::new(),
+            conns: Vec::new(),
+            free_conns: Vec::new(),
+            tickets: Vec::new(),
+            free_tickets: Vec::new(),
+            events: VecDeque::new(),
+            done: VecDeque::new(),
+            now: Millis(0),
+            merging: Vec::new(),
+            groups: Vec::new(),
+            free_groups: Vec::new(),
+        };
+        for name in names {
+            cluster.add_server(name);
+        }
+        cluster
+    }
+
+    /// Returns the configuration.
+    #[must_use]
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// Adds a server (no I/O); its share of keys moves to it. A server
+    /// removed and added again gets its old id back.
+    pub fn add_server(&mut self, name: &str) -> NodeId {
+        let id = self.router.add_node(name);
+        if self.servers.len() <= id.0 {
+            self.servers.resize_with(id.0 + 1, || Server {
+                name: String::new(),
+                removed: true,
+                conns: SmallVec::new(),
+            });
+        }
+        let server = &mut self.servers[id.0];
+        server.name = name.into();
+        server.removed = false;
+        id
+    }
+
+    /// Removes a server: its keys move to the others and its connections
+    /// close (their requests fail). Returns false if it was not there.
+    pub fn remove_server(&mut self, id: NodeId) -> bool {
+        if !self.router.remove_node(id) {
+            return false;
+        }
+        if let Some(server) = self.servers.get_mut(id.0) {
+            server.removed = true;
+            let conns = core::mem::take(&mut server.conns);
+            for conn in conns {
+                self.close(conn, Error::UnexpectedClose);
+            }
+        }
+        true
+    }
+
+    /// Returns the id of the server named `name`.
+    #[must_use]
+    pub fn server_id(&self, name: &str) -> Option<NodeId> {
+        self.router.node_id(name)
+    }
+
+    /// Returns the ring name of a server.
+    #[must_use]
+    pub fn server_name(&self, id: NodeId) -> Option<&str> {
+        self.servers
+            .get(id.0)
+            .filter(|s| !s.removed)
+            .map(|s| s.name.as_str())
+    }
+
+    /// Returns every server's id, in the order they were added.
+    pub fn servers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.removed)
+            .map(|(i, _)| NodeId(i))
+    }
+
+    /// Returns the server `key` goes to at `now`, or `None` if every
+    /// server is down (the key is the caller's, without prefix).
+    pub fn server_for(&mut self, key: &[u8], now: Millis) -> Option<NodeId> {
+        match self.route(key, now) {
+            Route::Node(id) | Route::Wait(id) => Some(id),
+            Route::NoNodes => None,
+        }
+    }
+
+    /// Returns the router, for its getters (node states).
+    #[must_use]
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    fn route(&mut self, key: &[u8], now: Millis) -> Route {
+        if self.servers.len() == 1 && self.config.health.is_none() {
+            return match self.servers[0].removed {
+                false => Route::Node(NodeId(0)),
+                true => Route::NoNodes,
+            };
+        }
+        self.router.node_for(key, now)
+    }
+
+    // ---- outputs ----
+
+    /// Returns the next thing the driver must do, or `None`.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Returns the bytes waiting to be written on `conn` (empty for a
+    /// connection that is closed or unknown).
+    #[must_use]
+    pub fn transmit(&self, conn: ConnId) -> &[u8] {
+        self.slot(conn).map_or(&[], |c| c.conn.transmit())
+    }
+
+    /// Returns the earliest time [`handle_timeout`](Self::handle_timeout)
+    /// must be called: a reply's deadline or a connect deadline. It changes
+    /// when a request is submitted, a reply completes or a connection
+    /// opens.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.conns
+            .iter()
+            .filter(|c| c.live)
+            .filter_map(ConnSlot::deadline)
+            .min()
+    }
+
+    /// Returns the next ticket completed since the last call.
+    pub fn poll_done(&mut self) -> Option<Ticket> {
+        self.done.pop_front()
+    }
+
+    /// Returns true once every request of `ticket` has its result.
+    #[must_use]
+    pub fn is_done(&self, ticket: Ticket) -> bool {
+        self.ticket(ticket).is_some_and(TicketState::is_done)
+    }
+
+    /// Takes the results of a completed ticket, one per request in
+    /// submission order; `None` if it is not complete (or unknown).
+    pub fn take(&mut self, ticket: Ticket) -> Option<Outcomes<E>> {
+        let state = self.ticket_mut(ticket)?;
+        if !state.is_done() {
+            return None;
+        }
+        let out = state.slots.drain(..).map(|mut s| s.take()).collect();
+        self.free_ticket(ticket.index);
+        Some(out)
+    }
+
+    /// Gives up on `ticket`: its replies are read and dropped when they
+    /// come (a connection is never left out of step), its results never
+    /// delivered.
+    pub fn forget(&mut self, ticket: Ticket) {
+        if let Some(state) = self.ticket_mut(ticket) {
+            if state.is_done() {
+                self.free_ticket(ticket.index);
+            } else {
+                state.forgotten = true;
+            }
+        }
+    }
+
+    /// Returns the connections `ticket` waits on.
+    #[must_use]
+    pub fn conns_of(&self, ticket: Ticket) -> &[ConnId] {
+        self.ticket(ticket).map_or(&[], |t| &t.conns)
+    }
+
+    /// Returns true if `conn` awaits bytes from its server.
+    #[must_use]
+    pub fn wants_read(&self, conn: ConnId) -> bool {
+        self.slot(conn)
+            .is_some_and(|c| c.open && c.conn.in_flight() > 0)
+    }
+
+    /// Returns true once the driver reported `conn` connected.
+    #[must_use]
+    pub fn is_connected(&self, conn: ConnId) -> bool {
+        self.slot(conn).is_some_and(|c| c.open)
+    }
+
+    /// Closes every connection no ticket holds (a pool's `close`).
+    pub fn close_idle_connections(&mut self) {
+        let idle: Vec<ConnId> = self
+            .servers
+            .iter()
+            .flat_map(|s| s.conns.iter().copied())
+            .filter(|id| self.slot(*id).is_some_and(|c| c.tickets == 0))
+            .collect();
+        for id in idle {
+            self.close(id, Error::UnexpectedClose);
+        }
+    }
+
+    /// Returns the server of `conn`.
+    #[must_use]
+    pub fn server_of(&self, conn: ConnId) -> Option<NodeId> {
+        self.slot(conn).map(|c| c.server)
+    }
+
+    /// Returns the number of open (or opening) connections to `server`.
+    #[must_use]
+    pub fn connection_count(&self, server: NodeId) -> usize {
+        self.servers.get(server.0).map_or(0, |s| s.conns.len())
+    }
+
+    /// Returns the number of connections of `server` no ticket holds.
+    #[must_use]
+    pub fn idle_count(&self, server: NodeId) -> usize {
+        self.servers.get(server.0).map_or(0, |s| {
+            s.conns
+                .iter()
+                .filter(|c| self.slot(**c).is_some_and(|c| c.tickets == 0))
+                .count()
+        })
+    }
+
+    // ---- tickets ----
+
+    fn ticket(&self, t: Ticket) -> Option<&TicketState<E>> {
+        self.tickets
+            .get(t.index as usize)
+            .filter(|s| s.live && s.generation == t.generation)
+    }
+
+    fn ticket_mut(&mut self, t: Ticket) -> Option<&mut TicketState<E>> {
+        self.tickets
+            .get_mut(t.index as usize)
+            .filter(|s| s.live && s.generation == t.generation)
+    }
+
+    fn new_ticket(&mut self) -> Ticket {
+        let index = match self.free_tickets.pop() {
+            Some(i) => i,
+            None => {
+                self.tickets.push(TicketState::new(0));
+                u32::try_from(self.tickets.len() - 1).unwrap_or(u32::MAX)
+            }
+        };
+        let state = &mut self.tickets[index as usize];
+        state.live = true;
+        state.forgotten = false;
+        Ticket {
+            index,
+            generation: state.generation,
+        }
+    }
+
+    fn free_ticket(&mut self, index: u32) {
+        if let Some(state) = self.tickets.get_mut(index as usize) {
+            state.live = false;
+            state.generation = state.generation.wrapping_add(1);
+            state.slots.clear();
+            state.conns.clear();
+            state.waiting = 0;
+            self.free_tickets.push(index);
+        }
+    }
+}

@@ -1,0 +1,428 @@
+//! The blocking driver: sockets for a [`Cluster`], which decides the rest.
+//!
+//! A call submits its batch to the cluster (under one lock), then drives
+//! the connections its ticket holds until the ticket is done: it opens
+//! their sockets, writes what they have to send, and reads them, feeding
+//! every byte back to the cluster. With a depth of one ticket per
+//! connection (a pool's lease), only the calling thread touches its
+//! connections' sockets, so it reads without holding the lock.
+
+use std::io::{self, Read, Write};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use memcrab_core::cluster::{Checked, Cluster, ConnId, Event, Fault, Refusal, Ticket};
+use memcrab_core::meta::MetaRequest;
+use memcrab_core::router::NodeId;
+use memcrab_core::{Millis, Request};
+use smallvec::SmallVec;
+
+use super::options::ClientOptions;
+use super::socket::Stream;
+use crate::address::ServerAddr;
+use crate::error::{Error, Result};
+
+/// The outcome of one request of a batch: `None` for a request that
+/// awaited no reply and was sent, else its reply or error.
+pub type Outcome = Option<Result<memcrab_core::Reply, Error>>;
+
+/// Outcomes of a batch, one per request, in order.
+pub type Outcomes = SmallVec<[Outcome; 1]>;
+
+/// Read this much at a time.
+const READ_BUF: usize = 64 * 1024;
+/// Submit a batch in pieces of about this many bytes, reading the replies
+/// of each before the next, so a huge batch never deadlocks against a
+/// server whose replies are not being read.
+const PIECE_BYTES: usize = 256 * 1024;
+
+/// An open socket and its read buffer.
+#[derive(Debug)]
+struct Sock {
+    stream: Stream,
+    buf: Vec<u8>,
+    /// The read timeout the socket has now.
+    timeout: Option<Duration>,
+}
+
+/// What the lock protects.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) cluster: Cluster<Error>,
+    /// Per server id: its address (`None` once removed).
+    pub(crate) addrs: Vec<Option<ServerAddr>>,
+    /// Per connection index: its socket, unless a call holds it.
+    socks: Vec<Option<Sock>>,
+}
+
+/// How long a call waits for a free connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Wait {
+    /// Until one is free (a single-connection client).
+    Forever,
+    /// Up to this long, then [`Error::PoolExhausted`].
+    Up(Duration),
+}
+
+/// A cluster and the sockets of its connections.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    state: Mutex<State>,
+    freed: Condvar,
+    pub(crate) opts: ClientOptions,
+    origin: Instant,
+    wait: Wait,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        cluster: Cluster<Error>,
+        addrs: Vec<Option<ServerAddr>>,
+        opts: ClientOptions,
+        wait: Wait,
+    ) -> Driver {
+        Driver {
+            state: Mutex::new(State {
+                cluster,
+                addrs,
+                socks: Vec::new(),
+            }),
+            freed: Condvar::new(),
+            opts,
+            origin: Instant::now(),
+            wait,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Millis {
+        Millis::from_duration(self.origin.elapsed())
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs a batch of classic requests.
+    pub(crate) fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        let checked = self.lock().cluster.validate(requests)?;
+        let mut out = Outcomes::with_capacity(requests.len());
+        for piece in pieces(checked, |r| request_bytes(r)) {
+            match self.submit(|c, now| c.submit_checked(now, piece)) {
+                Ok(ticket) => out.extend(self.finish(ticket)),
+                Err(e) if out.is_empty() => return Err(e),
+                // Earlier pieces went: this one's requests fail alone.
+                Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a batch of meta requests.
+    pub(crate) fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        let checked = self.lock().cluster.validate_meta(requests)?;
+        let mut out = Outcomes::with_capacity(requests.len());
+        for piece in pieces(checked, meta_bytes) {
+            match self.submit(|c, now| c.submit_meta_checked(now, piece)) {
+                Ok(ticket) => out.extend(self.finish(ticket)),
+                Err(e) if out.is_empty() => return Err(e),
+                Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a batch on one server, whatever its keys.
+    pub(crate) fn execute_on(&self, server: NodeId, requests: &[Request<'_>]) -> Result<Outcomes> {
+        let ticket = self.submit(|c, now| c.submit_to(now, server, requests))?;
+        Ok(self.finish(ticket))
+    }
+
+    /// Submits, waiting for a free connection as long as `wait` allows.
+    fn submit(
+        &self,
+        mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
+    ) -> Result<Ticket> {
+        let started = Instant::now();
+        let mut st = self.lock();
+        loop {
+            let now = self.now();
+            match submit(&mut st.cluster, now) {
+                Ok(t) => return Ok(t),
+                Err(Refusal::Invalid(e)) => return Err(e.into()),
+                Err(Refusal::Busy) => {}
+            }
+            st = match self.wait {
+                Wait::Forever => self.freed.wait(st).unwrap_or_else(|p| p.into_inner()),
+                Wait::Up(limit) => {
+                    let waited = started.elapsed();
+                    if waited >= limit {
+                        return Err(Error::PoolExhausted {
+                            max_size: st.cluster.config().max_connections,
+                            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                    self.freed
+                        .wait_timeout(st, limit - waited)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    /// Drives `ticket`'s connections until it is done; returns its results.
+    fn finish(&self, ticket: Ticket) -> Outcomes {
+        let mut st = self.lock();
+        loop {
+            st.handle_events();
+            if st.cluster.is_done(ticket) {
+                let out = st.take(ticket);
+                drop(st);
+                self.freed.notify_all();
+                return out;
+            }
+            let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
+            conns.retain(|c| st.cluster.server_of(*c).is_some());
+            st = self.step(st, &conns);
+        }
+    }
+
+    /// Does one thing for one of `conns`: connect, write, or read.
+    fn step<'a>(
+        &'a self,
+        mut st: MutexGuard<'a, State>,
+        conns: &[ConnId],
+    ) -> MutexGuard<'a, State> {
+        let now = self.now();
+        if let Some(&c) = conns.iter().find(|c| !st.cluster.is_connected(**c)) {
+            return self.connect(st, c);
+        }
+        for &c in conns {
+            st.write(now, c);
+        }
+        st.handle_events();
+        let Some(&c) = conns.iter().find(|c| st.cluster.wants_read(**c)) else {
+            // Nothing to read and not done: what is left is settled by
+            // the time (a deadline) or was already handled.
+            st.cluster.handle_timeout(now);
+            return st;
+        };
+        let Some(mut sock) = st.socks.get_mut(c.index()).and_then(Option::take) else {
+            let err = lost(&st, c);
+            st.cluster.handle_failure(now, c, err);
+            return st;
+        };
+        let deadline = st.cluster.poll_timeout();
+        drop(st);
+        let read = sock.read_until(deadline, now);
+        let mut st = self.lock();
+        let now = self.now();
+        let live = st.cluster.server_of(c).is_some();
+        match read {
+            Ok(0) => st.cluster.handle_eof(now, c),
+            Ok(n) => st.cluster.handle_received(now, c, &sock.buf[..n]),
+            Err(e) if is_timeout(&e) => st.cluster.handle_timeout(now),
+            Err(e) => {
+                let err = st.io_error(c, e);
+                st.cluster.handle_failure(now, c, err);
+            }
+        }
+        if live && st.cluster.server_of(c).is_some() {
+            if let Some(slot) = st.socks.get_mut(c.index()) {
+                *slot = Some(sock);
+            }
+        }
+        st
+    }
+
+    /// Opens the socket of `conn` (without the lock held).
+    fn connect<'a>(&'a self, st: MutexGuard<'a, State>, conn: ConnId) -> MutexGuard<'a, State> {
+        let addr = st
+            .cluster
+            .server_of(conn)
+            .and_then(|s| st.addrs.get(s.0).cloned().flatten());
+        drop(st);
+        let result = match &addr {
+            Some(a) => Stream::connect(a, &self.opts).map_err(|e| Error::io(a, e)),
+            None => Err(Error::NoServers),
+        };
+        let mut st = self.lock();
+        match result {
+            Ok(stream) => {
+                if st.socks.len() <= conn.index() {
+                    st.socks.resize_with(conn.index() + 1, || None);
+                }
+                st.socks[conn.index()] = Some(Sock {
+                    stream,
+                    buf: vec![0; READ_BUF],
+                    timeout: self.opts.timeout,
+                });
+                st.cluster.handle_connected(conn);
+            }
+            Err(e) => {
+                let now = self.now();
+                st.cluster.handle_failure(now, conn, e);
+            }
+        }
+        st
+    }
+
+    /// Closes every connection no call holds.
+    pub(crate) fn close_idle(&self) {
+        let mut st = self.lock();
+        st.cluster.close_idle_connections();
+        st.handle_events();
+    }
+}
+
+impl State {
+    /// Closes the sockets the cluster forgot.
+    fn handle_events(&mut self) {
+        while let Some(ev) = self.cluster.poll_event() {
+            if let Event::Close { conn } = ev {
+                if let Some(sock) = self.socks.get_mut(conn.index()).and_then(Option::take) {
+                    sock.stream.close();
+                }
+            }
+            // Opens happen lazily, by the call that holds the connection.
+        }
+    }
+
+    /// Writes everything `conn` has to send.
+    fn write(&mut self, now: Millis, conn: ConnId) {
+        loop {
+            let tx = self.cluster.transmit(conn);
+            if tx.is_empty() {
+                return;
+            }
+            let Some(sock) = self.socks.get_mut(conn.index()).and_then(Option::as_mut) else {
+                return;
+            };
+            match sock.stream.write(tx) {
+                Ok(0) => {
+                    let e = self.io_error(conn, io::ErrorKind::WriteZero.into());
+                    return self.cluster.handle_failure(now, conn, e);
+                }
+                Ok(n) => self.cluster.advance_transmit(now, conn, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let e = self.io_error(conn, e);
+                    return self.cluster.handle_failure(now, conn, e);
+                }
+            }
+        }
+    }
+
+    fn addr(&self, server: Option<NodeId>) -> String {
+        server
+            .and_then(|s| self.addrs.get(s.0).cloned().flatten())
+            .map_or_else(|| "unknown server".into(), |a| a.to_string())
+    }
+
+    fn io_error(&self, conn: ConnId, e: io::Error) -> Error {
+        Error::io(&self.addr(self.cluster.server_of(conn)), e)
+    }
+
+    /// Takes a done ticket's results, naming each fault's server.
+    fn take(&mut self, ticket: Ticket) -> Outcomes {
+        let out = self.cluster.take(ticket).unwrap_or_default();
+        out.into_iter()
+            .map(|o| o.map(|r| r.map_err(|f| self.fault(f))))
+            .collect()
+    }
+
+    pub(crate) fn fault(&self, f: Fault<Error>) -> Error {
+        match f {
+            Fault::Transport { error, .. } => error,
+            Fault::Core { server, error } => Error::at(&self.addr(Some(server)), error),
+            Fault::Refused { server } => Error::io(
+                &self.addr(Some(server)),
+                io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "the server closed a new connection before its first reply",
+                ),
+            ),
+            Fault::ConnectTimeout { server } => {
+                Error::at(&self.addr(Some(server)), memcrab_core::Error::Timeout)
+            }
+            _ => Error::NoServers,
+        }
+    }
+}
+
+impl Sock {
+    /// Reads once, waiting no later than `deadline` (the socket's timeout
+    /// is lowered only when the deadline is nearer, so a fast call never
+    /// touches it).
+    fn read_until(&mut self, deadline: Option<Millis>, now: Millis) -> io::Result<usize> {
+        if let Some(d) = deadline {
+            let remaining = d.saturating_since(now);
+            if remaining.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if self.timeout.is_none_or(|t| remaining < t) {
+                self.stream.set_read_timeout(Some(remaining))?;
+                self.timeout = Some(remaining);
+            }
+        }
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                r => return r,
+            }
+        }
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+fn lost(st: &State, conn: ConnId) -> Error {
+    st.io_error(
+        conn,
+        io::Error::new(io::ErrorKind::NotConnected, "the connection has no socket"),
+    )
+}
+
+/// Splits a checked batch into pieces of about [`PIECE_BYTES`].
+fn pieces<'r, R>(
+    batch: Checked<'r, R>,
+    size: impl Fn(&R) -> usize,
+) -> impl Iterator<Item = Checked<'r, R>> {
+    let mut rest = Some(batch);
+    std::iter::from_fn(move || {
+        let batch = rest.take()?;
+        let requests = batch.requests();
+        let mut bytes = 0;
+        let mut n = 0;
+        while n < requests.len() && (n == 0 || bytes < PIECE_BYTES) {
+            bytes += size(&requests[n]);
+            n += 1;
+        }
+        let (piece, tail) = batch.split_at(n);
+        if !tail.requests().is_empty() {
+            rest = Some(tail);
+        }
+        Some(piece)
+    })
+}
+
+/// About how many bytes a request and its reply take on the wire.
+fn request_bytes(r: &Request<'_>) -> usize {
+    match r {
+        Request::Store { key, value, .. } => key.len() + value.len() + 48,
+        Request::Get { keys, .. } => keys.iter().map(|k| k.len() + 1).sum::<usize>() + 16,
+        _ => 48,
+    }
+}
+
+fn meta_bytes(r: &MetaRequest<'_>) -> usize {
+    match r {
+        MetaRequest::Set(s) => s.key.len() + s.value.len() + 48,
+        _ => 64,
+    }
+}
