@@ -352,7 +352,8 @@ impl Command {
 
     /// Checks every key against `policy`, whatever protocol carries the
     /// command: one key policy. With `binary_keys` (meta protocol only) a
-    /// key the text protocol cannot carry goes base64-encoded instead.
+    /// meta command's key the text protocol cannot carry goes
+    /// base64-encoded instead.
     ///
     /// # Errors
     ///
@@ -363,7 +364,9 @@ impl Command {
                 return Err(memcrab_core::IllegalInput::NoKeys.into());
             }
         }
-        if binary_keys {
+        // Binary keys go base64-encoded in meta commands only; the classic
+        // commands keep the classic key rules whatever the protocol.
+        if binary_keys && matches!(self, Command::Meta(_)) {
             return Ok(());
         }
         for key in self.keys() {

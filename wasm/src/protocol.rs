@@ -54,8 +54,8 @@ impl Protocol {
     /// Creates a protocol. Options: `keyPrefix` (prepended to every key on
     /// the wire), `allowUnicodeKeys` (default false), `maxItemSize` (bytes,
     /// default 1 MiB + 512), `protocol` (`"text"`, the default, or
-    /// `"meta"`), `binaryKeys` (meta only: keys with any bytes, sent
-    /// base64-encoded).
+    /// `"meta"`), `binaryKeys` (meta protocol: the meta commands'
+    /// keys may hold any bytes, sent base64-encoded).
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<ProtocolOptions>) -> Result<Protocol, JsValue> {
         let options = JsValue::from(options);

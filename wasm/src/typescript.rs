@@ -23,9 +23,10 @@ export interface ProtocolOptions {
   keyPrefix?: string;
   /** Allow keys with non-ASCII bytes (sent as UTF-8). Default false. */
   allowUnicodeKeys?: boolean;
-  /** With `protocol: "meta"` only: allow keys with any bytes (spaces,
-   * CR/LF, NUL, non-ASCII), sent base64-encoded. Default false: the same
-   * keys are refused whatever the protocol. */
+  /** With `protocol: "meta"` only: the meta commands (`metaGet`,
+   * `metaSet`, …) take keys with any bytes (spaces, CR/LF, NUL, non-ASCII),
+   * sent base64-encoded. Default false: the same keys are refused whatever
+   * the protocol; the classic commands always keep the classic rules. */
   binaryKeys?: boolean;
   /** The largest value sent or accepted, in bytes. Default 1 MiB + 512. */
   maxItemSize?: number;

@@ -3,7 +3,7 @@
 //!
 //! Steps: the release wasm build (opt-level z, LTO, one codegen unit);
 //! `wasm-bindgen --target web` (wasm-bindgen-cli installed at the version of
-//! the `wasm-bindgen` crate in Cargo.lock when missing); `wasm-opt -Oz`
+//! the `wasm-bindgen` crate in Cargo.lock when missing); `wasm-opt -Oz --converge`
 //! (npm's binaryen, see wasm/ci.sh for why not Debian's); the package
 //! directory `target/npm/package/` from `wasm/npm/` (package.json with the
 //! workspace version, README, the JS driver and entries, the types); then
@@ -89,9 +89,10 @@ pub fn build(steps: &mut Steps) -> TaskResult<PathBuf> {
         )?;
         let raw = glue.join("memcrab_wasm_bg.wasm");
         let opt = glue.join("memcrab_wasm_bg.opt.wasm");
+        // `--converge` repeats -Oz while the module still shrinks.
         steps::run(
             Command::new(&wasm_opt)
-                .arg("-Oz")
+                .args(["-Oz", "--converge"])
                 .arg(&raw)
                 .arg("-o")
                 .arg(&opt),
@@ -124,7 +125,7 @@ pub fn build(steps: &mut Steps) -> TaskResult<PathBuf> {
         let manifest = manifest.replace(marker, &format!("\"version\": \"{version}\""));
         fs::write(pkg.join("package.json"), manifest).map_err(|e| e.to_string())?;
         let size = fs::metadata(&raw).map_err(|e| e.to_string())?.len();
-        println!("memcrab_wasm_bg.wasm: {size} bytes after wasm-opt -Oz");
+        println!("memcrab_wasm_bg.wasm: {size} bytes after wasm-opt -Oz --converge");
         Ok(())
     })?;
     let tgz = out.join(format!("memcrab-{version}.tgz"));

@@ -129,8 +129,9 @@ test("bad input throws a MemcrabError and encodes nothing", async () => {
   assert.equal(p.inFlight, 0);
   p.free();
   const binary = new Protocol({ protocol: "meta", binaryKeys: true });
-  binary.get("a b");
-  assert.match(td.decode(binary.transmit()), /^mg YSBi .* b /);
+  binary.metaGet("a b");
+  assert.match(td.decode(binary.transmit()), /^mg YSBi .*b/);
+  assert.throws(() => binary.get("a b"), (e) => e.code === "KEY_WHITESPACE");
   binary.free();
   assert.throws(() => new Protocol({ binaryKeys: true }), (e) => e.code === "BAD_ARGUMENT");
 });
