@@ -1,21 +1,19 @@
 #!/usr/bin/env bash
-# wasm/ci.sh: installs what memcrab-wasm's tests need on a fresh Debian
+# wasm/ci.sh: installs what the npm package's tests need on a fresh Debian
 # machine (as root) and runs them:
 #
-#   1. the Node suite: `Protocol` over net.Socket against a real memcached
-#      (wasm/tests/node/, Node's built-in test runner);
-#   2. the browser suite: `Client` in headless Chromium through websockify
-#      against real memcached servers (wasm/tests/browser.rs,
-#      wasm-bindgen-test-runner driving chromedriver);
-#   3. the example page (wasm/examples/browser/) loaded in headless Chromium,
-#      its results read back from the DOM (wasm/tests/page/);
+#   1. `cargo xtask npm`: the package `memcrab` and its tarball
+#      target/npm/memcrab-VERSION.tgz (`npm pack`, contents checked);
+#   2. tsc --strict on wasm/tests/types/usage.ts against the package's types;
+#   3. `node --test wasm/tests/npm/`: Protocol driven by hand over net.Socket;
+#   4. wasm/tests/npm/run.mjs: the tarball installed into an empty project
+#      per runtime (Node, Deno, Bun, workerd, headless Chromium through
+#      websockify), the same suite in each against real memcached servers.
 #
-# and before them type-checks wasm/tests/types/usage.ts against the
-# generated memcrab_wasm.d.ts.
-#
-# It also reports the size of the .wasm before and after `wasm-opt -Oz`.
-# Every server it starts listens on a free port of 127.0.0.1 and is stopped
-# on exit. Logs go to target/wasm/ci/.
+# Deno, Bun, workerd and esbuild come from the npm registry (pinned in
+# run.mjs); Chromium, ChromeDriver and websockify from Debian. Every server
+# listens on a free port of 127.0.0.1 and is stopped on exit. Logs go to
+# target/wasm/ci/.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -86,13 +84,12 @@ if [ "$node_major" -lt 18 ]; then
 fi
 
 # Two tools from the npm registry, pinned, into target/wasm/npm:
-# - wasm-opt from npm's binaryen. Debian 12's binaryen (version 108) rewrites
-#   a module with two tables (wasm-bindgen's externref table beside the
-#   function table) so that the externref table's export points at the
-#   function table, and the module then fails at start
-#   ("WebAssembly.Table.grow(): failed to grow table by 4"). The npm package
-#   is binaryen compiled to JS/wasm.
-# - TypeScript, to type-check use of the generated .d.ts.
+# - wasm-opt from npm's binaryen (used by `cargo xtask npm`). Debian 12's
+#   binaryen (version 108) rewrites a module with two tables (wasm-bindgen's
+#   externref table beside the function table) so that the externref
+#   table's export points at the function table, and the module then fails
+#   at start ("WebAssembly.Table.grow(): failed to grow table by 4").
+# - TypeScript, to type-check use of the package's types.
 BINARYEN_VERSION=132.0.0
 TYPESCRIPT_VERSION=5.9.3
 NPM_DIR=$OUT/npm
@@ -108,155 +105,44 @@ echo "$(wasm-bindgen --version), node $(node --version), $(chromium --version 2>
     "$("$WASM_OPT" --version), tsc $("$TSC" --version | awk '{print $2}')"
 elapsed "$t"
 
-# ---------------------------------------------------------------- build
-log "build (release, opt-level z, LTO) and wasm-bindgen"
+# ---------------------------------------------------------------- package
+log "the npm package (cargo xtask npm)"
 t=$SECONDS
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-    cargo build --release -p memcrab-wasm --target "$TARGET"
-WASM=target/$TARGET/release/memcrab_wasm.wasm
-NODE_PKG=$OUT/node
-WEB_PKG=wasm/examples/browser/pkg
-rm -rf "$NODE_PKG" "$WEB_PKG"
-wasm-bindgen --target nodejs --out-dir "$NODE_PKG" "$WASM"
-wasm-bindgen --target web --out-dir "$WEB_PKG" "$WASM"
-raw=$(stat -c %s "$WEB_PKG/memcrab_wasm_bg.wasm")
-# The Node suite and the example page then run the optimized modules.
-opt_pids=()
-for pkg in "$NODE_PKG" "$WEB_PKG"; do
-    "$WASM_OPT" -Oz "$pkg/memcrab_wasm_bg.wasm" -o "$pkg/memcrab_wasm_bg.wasm.opt" &
-    opt_pids+=($!)
-done
-for pid in "${opt_pids[@]}"; do
-    wait "$pid"
-done
-for pkg in "$NODE_PKG" "$WEB_PKG"; do
-    mv "$pkg/memcrab_wasm_bg.wasm.opt" "$pkg/memcrab_wasm_bg.wasm"
-done
-opt=$(stat -c %s "$WEB_PKG/memcrab_wasm_bg.wasm")
-gz=$(gzip -9 -c "$WEB_PKG/memcrab_wasm_bg.wasm" | wc -c)
-js=$(stat -c %s "$WEB_PKG/memcrab_wasm.js")
-echo "memcrab_wasm_bg.wasm: $raw bytes from wasm-bindgen, $opt after wasm-opt -Oz, $gz gzipped;" \
-    "memcrab_wasm.js glue: $js bytes"
+cargo xtask npm 2>&1 | tee "$LOGS/npm.log"
+VERSION=$(node -p "require('./target/npm/package/package.json').version")
+TGZ=$ROOT/target/npm/memcrab-$VERSION.tgz
+WASM_FILE=target/npm/package/dist/wasm/memcrab_wasm_bg.wasm
+echo "memcrab_wasm_bg.wasm: $(stat -c %s "$WASM_FILE") bytes, $(gzip -9 -c "$WASM_FILE" | wc -c) gzipped;" \
+    "tarball $(stat -c %s "$TGZ") bytes"
 elapsed "$t"
 
-log "TypeScript: the generated .d.ts type-checks typical use (tsc --strict)"
+log "TypeScript: the package's types check typical use (tsc --strict)"
 t=$SECONDS
 "$TSC" --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler \
-    --lib es2022,dom wasm/tests/types/usage.ts
+    --lib es2022,dom,esnext.disposable wasm/tests/types/usage.ts
 echo "wasm/tests/types/usage.ts: types check"
 elapsed "$t"
 
-# ---------------------------------------------------------------- servers
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() {
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "wasm/ci.sh: nothing listens on 127.0.0.1:$1 (see $LOGS)" >&2
-    return 1
-}
-
-PIDS=()
-STALLED_PID=
-cleanup() {
-    # A stopped process must be continued before it can handle SIGTERM.
-    [ -n "$STALLED_PID" ] && kill -CONT "$STALLED_PID" 2>/dev/null || true
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-
-memcached_user=()
-[ "$(id -u)" -eq 0 ] && memcached_user=(-u root)
-
-# start_memcached NAME [ARGS...]: sets MC_PORT and LAST_PID.
-start_memcached() {
-    local name=$1 port
-    shift
-    port=$(free_port)
-    memcached "${memcached_user[@]}" -l 127.0.0.1 -p "$port" -U 0 -m 64 "$@" \
-        >"$LOGS/memcached-$name.log" 2>&1 &
-    PIDS+=($!)
-    LAST_PID=$!
-    wait_port "$port"
-    MC_PORT=$port
-}
-
-# start_bridge NAME TARGET_PORT: websockify on a free port (WS_PORT) in front of it.
-start_bridge() {
-    local name=$1 target=$2 port
-    port=$(free_port)
-    websockify "127.0.0.1:$port" "127.0.0.1:$target" >"$LOGS/websockify-$name.log" 2>&1 &
-    PIDS+=($!)
-    wait_port "$port"
-    WS_PORT=$port
-}
-
-log "servers: memcached and websockify on 127.0.0.1"
-start_memcached main
-MAIN_MC=$MC_PORT
-start_bridge main "$MAIN_MC"
-export MEMCRAB_WS_URL=ws://127.0.0.1:$WS_PORT
-start_memcached shutdown -A
-start_bridge shutdown "$MC_PORT"
-export MEMCRAB_WS_SHUTDOWN_URL=ws://127.0.0.1:$WS_PORT
-start_memcached stalled
-STALLED_PID=$LAST_PID
-start_bridge stalled "$MC_PORT"
-export MEMCRAB_WS_STALLED_URL=ws://127.0.0.1:$WS_PORT
-start_bridge dead "$(free_port)"
-export MEMCRAB_WS_DEAD_URL=ws://127.0.0.1:$WS_PORT
-export MEMCRAB_WS_NONE_URL=ws://127.0.0.1:$(free_port)
-# Stopped, the server still accepts connections (the kernel completes them)
-# but never answers: what a hung server looks like.
-kill -STOP "$STALLED_PID"
-env | grep '^MEMCRAB_WS_' | sort
-
 # ---------------------------------------------------------------- tests
 PASSED=1 # the type check above
-count() { # count LOG: adds the passes of a cargo test or node:test log
+count() { # count LOG: adds the passes of a node:test or run.mjs log
     local n
-    n=$(sed -n -e 's/^# pass \([0-9]*\)$/\1/p' -e 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$1" |
-        awk '{ s += $1 } END { print s + 0 }')
+    n=$(sed -n -e 's/^# pass \([0-9]*\)$/\1/p' "$1" | awk '{ s += $1 } END { print s + 0 }')
     PASSED=$((PASSED + n))
 }
 
-log "Node: Protocol over net.Socket (node --test wasm/tests/node/)"
+log "Node: Protocol over net.Socket (node --test wasm/tests/npm/)"
 t=$SECONDS
-MEMCRAB_WASM_NODE_PKG=$NODE_PKG/memcrab_wasm.js node --test --test-timeout=60000 wasm/tests/node/ 2>&1 | tee "$LOGS/node.log"
-count "$LOGS/node.log"
+MEMCRAB_NPM_DIR=$ROOT/target/npm/package node --test --test-timeout=60000 wasm/tests/npm/ 2>&1 |
+    tee "$LOGS/protocol.log"
+count "$LOGS/protocol.log"
 elapsed "$t"
 
-log "browser: Client in headless Chromium through websockify (cargo test --test browser)"
+log "the tarball in Node, Deno, Bun, workerd and Chromium (wasm/tests/npm/run.mjs)"
 t=$SECONDS
-# wasm/webdriver.json adds Chromium flags for a closed network; the runner
-# adds --headless and --no-sandbox itself.
-CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    CHROMEDRIVER=$(command -v chromedriver) \
-    cargo test -p memcrab-wasm --target "$TARGET" --test browser 2>&1 | tee "$LOGS/browser.log"
-count "$LOGS/browser.log"
-elapsed "$t"
-
-log "example page in headless Chromium (node --test wasm/tests/page/)"
-t=$SECONDS
-HTTP_PORT=$(free_port)
-python3 -m http.server --bind 127.0.0.1 --directory wasm/examples/browser "$HTTP_PORT" \
-    >"$LOGS/http.log" 2>&1 &
-PIDS+=($!)
-wait_port "$HTTP_PORT"
-MEMCRAB_EXAMPLE_URL="http://127.0.0.1:$HTTP_PORT/index.html?ws=$MEMCRAB_WS_URL" \
-    MEMCRAB_EXAMPLE_SCREENSHOT=$OUT/example.png \
-    CHROMEDRIVER=$(command -v chromedriver) \
-    node --test --test-timeout=120000 wasm/tests/page/ 2>&1 | tee "$LOGS/page.log"
-count "$LOGS/page.log"
-echo "screenshot: $OUT/example.png"
+CHROMEDRIVER=$(command -v chromedriver) node wasm/tests/npm/run.mjs "$TGZ" node deno bun workerd chromium 2>&1 |
+    tee "$LOGS/runtimes.log"
+count "$LOGS/runtimes.log"
 elapsed "$t"
 
 log "done in $((SECONDS - START))s"

@@ -4,7 +4,7 @@ use js_sys::{ArrayBuffer, Reflect, Uint8Array};
 use memcrab_core::Millis;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::type_error;
+use crate::error::{bad_argument as type_error, unknown_option};
 
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -41,20 +41,30 @@ pub(crate) fn keys(value: &JsValue) -> Result<Vec<Vec<u8>>, JsValue> {
         .collect()
 }
 
-/// Returns an unsigned 64-bit integer from a non-negative integer number or
-/// a bigint.
+/// Returns an unsigned 64-bit integer from a non-negative integer number, a
+/// bigint, or a decimal string (how cas tokens come back).
 pub(crate) fn u64_arg(value: &JsValue, what: &str) -> Result<u64, JsValue> {
     if value.is_bigint() {
         return u64::try_from(value.clone())
             .map_err(|_| type_error(&format!("{what} must fit in 64 bits unsigned")));
     }
+    if let Some(s) = value.as_string() {
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(n) = s.parse::<u64>() {
+                return Ok(n);
+            }
+        }
+        return Err(type_error(&format!(
+            "{what} must be a decimal string of an unsigned 64-bit integer, not {s:?}"
+        )));
+    }
     match value.as_f64() {
         Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= MAX_SAFE_INTEGER => Ok(n as u64),
         Some(_) => Err(type_error(&format!(
-            "{what} must be a non-negative integer (use a bigint above 2^53)"
+            "{what} must be a non-negative integer (use a bigint or a string above 2^53)"
         ))),
         None => Err(type_error(&format!(
-            "{what} must be a number or a bigint, not {}",
+            "{what} must be a number, a bigint or a decimal string, not {}",
             type_of(value)
         ))),
     }
@@ -109,16 +119,29 @@ pub(crate) fn bool_field(options: &JsValue, name: &str, default: bool) -> Result
         .ok_or_else(|| type_error(&format!("option {name} must be a boolean")))
 }
 
-/// Checks that `options` is an object, `undefined` or `null`.
-pub(crate) fn check_options(options: &JsValue) -> Result<(), JsValue> {
-    if options.is_undefined() || options.is_null() || options.is_object() {
-        Ok(())
-    } else {
-        Err(type_error(&format!(
-            "options must be an object, not {}",
-            type_of(options)
-        )))
+/// Checks that `options` is an object, `undefined` or `null`, and that
+/// every name in it is one of `known` (a misspelt option is an error, not
+/// silently ignored); `what` names the call in the message.
+pub(crate) fn check_options(options: &JsValue, known: &[&str], what: &str) -> Result<(), JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(());
     }
+    if !options.is_object() || js_sys::Array::is_array(options) {
+        return Err(type_error(&format!(
+            "options of {what} must be an object, not {}",
+            type_of(options)
+        )));
+    }
+    for name in js_sys::Object::keys(options.unchecked_ref()).iter() {
+        let name = name.as_string().unwrap_or_default();
+        if !known.contains(&name.as_str()) {
+            return Err(unknown_option(&format!(
+                "unknown option {name:?} for {what} (known: {})",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Names a JS value's type for a message (`typeof`, with `null` and arrays
@@ -133,8 +156,17 @@ fn type_of(value: &JsValue) -> String {
     }
 }
 
-/// Returns an optional argument as a `JsValue`, `None` when JS passed
+/// Returns a finite non-negative number of milliseconds, or `None` for
 /// `undefined` or `null`.
-pub(crate) fn given<T: AsRef<JsValue>>(value: &Option<T>) -> Option<&JsValue> {
-    value.as_ref().map(AsRef::as_ref)
+pub(crate) fn millis_f64(value: &JsValue, what: &str) -> Result<Option<f64>, JsValue> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    match value.as_f64() {
+        Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+        _ => Err(type_error(&format!(
+            "{what} must be a non-negative number of milliseconds, not {}",
+            type_of(value)
+        ))),
+    }
 }

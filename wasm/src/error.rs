@@ -1,43 +1,50 @@
-//! Errors as JavaScript sees them: `Error` objects named `MemcrabError`.
+//! Errors as JavaScript sees them: instances of the package's `MemcrabError`.
 //!
-//! Every failure reaches JS as an `Error` whose `name` is `"MemcrabError"`,
-//! whose `message` says what went wrong (with the key or the server's own
-//! words), and which carries two more fields: `kind`, one of the
-//! [`ErrorKind`] names as a string (`"IllegalInput"`, `"Server"`,
-//! `"UnexpectedClose"`, …, plus `"Closed"` and `"Io"` for the WebSocket
-//! client), and `fatal`, true when the connection it happened on is gone.
+//! Every failure reaches JS as a `MemcrabError` (the class the package
+//! registers through [`set_helpers`](crate::helpers::set_helpers); a plain
+//! `Error` with the same fields when none is registered) with:
+//!
+//! - `kind`: what went wrong, one of the core's [`ErrorKind`] names
+//!   (`"IllegalInput"`, `"Server"`, `"Timeout"`, …) plus `"Closed"` and
+//!   `"Io"`;
+//! - `code`: a stable, more precise name for programs (`"KEY_WHITESPACE"`,
+//!   `"UNKNOWN_OPTION"`, `"SERVER_ERROR"`, …);
+//! - `fatal`: true when the connection it happened on is gone.
 
-use js_sys::Reflect;
-use memcrab_core::{Error, ErrorKind};
+use memcrab_core::{Error, ErrorKind, IllegalInput};
 use wasm_bindgen::JsValue;
+
+use crate::helpers;
 
 /// The kind of a connection the client closed itself, or never opened.
 pub(crate) const CLOSED: &str = "Closed";
-/// The kind of a WebSocket that could not be opened.
+/// The kind of a socket that could not be opened or failed.
 pub(crate) const IO: &str = "Io";
 
-/// Returns a `MemcrabError` with `kind` and `message`.
-pub(crate) fn js_error(kind: &str, message: &str, fatal: bool) -> JsValue {
-    let error = js_sys::Error::new(message);
-    error.set_name("MemcrabError");
-    set(&error, "kind", &JsValue::from_str(kind));
-    set(&error, "fatal", &JsValue::from_bool(fatal));
-    error.into()
+/// Returns a `MemcrabError`.
+pub(crate) fn js_error(kind: &str, code: &str, message: &str, fatal: bool) -> JsValue {
+    helpers::error(kind, code, message, fatal)
 }
 
 /// Returns the `MemcrabError` for a core error; `context` (for example the
-/// WebSocket's address) is appended to the message when there is one.
+/// server's address) is appended to the message when there is one.
 pub(crate) fn core_error(e: &Error, context: Option<&str>) -> JsValue {
     let message = match context {
         Some(context) => format!("{e} ({context})"),
         None => e.to_string(),
     };
-    js_error(kind_name(e.kind()), &message, e.is_fatal())
+    js_error(kind_name(e.kind()), code(e), &message, e.is_fatal())
 }
 
-/// Returns a `TypeError` for an argument of the wrong type.
-pub(crate) fn type_error(message: &str) -> JsValue {
-    js_sys::TypeError::new(message).into()
+/// Returns the `MemcrabError` for a bad argument (`kind: "IllegalInput"`,
+/// `code: "BAD_ARGUMENT"`): nothing was sent.
+pub(crate) fn bad_argument(message: &str) -> JsValue {
+    js_error("IllegalInput", "BAD_ARGUMENT", message, false)
+}
+
+/// Returns the `MemcrabError` for an option name the call does not know.
+pub(crate) fn unknown_option(message: &str) -> JsValue {
+    js_error("IllegalInput", "UNKNOWN_OPTION", message, false)
 }
 
 /// Returns the JS name of a core error kind.
@@ -61,7 +68,29 @@ fn kind_name(kind: ErrorKind) -> &'static str {
     }
 }
 
-/// Sets `object[name] = value`; setting a field of a fresh object cannot fail.
-pub(crate) fn set(object: &JsValue, name: &str, value: &JsValue) {
-    let _ = Reflect::set(object, &JsValue::from_str(name), value);
+/// Returns the `code` of a core error.
+fn code(e: &Error) -> &'static str {
+    match e {
+        Error::IllegalInput(i) => match i {
+            IllegalInput::EmptyKey => "EMPTY_KEY",
+            IllegalInput::KeyTooLong { .. } => "KEY_TOO_LONG",
+            IllegalInput::KeyWhitespace { .. } => "KEY_WHITESPACE",
+            IllegalInput::KeyNull { .. } => "KEY_NULL",
+            IllegalInput::KeyControl { .. } => "KEY_CONTROL",
+            IllegalInput::KeyNonAscii { .. } => "KEY_NON_ASCII",
+            IllegalInput::ValueTooLarge { .. } => "VALUE_TOO_LARGE",
+            IllegalInput::NoKeys => "NO_KEYS",
+            _ => "BAD_ARGUMENT",
+        },
+        Error::UnknownCommand { .. } => "UNKNOWN_COMMAND",
+        Error::Client(_) => "CLIENT_ERROR",
+        Error::Server(_) => "SERVER_ERROR",
+        Error::UnexpectedReply(_) => "UNEXPECTED_REPLY",
+        Error::Protocol(_) => "PROTOCOL_ERROR",
+        Error::NoreplyFailed(_) => "NOREPLY_FAILED",
+        Error::UnexpectedClose => "UNEXPECTED_CLOSE",
+        Error::Timeout => "TIMEOUT",
+        Error::Serde(_) => "SERDE",
+        _ => "OTHER",
+    }
 }

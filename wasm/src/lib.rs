@@ -1,44 +1,47 @@
-//! memcrab-wasm: memcrab for JavaScript, in browsers, Node and edge runtimes.
+//! memcrab-wasm: memcrab for JavaScript, the engine of the npm package
+//! `memcrab` (Node, Deno, Bun, Cloudflare Workers, browsers).
 //!
 //! Built with wasm-bindgen for `wasm32-unknown-unknown`, it exports:
 //!
-//! - [`Protocol`]: the sans-IO core for any JavaScript socket. Commands
-//!   return the bytes to write (`Uint8Array`); `receive(bytes)` takes what
-//!   the socket read and returns the completed replies as plain objects.
-//!   Works over Node's `net.Socket`, Deno's and Bun's TCP, Cloudflare
-//!   Workers' `connect()`.
-//! - [`Client`]: a promise-based client over a browser `WebSocket` to a
-//!   WebSocket-to-TCP bridge (websockify) in front of memcached, with
-//!   pipelining and errors as rejected promises.
+//! - [`Session`]: the client behind the package's promise `Client`. It
+//!   decides everything (validation, routing over several servers, splitting
+//!   and merging multi-key gets, timeouts, when sockets open and close, what
+//!   each reply resolves to); the package's JavaScript only moves bytes
+//!   between sockets and the session and settles promises.
+//! - [`Protocol`]: memcached over a socket the caller drives: commands
+//!   return ids, `transmit()` the bytes to write, `receive(bytes)` the
+//!   completed commands, with the same results as `Client`.
 //! - [`Router`]: the core's key routing over several servers (rendezvous
 //!   hashing compatible with pymemcache, ketama compatible with libmemcached
 //!   and twemproxy) and its node health rules.
 //!
 //! Everything about the protocol comes from `memcrab-core`; this crate only
-//! converts between JavaScript values and the core's, and moves bytes. It
-//! never reads `std::time::Instant` (which panics on this target): the
-//! `Client` reads `performance.now()`, the `Protocol` and `Router` take time
-//! as arguments.
+//! converts between JavaScript values and the core's. It never reads
+//! `std::time::Instant` (which panics on this target): the `Session` reads
+//! `Date.now()`, the `Protocol` and `Router` take time as arguments.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-mod client;
 mod command;
+mod config;
 mod convert;
 mod error;
+mod helpers;
 mod meta;
+mod node;
 mod protocol;
 mod reply;
 mod router;
+mod session;
 mod shape;
-mod socket;
 mod typescript;
 
-pub use client::Client;
-pub use protocol::{Protocol, Replies};
+pub use helpers::{set_helpers, Helpers};
+pub use protocol::Protocol;
 pub use router::Router;
+pub use session::Session;
 pub use typescript::{
-    Bytes, CallOptions, ClientOptions, ErrorHandler, Integer, Key, Keys, MetaArithmeticOptions,
-    MetaDeleteOptions, MetaGetOptions, MetaSetOptions, ProtocolOptions, RouterOptions, StatsArgs,
+    Bytes, CallOptions, Completions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
+    MetaGetOptions, MetaSetOptions, ProtocolOptions, RouterOptions, SessionOptions, StatsArgs,
     StoreOptions, Value,
 };

@@ -10,8 +10,8 @@ use memcrab_core::{Connection, Error, Millis, RequestId};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, bool_field, field};
-use crate::error::{set, type_error};
-use crate::reply::text_method;
+use crate::error::bad_argument as type_error;
+use crate::helpers::set;
 
 /// One meta command with owned key and value. The core's request structs
 /// are kept with empty keys and borrow the owned ones at submission.
@@ -30,7 +30,6 @@ impl MetaCommand {
     /// returnHit, returnKey, returnLastAccess, returnSize, returnTtl, noBump,
     /// quiet, vivify, recache, touch }`.
     pub(crate) fn get(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
-        convert::check_options(o)?;
         let mut g = MetaGet::new(b"");
         g.return_value = bool_field(o, "returnValue", true)?;
         g.return_cas = bool_field(o, "returnCas", false)?;
@@ -51,7 +50,6 @@ impl MetaCommand {
     /// `ms` from `{ mode, flags, ttl, compareCas, invalidate, returnCas,
     /// returnKey, quiet }`.
     pub(crate) fn set(key: &JsValue, value: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
-        convert::check_options(o)?;
         let mut s = MetaSet::new(b"", b"");
         s.mode = match field(o, "mode").as_string().as_deref() {
             None | Some("set") => SetMode::Set,
@@ -82,7 +80,6 @@ impl MetaCommand {
 
     /// `md` from `{ compareCas, invalidate, ttl, returnKey, quiet }`.
     pub(crate) fn delete(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
-        convert::check_options(o)?;
         let mut d = MetaDelete::new(b"");
         d.compare_cas = unsigned(o, "compareCas")?;
         d.invalidate = bool_field(o, "invalidate", false)?;
@@ -95,7 +92,6 @@ impl MetaCommand {
     /// `ma` from `{ mode, delta, vivify, initial, compareCas, ttl,
     /// returnValue, returnTtl, returnCas, quiet }`.
     pub(crate) fn arithmetic(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
-        convert::check_options(o)?;
         let mut a = MetaArithmetic::new(b"");
         a.mode = match field(o, "mode").as_string().as_deref() {
             None | Some("incr") => ArithMode::Incr,
@@ -128,6 +124,18 @@ impl MetaCommand {
         Ok(MetaCommand::Debug(convert::bytes(key, "key")?))
     }
 
+    /// Returns the key, if the command has one.
+    pub(crate) fn key(&self) -> Option<&[u8]> {
+        match self {
+            MetaCommand::Get(key, _)
+            | MetaCommand::Set(key, _, _)
+            | MetaCommand::Delete(key, _)
+            | MetaCommand::Arithmetic(key, _)
+            | MetaCommand::Debug(key) => Some(key),
+            MetaCommand::Noop => None,
+        }
+    }
+
     /// Returns true for a quiet (`q`) command.
     pub(crate) fn is_quiet(&self) -> bool {
         match self {
@@ -156,6 +164,75 @@ impl MetaCommand {
             MetaCommand::Debug(key) => MetaRequest::Debug { key },
         };
         conn.submit_meta(&request, deadline)
+    }
+}
+
+/// Returns the result of a quiet command the server answered with
+/// silence: a miss for `mg` (`get`), success for the others.
+pub(crate) fn silent_reply(get: bool) -> JsValue {
+    let o: JsValue = Object::new().into();
+    set(
+        &o,
+        "status",
+        &JsValue::from_str(if get { "miss" } else { "ok" }),
+    );
+    set(&o, "win", &JsValue::FALSE);
+    set(&o, "stale", &JsValue::FALSE);
+    set(&o, "alreadyWon", &JsValue::FALSE);
+    o
+}
+
+/// Returns the option names a meta command `op` takes (plus the front
+/// end's time option `time`).
+pub(crate) fn options(op: &str, time: &'static str) -> &'static [&'static str] {
+    macro_rules! with_time {
+        ($($name:literal),*) => {
+            if time == "deadline" {
+                &[$($name,)* "deadline"]
+            } else {
+                &[$($name,)* "timeoutMs"]
+            }
+        };
+    }
+    match op {
+        "metaGet" => with_time!(
+            "returnValue",
+            "returnCas",
+            "returnFlags",
+            "returnHit",
+            "returnKey",
+            "returnLastAccess",
+            "returnSize",
+            "returnTtl",
+            "noBump",
+            "quiet",
+            "vivify",
+            "recache",
+            "touch"
+        ),
+        "metaSet" => with_time!(
+            "mode",
+            "flags",
+            "ttl",
+            "compareCas",
+            "invalidate",
+            "returnCas",
+            "returnKey",
+            "quiet"
+        ),
+        "metaDelete" => with_time!("compareCas", "invalidate", "ttl", "returnKey", "quiet"),
+        _ => with_time!(
+            "mode",
+            "delta",
+            "vivify",
+            "initial",
+            "compareCas",
+            "ttl",
+            "returnValue",
+            "returnTtl",
+            "returnCas",
+            "quiet"
+        ),
     }
 }
 
@@ -191,18 +268,16 @@ fn status_name(status: MetaStatus) -> &'static str {
     }
 }
 
-/// Returns a meta reply as `{ status, value?, text?, cas?, flags?, ttl?,
+/// Returns a meta reply as `{ status, value?, cas?, flags?, ttl?,
 /// size?, key?, lastAccess?, hitBefore?, win, stale, alreadyWon }`.
 pub(crate) fn reply(m: &MetaReply) -> JsValue {
     let o: JsValue = Object::new().into();
     set(&o, "status", &JsValue::from_str(status_name(m.status())));
     if let Some(value) = &m.value {
-        let value = Uint8Array::from(&value[..]);
-        set(&o, "value", &value);
-        text_method(&o, &value);
+        set(&o, "value", &Uint8Array::from(&value[..]));
     }
     if let Some(cas) = m.cas {
-        set(&o, "cas", &JsValue::from(cas));
+        set(&o, "cas", &JsValue::from_str(&cas.to_string()));
     }
     if let Some(flags) = m.client_flags {
         set(&o, "flags", &JsValue::from(flags));

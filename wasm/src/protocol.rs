@@ -1,466 +1,397 @@
-//! `Protocol`: the sans-IO core for JavaScript, bytes in and bytes out.
+//! `Protocol`: memcached over a socket the caller drives, bytes in and
+//! bytes out.
 
-use js_sys::{Array, Uint8Array};
-use memcrab_core::{Connection, GetCommand, KeyPolicy, Limits, Millis, StoreCommand};
+use js_sys::{Array, Object, Uint8Array};
+use memcrab_core::{Error, Millis};
 use wasm_bindgen::prelude::*;
 
-use crate::command::{Command, Opts};
+use crate::command::{self, Call, Front};
+use crate::config::{Config, CONNECTION_OPTIONS};
 use crate::convert;
 use crate::error::core_error;
-use crate::meta::MetaCommand;
-use crate::reply;
+use crate::helpers::set;
+use crate::node::{Done, Node};
 use crate::typescript::{
-    Bytes, CallOptions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
+    Bytes, CallOptions, Completions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
     MetaGetOptions, MetaSetOptions, ProtocolOptions, StatsArgs, StoreOptions, Value,
 };
 
-/// memcached's text protocol over any socket: commands return the bytes to
-/// write, `receive` takes the bytes read and returns the completed replies.
+/// memcached's protocol for a socket you drive yourself: commands return an
+/// id, {@link Protocol.transmit} the bytes to write, and
+/// {@link Protocol.receive} takes the bytes read and returns the completed
+/// commands, each `{ id, value }` or `{ id, error }`.
 ///
+/// Most programs want `connect()` instead, which drives sockets for you.
 /// A `Protocol` owns no socket and reads no clock, so it runs wherever
-/// JavaScript can move bytes: Node's `net.Socket`, Deno's and Bun's TCP,
-/// Cloudflare Workers' `connect()`. Many commands may be written before any
-/// reply is read (pipelining); replies come back in order, each with the
-/// `id` of its command (see {@link Protocol.lastId}).
+/// JavaScript can move bytes. Many commands may be sent before any reply
+/// is read (pipelining); they complete in order. Every command completes,
+/// noreply and quiet ones too: once every command before it completed and
+/// its bytes were taken by `transmit()` (a noreply `set` resolves to
+/// `true`, a quiet `metaGet` miss to `{ status: "miss" }`), or with the
+/// error that broke the connection.
 ///
-/// Errors split by fault. A bad argument or key throws a `MemcrabError`
-/// (`kind: "IllegalInput"`) and encodes nothing. The server's refusal of one
-/// command comes back as its reply with `type: "error"`. A broken stream
-/// (malformed reply, timeout, the server closing) fails every command in
-/// flight and closes the protocol for good (`isClosed`): make a new one on
-/// a new socket.
+/// `value` is what the same `Client` method resolves to (see the package
+/// README). Errors split by fault: a bad argument or key throws a
+/// `MemcrabError` (`kind: "IllegalInput"`) and encodes nothing; the
+/// server's refusal of one command completes it with `error` (`fatal:
+/// false`); a broken stream (malformed reply, timeout, EOF) completes every
+/// command in flight with a fatal error and closes the protocol for good
+/// (`isClosed`).
+///
+/// Call `free()` (or `using p = new Protocol()`, `Symbol.dispose`) when done:
+/// wasm memory is not garbage-collected promptly.
 #[wasm_bindgen]
 pub struct Protocol {
-    conn: Connection,
+    node: Node,
+    config: Config,
+    next_id: u64,
     last_id: Option<u64>,
+    done: Vec<Done>,
 }
 
 #[wasm_bindgen]
 impl Protocol {
     /// Creates a protocol. Options: `keyPrefix` (prepended to every key on
     /// the wire), `allowUnicodeKeys` (default false), `maxItemSize` (bytes,
-    /// default 1 MiB + 512, memcached's default item size), `protocol`
-    /// (`"text"`, the default, or `"meta"`: the classic commands go as meta
-    /// commands, so a noreply command's failure is still reported).
+    /// default 1 MiB + 512), `protocol` (`"text"`, the default, or
+    /// `"meta"`), `binaryKeys` (meta protocol: the meta commands'
+    /// keys may hold any bytes, sent base64-encoded).
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<ProtocolOptions>) -> Result<Protocol, JsValue> {
+        let options = JsValue::from(options);
+        let config = Config::from_js(&options, &CONNECTION_OPTIONS, "new Protocol")?;
         Ok(Protocol {
-            conn: connection(convert::given(&options).unwrap_or(&JsValue::UNDEFINED))?,
+            node: Node::new(config.connection()),
+            config,
+            next_id: 0,
             last_id: None,
+            done: Vec::new(),
         })
     }
 
-    /// The id of the command encoded last; the reply to it carries the
-    /// same `id`. Ids count up from 0, one per command (noreply ones too).
+    /// The id of the command submitted last.
     #[wasm_bindgen(getter, js_name = lastId)]
     pub fn last_id(&self) -> Option<f64> {
         self.last_id.map(|id| id as f64)
     }
 
-    /// The number of commands whose reply has not come back yet.
+    /// The number of commands not completed yet.
     #[wasm_bindgen(getter, js_name = inFlight)]
     pub fn in_flight(&self) -> usize {
-        self.conn.in_flight()
+        self.node.outstanding()
     }
 
     /// True once the stream broke, the server closed it, or `quit` was sent.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        self.conn.is_closed()
+        self.node.conn.is_closed()
     }
 
-    /// Encodes `set`: store `value` under `key`. Options: `flags`, `expire`
-    /// (seconds), `noreply`, `deadline` (see {@link Protocol.handleTimeout}).
+    /// `set`: store `value` under `key`. Options: `flags`, `expire`
+    /// (seconds), `noreply`, `deadline`. Completes with true (stored).
     pub fn set(
         &mut self,
         key: Key,
         value: Value,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Set, &key, &value, convert::given(&options))
+    ) -> Result<f64, JsValue> {
+        self.op("set", &key, &value, &options.into())
     }
 
-    /// Encodes `add`: store only if `key` is absent.
+    /// `add`: store only if `key` is absent (true) or not (false).
     pub fn add(
         &mut self,
         key: Key,
         value: Value,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Add, &key, &value, convert::given(&options))
+    ) -> Result<f64, JsValue> {
+        self.op("add", &key, &value, &options.into())
     }
 
-    /// Encodes `replace`: store only if `key` is present.
+    /// `replace`: store only if `key` is present.
     pub fn replace(
         &mut self,
         key: Key,
         value: Value,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        self.store(
-            StoreCommand::Replace,
-            &key,
-            &value,
-            convert::given(&options),
-        )
+    ) -> Result<f64, JsValue> {
+        self.op("replace", &key, &value, &options.into())
     }
 
-    /// Encodes `append`: add `value` after the stored one.
+    /// `append`: add `value` after the stored one.
     pub fn append(
         &mut self,
         key: Key,
         value: Value,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        self.store(StoreCommand::Append, &key, &value, convert::given(&options))
+    ) -> Result<f64, JsValue> {
+        self.op("append", &key, &value, &options.into())
     }
 
-    /// Encodes `prepend`: add `value` before the stored one.
+    /// `prepend`: add `value` before the stored one.
     pub fn prepend(
         &mut self,
         key: Key,
         value: Value,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        self.store(
-            StoreCommand::Prepend,
-            &key,
-            &value,
-            convert::given(&options),
-        )
+    ) -> Result<f64, JsValue> {
+        self.op("prepend", &key, &value, &options.into())
     }
 
-    /// Encodes `cas`: store only if the item still has the token `cas` from
-    /// `gets`. The reply is `stored`, `exists` (changed meanwhile) or
-    /// `notFound`.
+    /// `cas`: store only if the item still has the token `cas` from `gets`:
+    /// true stored, false changed meanwhile, null not found.
     pub fn cas(
         &mut self,
         key: Key,
         value: Value,
         cas: Integer,
         options: Option<StoreOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let cas = convert::u64_arg(&cas, "cas")?;
-        self.store(
-            StoreCommand::Cas(cas),
-            &key,
-            &value,
-            convert::given(&options),
-        )
+    ) -> Result<f64, JsValue> {
+        let call = command::build_cas(Front::Protocol, &key, &value, &cas, &options.into())?;
+        self.submit(call)
     }
 
-    /// Encodes `get` for one key; the reply is `values` with 0 or 1 item.
-    pub fn get(&mut self, key: Key, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::get_one(GetCommand::Get, &key)?, opts.deadline)
+    /// `get`: the item (`{ key, value, flags }`) or null.
+    pub fn get(&mut self, key: Key, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op("get", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes one `get` for many keys; the reply's items are the hits.
+    /// One `get` for many keys: an object from key to item, hits only.
     #[wasm_bindgen(js_name = getMany)]
-    pub fn get_many(
-        &mut self,
-        keys: Keys,
-        options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::get_many(GetCommand::Get, &keys)?, opts.deadline)
+    pub fn get_many(&mut self, keys: Keys, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op("getMany", &keys, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes `gets` for one key: its item carries `cas` for {@link Protocol.cas}.
-    pub fn gets(&mut self, key: Key, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::get_one(GetCommand::Gets, &key)?, opts.deadline)
+    /// `gets`: the item with its `cas` token, or null.
+    pub fn gets(&mut self, key: Key, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op("gets", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes one `gets` for many keys.
+    /// One `gets` for many keys.
     #[wasm_bindgen(js_name = getsMany)]
-    pub fn gets_many(
-        &mut self,
-        keys: Keys,
-        options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::get_many(GetCommand::Gets, &keys)?, opts.deadline)
+    pub fn gets_many(&mut self, keys: Keys, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op("getsMany", &keys, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes `delete`; the reply is `deleted` or `notFound`.
-    pub fn delete(
-        &mut self,
-        key: Key,
-        options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        let key = convert::bytes(&key, "key")?;
-        let noreply = opts.noreply;
-        self.submit(&Command::Delete { key, noreply }, opts.deadline)
+    /// `delete`: true deleted, false not found.
+    pub fn delete(&mut self, key: Key, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op("delete", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes `incr`; the reply is `number` (a bigint) or `notFound`.
+    /// `incr` by `delta` (default 1): the new value, or null when not found.
     pub fn incr(
         &mut self,
         key: Key,
-        delta: Integer,
+        delta: Option<Integer>,
         options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        let command = Command::Incr {
-            key: convert::bytes(&key, "key")?,
-            delta: convert::u64_arg(&delta, "delta")?,
-            noreply: opts.noreply,
-        };
-        self.submit(&command, opts.deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("incr", &key, &delta.into(), &options.into())
     }
 
-    /// Encodes `decr` (memcached stops at 0); replies as `incr`.
+    /// `decr` (memcached stops at 0); completes as `incr`.
     pub fn decr(
         &mut self,
         key: Key,
-        delta: Integer,
+        delta: Option<Integer>,
         options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        let command = Command::Decr {
-            key: convert::bytes(&key, "key")?,
-            delta: convert::u64_arg(&delta, "delta")?,
-            noreply: opts.noreply,
-        };
-        self.submit(&command, opts.deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("decr", &key, &delta.into(), &options.into())
     }
 
-    /// Encodes `touch` with a new expiration in seconds; the reply is
-    /// `touched` or `notFound`.
+    /// `touch` with a new expiration in seconds: true touched, false not found.
     pub fn touch(
         &mut self,
         key: Key,
         expire: f64,
         options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        let command = Command::Touch {
-            key: convert::bytes(&key, "key")?,
-            exptime: convert::i64_or(&JsValue::from_f64(expire), "expire", 0)?,
-            noreply: opts.noreply,
-        };
-        self.submit(&command, opts.deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("touch", &key, &JsValue::from_f64(expire), &options.into())
     }
 
-    /// Encodes `stats`, with optional arguments such as `["settings"]`; the
-    /// reply is `stats`, an object of strings.
+    /// `stats`, with optional arguments such as `["settings"]`: an object
+    /// of strings.
     pub fn stats(
         &mut self,
         args: Option<StatsArgs>,
         options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::stats(convert::given(&args))?, opts.deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("stats", &args.into(), &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes `version`; the reply is `version`.
-    pub fn version(&mut self, options: Option<CallOptions>) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        self.submit(&Command::Version, opts.deadline)
+    /// `version`: a string.
+    pub fn version(&mut self, options: Option<CallOptions>) -> Result<f64, JsValue> {
+        self.op(
+            "version",
+            &options.into(),
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
-    /// Encodes `flush_all`, taking effect after `delay` seconds (default 0);
-    /// the reply is `ok`.
+    /// `flush_all` after `delay` seconds (default 0): true.
     #[wasm_bindgen(js_name = flushAll)]
     pub fn flush_all(
         &mut self,
         delay: Option<f64>,
         options: Option<CallOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(convert::given(&options))?;
-        let delay = convert::i64_or(&delay.into(), "delay", 0)?;
-        let noreply = opts.noreply;
-        self.submit(&Command::FlushAll { delay, noreply }, opts.deadline)
+    ) -> Result<f64, JsValue> {
+        self.op(
+            "flushAll",
+            &delay.into(),
+            &options.into(),
+            &JsValue::UNDEFINED,
+        )
     }
 
-    /// Encodes `quit`: the server closes the connection; nothing replies.
-    pub fn quit(&mut self) -> Result<Uint8Array, JsValue> {
-        self.submit(&Command::Quit, None)
+    /// `quit`: the server closes the connection; completes with undefined.
+    pub fn quit(&mut self) -> Result<f64, JsValue> {
+        self.op(
+            "quit",
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
-    /// Encodes a meta get (`mg`); the reply is `meta`. Options pick what
-    /// comes back (`returnValue` defaults to true; `returnCas`,
-    /// `returnFlags`, `returnTtl`, …) and the stale-while-revalidate flags
-    /// (`vivify`, `recache`: the reply's `win` says this client should
-    /// recompute the value). A `quiet` get answers only on a hit.
+    /// A meta get (`mg`): a `MetaReply`. Options pick what comes back
+    /// (`returnValue` defaults to true; `returnCas`, `returnFlags`,
+    /// `returnTtl`, …) and the stale-while-revalidate flags (`vivify`,
+    /// `recache`). A `quiet` get that misses completes with
+    /// `{ status: "miss" }` once a later command completes.
     #[wasm_bindgen(js_name = metaGet)]
-    pub fn meta_get(
-        &mut self,
-        key: Key,
-        options: Option<MetaGetOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let (command, deadline) = meta_options(&options, |o| MetaCommand::get(&key, o))?;
-        self.submit(&command, deadline)
+    pub fn meta_get(&mut self, key: Key, options: Option<MetaGetOptions>) -> Result<f64, JsValue> {
+        self.op("metaGet", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes a meta set (`ms`); the reply is `meta` with status `ok`,
-    /// `notStored`, `exists` (compareCas lost) or `notFound`.
+    /// A meta set (`ms`): status `ok`, `notStored`, `exists` or `notFound`.
     #[wasm_bindgen(js_name = metaSet)]
     pub fn meta_set(
         &mut self,
         key: Key,
         value: Value,
         options: Option<MetaSetOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let (command, deadline) = meta_options(&options, |o| MetaCommand::set(&key, &value, o))?;
-        self.submit(&command, deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("metaSet", &key, &value, &options.into())
     }
 
-    /// Encodes a meta delete (`md`); `invalidate` marks the item stale
-    /// instead of removing it.
+    /// A meta delete (`md`); `invalidate` marks the item stale instead.
     #[wasm_bindgen(js_name = metaDelete)]
     pub fn meta_delete(
         &mut self,
         key: Key,
         options: Option<MetaDeleteOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let (command, deadline) = meta_options(&options, |o| MetaCommand::delete(&key, o))?;
-        self.submit(&command, deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("metaDelete", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes a meta arithmetic (`ma`): incr or decr by `delta` (default
-    /// 1), creating the counter at `initial` on a miss with `vivify`.
+    /// A meta arithmetic (`ma`): incr or decr by `delta` (default 1).
     #[wasm_bindgen(js_name = metaArithmetic)]
     pub fn meta_arithmetic(
         &mut self,
         key: Key,
         options: Option<MetaArithmeticOptions>,
-    ) -> Result<Uint8Array, JsValue> {
-        let (command, deadline) = meta_options(&options, |o| MetaCommand::arithmetic(&key, o))?;
-        self.submit(&command, deadline)
+    ) -> Result<f64, JsValue> {
+        self.op("metaArithmetic", &key, &options.into(), &JsValue::UNDEFINED)
     }
 
-    /// Encodes a meta no-op (`mn`); its reply (`meta` with status `noop`)
-    /// says every command before it was processed.
+    /// A meta no-op (`mn`): completes once every command before it did.
     #[wasm_bindgen(js_name = metaNoop)]
-    pub fn meta_noop(&mut self) -> Result<Uint8Array, JsValue> {
-        self.submit(&Command::Meta(MetaCommand::Noop), None)
+    pub fn meta_noop(&mut self) -> Result<f64, JsValue> {
+        self.op(
+            "metaNoop",
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+            &JsValue::UNDEFINED,
+        )
     }
 
-    /// Encodes a meta debug (`me`): the item's metadata as text (`meta`
-    /// with status `debug`, its `text()` like `exp=-1 la=3 cas=7 …`).
+    /// A meta debug (`me`): the item's metadata as text in the reply's value.
     #[wasm_bindgen(js_name = metaDebug)]
-    pub fn meta_debug(&mut self, key: Key) -> Result<Uint8Array, JsValue> {
-        self.submit(&Command::Meta(MetaCommand::debug(&key)?), None)
+    pub fn meta_debug(&mut self, key: Key) -> Result<f64, JsValue> {
+        self.op("metaDebug", &key, &JsValue::UNDEFINED, &JsValue::UNDEFINED)
     }
 
-    /// Takes the bytes the socket read and returns the replies they
+    /// Returns the bytes to write to the socket (empty when there are
+    /// none); they are then the caller's to write, in order.
+    pub fn transmit(&mut self) -> Uint8Array {
+        let bytes = Uint8Array::from(self.node.conn.transmit());
+        let n = self.node.conn.transmit().len();
+        self.node.conn.advance_transmit(n);
+        bytes
+    }
+
+    /// Takes the bytes the socket read and returns the commands they
     /// completed, in order (often none, or several).
-    pub fn receive(&mut self, bytes: Bytes) -> Result<Replies, JsValue> {
+    pub fn receive(&mut self, bytes: Bytes) -> Result<Completions, JsValue> {
         let data = convert::bytes(&bytes, "bytes")?;
-        self.conn.receive(&data);
-        Ok(self.drain())
+        self.node.conn.receive(&data);
+        Ok(self.poll())
     }
 
-    /// Tells the protocol the socket was closed by the other side; every
-    /// command still in flight comes back as an error reply.
+    /// Tells the protocol the socket closed; every command in flight
+    /// completes with an error.
     #[wasm_bindgen(js_name = receiveEof)]
-    pub fn receive_eof(&mut self) -> Replies {
-        self.conn.receive_eof();
-        self.drain()
+    pub fn receive_eof(&mut self) -> Completions {
+        self.node.conn.receive_eof();
+        self.poll()
     }
 
     /// Tells the protocol the time is `now` (milliseconds, the clock of the
     /// `deadline` options); if a deadline passed, the protocol closes and
-    /// every command in flight comes back as a `Timeout` error reply.
+    /// every command in flight completes with a `Timeout` error.
     #[wasm_bindgen(js_name = handleTimeout)]
-    pub fn handle_timeout(&mut self, now: f64) -> Replies {
-        self.conn.handle_timeout(Millis(now.max(0.0) as u64));
-        self.drain()
+    pub fn handle_timeout(&mut self, now: f64) -> Completions {
+        self.node.conn.handle_timeout(Millis(now.max(0.0) as u64));
+        self.poll()
     }
 
     /// Returns the earliest deadline in flight: when to call
     /// {@link Protocol.handleTimeout} next, or `undefined`.
     #[wasm_bindgen(js_name = pollTimeout)]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.conn.poll_timeout().map(|t| t.0 as f64)
+        self.node.conn.poll_timeout().map(|t| t.0 as f64)
     }
 
-    fn store(
-        &mut self,
-        command: StoreCommand,
-        key: &JsValue,
-        value: &JsValue,
-        options: Option<&JsValue>,
-    ) -> Result<Uint8Array, JsValue> {
-        let opts = Opts::from_js(options)?;
-        let command = Command::store(command, key, value, &opts)?;
-        self.submit(&command, opts.deadline)
-    }
-
-    /// Encodes `command` and hands its bytes out.
-    fn submit(
-        &mut self,
-        command: &Command,
-        deadline: Option<Millis>,
-    ) -> Result<Uint8Array, JsValue> {
-        let id = command
-            .submit(&mut self.conn, deadline)
-            .map_err(|e| core_error(&e, None))?;
-        self.last_id = Some(id.0);
-        let bytes = Uint8Array::from(self.conn.transmit());
-        let n = self.conn.transmit().len();
-        self.conn.advance_transmit(n);
-        Ok(bytes)
-    }
-
-    fn drain(&mut self) -> Replies {
+    /// Returns the commands completed without new bytes: noreply ones once
+    /// their bytes were taken by `transmit()`.
+    pub fn poll(&mut self) -> Completions {
+        let flushed = !self.node.conn.wants_write();
+        self.node.drain(&mut self.done, flushed);
         let out = Array::new();
-        while let Some((id, result)) = self.conn.poll() {
-            out.push(&reply::reply(id, &result));
+        for done in self.done.drain(..) {
+            out.push(&completion(done));
         }
         out.unchecked_into()
     }
+
+    fn op(&mut self, op: &str, a: &JsValue, b: &JsValue, c: &JsValue) -> Result<f64, JsValue> {
+        let call = command::build(Front::Protocol, op, a, b, c)?;
+        self.submit(call)
+    }
+
+    fn submit(&mut self, call: Call) -> Result<f64, JsValue> {
+        let fail = |e: Error| core_error(&e, None);
+        call.command
+            .check_keys(&self.config.policy, self.config.binary_keys)
+            .map_err(fail)?;
+        let id = self.next_id;
+        let deadline = call.time.map(|t| Millis(t.max(0.0).ceil() as u64));
+        self.node
+            .submit(&call.command, call.shape, deadline, id)
+            .map_err(fail)?;
+        self.next_id += 1;
+        self.last_id = Some(id);
+        Ok(id as f64)
+    }
 }
 
-/// Reads a meta command's options (and its `deadline`) and builds it.
-fn meta_options<T: AsRef<JsValue>>(
-    options: &Option<T>,
-    build: impl FnOnce(&JsValue) -> Result<MetaCommand, JsValue>,
-) -> Result<(Command, Option<Millis>), JsValue> {
-    let undefined = JsValue::UNDEFINED;
-    let o = convert::given(options).unwrap_or(&undefined);
-    let command = build(o)?;
-    let deadline = convert::millis(&convert::field(o, "deadline"), "option deadline")?;
-    Ok((Command::Meta(command), deadline))
-}
-
-/// Builds a connection from `{ keyPrefix, allowUnicodeKeys, maxItemSize,
-/// protocol }`.
-pub(crate) fn connection(options: &JsValue) -> Result<Connection, JsValue> {
-    convert::check_options(options)?;
-    let mut policy = KeyPolicy::new().allow_unicode_keys(convert::bool_field(
-        options,
-        "allowUnicodeKeys",
-        false,
-    )?);
-    let prefix = convert::field(options, "keyPrefix");
-    if !prefix.is_undefined() && !prefix.is_null() {
-        policy = policy.with_prefix(convert::bytes(&prefix, "option keyPrefix")?);
+/// Returns `{ id, value }` or `{ id, error }`.
+fn completion(done: Done) -> JsValue {
+    let object: JsValue = Object::new().into();
+    set(&object, "id", &JsValue::from_f64(done.ticket as f64));
+    match done.value() {
+        Ok(value) => set(&object, "value", &value),
+        Err(e) => set(&object, "error", &core_error(&e, None)),
     }
-    let mut limits = Limits::default();
-    let max = convert::field(options, "maxItemSize");
-    if !max.is_undefined() && !max.is_null() {
-        limits.max_item_size = convert::u64_arg(&max, "option maxItemSize")? as usize;
-    }
-    let mut conn = Connection::with_config(policy, limits);
-    match convert::field(options, "protocol").as_string().as_deref() {
-        None | Some("text") => {}
-        Some("meta") => conn.set_protocol(memcrab_core::Protocol::Meta),
-        Some(other) => {
-            return Err(crate::error::type_error(&format!(
-                "unknown protocol {other:?}: use \"text\" or \"meta\""
-            )))
-        }
-    }
-    Ok(conn)
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// An array of reply objects.
-    #[wasm_bindgen(typescript_type = "Reply[]")]
-    pub type Replies;
+    object
 }

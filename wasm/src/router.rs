@@ -8,7 +8,8 @@ use memcrab_core::Millis;
 use wasm_bindgen::prelude::*;
 
 use crate::convert::{self, field};
-use crate::error::{set, type_error};
+use crate::error::bad_argument as type_error;
+use crate::helpers::set;
 use crate::typescript::{Key, RouterOptions};
 
 /// Decides which of several servers a key belongs to, and tracks which
@@ -21,7 +22,7 @@ use crate::typescript::{Key, RouterOptions};
 ///
 /// Nodes are server addresses in any form memcrab and pymemcache accept
 /// (`"host"`, `"host:port"`, `"[::1]:11211"`, `"unix:/path"`…; a bad one
-/// throws a `TypeError`). The ring hashes each server's name as those
+/// throws a `MemcrabError` with `code: "BAD_ARGUMENT"`). The ring hashes each server's name as those
 /// clients do (pymemcache's `"host:port"`, twemproxy's `"host"` on port
 /// 11211), the same names as memcrab's Rust `HashClient`; results name a
 /// node by the string it was given, and a node may be named in any spelling
@@ -44,48 +45,21 @@ impl Router {
     #[wasm_bindgen(constructor)]
     pub fn new(nodes: Vec<String>, options: Option<RouterOptions>) -> Result<Router, JsValue> {
         let options = JsValue::from(options);
-        convert::check_options(&options)?;
-        let distribution = match field(&options, "distribution").as_string().as_deref() {
-            None | Some("rendezvous") => Distribution::Rendezvous,
-            Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
-            Some("ketama-md5") => Distribution::KetamaMd5,
-            Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
-            Some(other) => {
-                return Err(type_error(&format!(
-                    "unknown distribution {other:?}: use \"rendezvous\", \
-                     \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
-                )))
-            }
-        };
-        let defaults = HealthConfig::default();
-        let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
-            let value = field(&options, name);
-            if value.is_undefined() || value.is_null() {
-                return Ok(default);
-            }
-            Ok(Duration::from_millis(convert::u64_arg(
-                &value,
-                &format!("option {name}"),
-            )?))
-        };
-        let attempts = field(&options, "retryAttempts");
-        let health = HealthConfig {
-            retry_attempts: if attempts.is_undefined() || attempts.is_null() {
-                defaults.retry_attempts
-            } else {
-                u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
-                    .map_err(|_| type_error("option retryAttempts is too large"))?
-            },
-            retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
-            dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
-        };
+        convert::check_options(
+            &options,
+            &[
+                "distribution",
+                "retryAttempts",
+                "retryTimeoutMs",
+                "deadTimeoutMs",
+                "now",
+            ],
+            "new Router",
+        )?;
         let now = now_or(&field(&options, "now"))?;
-        let names = nodes
-            .iter()
-            .map(|node| ring_name(node, distribution))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (ring, names) = from_options(&nodes, &options, now)?;
         let mut router = Router {
-            router: router::Router::new(&names, distribution, health, now),
+            router: ring,
             servers: Vec::new(),
         };
         for (node, name) in nodes.iter().zip(&names) {
@@ -221,6 +195,59 @@ impl Router {
             self.servers[id.0] = node.to_owned();
         }
     }
+}
+
+/// Builds the core's router over the server addresses `nodes` from the
+/// routing options (`distribution`, `retryAttempts`, `retryTimeoutMs`,
+/// `deadTimeoutMs`; the caller checked the names), hashing each server's
+/// ring name; returns it with those names, in the order of `nodes`.
+pub(crate) fn from_options(
+    nodes: &[String],
+    options: &JsValue,
+    now: Millis,
+) -> Result<(router::Router, Vec<String>), JsValue> {
+    let distribution = match field(options, "distribution").as_string().as_deref() {
+        None | Some("rendezvous") => Distribution::Rendezvous,
+        Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
+        Some("ketama-md5") => Distribution::KetamaMd5,
+        Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
+        Some(other) => {
+            return Err(type_error(&format!(
+                "unknown distribution {other:?}: use \"rendezvous\", \
+                 \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
+            )))
+        }
+    };
+    let defaults = HealthConfig::default();
+    let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
+        let value = field(options, name);
+        if value.is_undefined() || value.is_null() {
+            return Ok(default);
+        }
+        Ok(Duration::from_millis(convert::u64_arg(
+            &value,
+            &format!("option {name}"),
+        )?))
+    };
+    let attempts = field(options, "retryAttempts");
+    let health = HealthConfig {
+        retry_attempts: if attempts.is_undefined() || attempts.is_null() {
+            defaults.retry_attempts
+        } else {
+            u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
+                .map_err(|_| type_error("option retryAttempts is too large"))?
+        },
+        retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
+        dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
+    };
+    let names = nodes
+        .iter()
+        .map(|node| ring_name(node, distribution))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        router::Router::new(&names, distribution, health, now),
+        names,
+    ))
 }
 
 /// Parses the server address `node` with the core's parser and returns

@@ -17,27 +17,36 @@ export type Key = string | Uint8Array;
 /** A value: a string (stored as its UTF-8 bytes) or raw bytes. */
 export type Value = string | Uint8Array | ArrayBuffer;
 
-/** Options of a connection (`new Protocol(options)`, `Client.connect`). */
+/** Options of a connection (`new Protocol(options)`, `connect`). */
 export interface ProtocolOptions {
   /** Prepended to every key on the wire; counts towards the 250 bytes. */
   keyPrefix?: string;
   /** Allow keys with non-ASCII bytes (sent as UTF-8). Default false. */
   allowUnicodeKeys?: boolean;
+  /** With `protocol: "meta"` only: the meta commands (`metaGet`,
+   * `metaSet`, …) take keys with any bytes (spaces, CR/LF, NUL, non-ASCII),
+   * sent base64-encoded. Default false: the same keys are refused whatever
+   * the protocol; the classic commands always keep the classic rules. */
+  binaryKeys?: boolean;
   /** The largest value sent or accepted, in bytes. Default 1 MiB + 512. */
   maxItemSize?: number;
   /** `"text"` (default): memcached's classic commands. `"meta"`: the keyed
    * classic commands go as meta commands (memcached 1.6+) with the same
-   * results, and noreply becomes quiet mode, whose failures are reported
-   * (as that command's error reply, or to `Client.onerror`) instead of
-   * closing the connection. */
+   * results, and noreply becomes quiet mode, whose failures are reported. */
   protocol?: "text" | "meta";
+}
+
+/** Options of `new Session` (the package's `connect` options). */
+export interface SessionOptions extends ProtocolOptions {
+  timeoutMs?: number;
+  [name: string]: unknown;
 }
 
 /** Options of every command. */
 export interface CallOptions {
   /** Ask the server not to reply (storage, delete, incr/decr, touch,
-   * flush_all). A `Protocol` returns no reply for it; a `Client` resolves
-   * at once. */
+   * flush_all). The command still completes: once its bytes were taken and
+   * every earlier command completed. */
   noreply?: boolean;
   /** `Protocol` only: when the reply must be complete, in milliseconds on
    * the clock passed to `handleTimeout` (e.g. `performance.now() + 500`). */
@@ -53,23 +62,22 @@ export interface StoreOptions extends CallOptions {
   expire?: number;
 }
 
-/** One item found by a retrieval. */
+/** One item found by a retrieval: plain data (structured-cloneable). */
 export interface Item {
-  /** The key, without the key prefix. */
+  /** The key, without the key prefix (UTF-8 decoded, invalid bytes as U+FFFD). */
   key: string;
+  /** The value's bytes (a copy). Decode text with `new TextDecoder().decode(item.value)`. */
+  value: Uint8Array;
   /** The client flags stored with the value. */
   flags: number;
-  /** The value's bytes (a copy, owned by JavaScript). */
-  value: Uint8Array;
-  /** The cas token, from `gets`: pass it to `cas`. */
-  cas?: bigint;
-  /** Decodes `value` as UTF-8 (invalid bytes become U+FFFD). */
-  text(): string;
+  /** The cas token, from `gets`, as a decimal string (64-bit tokens do not
+   * fit a number; a string survives JSON): pass it to `cas` as is. */
+  cas?: string;
 }
 
 /** The names of `MemcrabError.kind`. */
 export type ErrorKind =
-  | "IllegalInput"    // a bad key, value or argument; nothing was sent
+  | "IllegalInput"    // a bad key, value, argument or option; nothing was sent
   | "UnknownCommand"  // the server answered ERROR
   | "Client"          // CLIENT_ERROR <message>
   | "Server"          // SERVER_ERROR <message>
@@ -78,31 +86,26 @@ export type ErrorKind =
   | "NoreplyFailed"   // an error line after a noreply command
   | "UnexpectedClose" // the connection closed with the reply outstanding
   | "Timeout"         // the deadline passed before the reply was complete
-  | "Closed"          // the client was closed, or the socket had closed already
-  | "Io";             // the WebSocket could not be opened or failed
+  | "Closed"          // the client was closed
+  | "NoServers"       // every server is marked down
+  | "Io";             // a socket could not be opened, or failed
 
-/** Every error memcrab reports: thrown by `Protocol` commands, returned in
- * `Reply.error`, or the reason of a rejected `Client` promise. */
+/** The error of a completion (the package exports it as a class). */
 export interface MemcrabError extends Error {
   name: "MemcrabError";
   kind: ErrorKind;
-  /** True when the connection is gone (make a new one); false when only
-   * this command failed. */
+  /** A stable, precise name, e.g. "KEY_WHITESPACE", "UNKNOWN_OPTION". */
+  code: string;
+  /** True when the connection is gone; false when only this command failed. */
   fatal: boolean;
 }
 
-/** A completed reply from `Protocol.receive` (and `receiveEof`,
- * `handleTimeout`); `id` is the command's `Protocol.lastId`. */
-export type Reply = { id: number } & (
-  | { type: "stored" | "notStored" | "exists" | "notFound" | "deleted" | "touched" | "ok" | "closed" }
-  | { type: "number"; value: bigint }
-  | { type: "values"; items: Item[] }
-  | { type: "stats"; stats: Record<string, string> }
-  | { type: "version"; version: string }
-  | { type: "raw"; value: Uint8Array }
-  | { type: "meta"; meta: MetaReply }
-  | { type: "error"; error: MemcrabError }
-);
+/** A completed command from `Protocol.receive` (and `poll`, `receiveEof`,
+ * `handleTimeout`): `id` is what the command returned; `value` is what the
+ * same `Client` method resolves to. */
+export type Completion =
+  | { id: number; value: unknown; error?: undefined }
+  | { id: number; error: MemcrabError; value?: undefined };
 
 /** The status of a meta reply: `value` (VA), `ok` (HD), `miss` (EN),
  * `notFound` (NF), `notStored` (NS), `exists` (EX), `noop` (MN), `debug` (ME). */
@@ -114,9 +117,8 @@ export interface MetaReply {
   status: MetaStatus;
   /** The value (`value` status), or the debug text (`debug` status). */
   value?: Uint8Array;
-  /** Decodes `value` as UTF-8; present when `value` is. */
-  text?(): string;
-  cas?: bigint;
+  /** The cas token, as a decimal string. */
+  cas?: string;
   /** The client flags. */
   flags?: number;
   /** Remaining TTL in seconds (-1: none). */
@@ -168,7 +170,7 @@ export interface MetaSetOptions {
   /** TTL in seconds. */
   ttl?: number;
   /** Store only if the item's cas token is this one. */
-  compareCas?: bigint | number;
+  compareCas?: string | bigint | number;
   /** With compareCas: store even if the token is older, marking the item stale. */
   invalidate?: boolean;
   returnCas?: boolean;
@@ -180,7 +182,7 @@ export interface MetaSetOptions {
 
 /** Options of `metaDelete` (`md`). */
 export interface MetaDeleteOptions {
-  compareCas?: bigint | number;
+  compareCas?: string | bigint | number;
   /** Mark the item stale instead of deleting it. */
   invalidate?: boolean;
   /** With invalidate: the stale item's new TTL. */
@@ -200,7 +202,7 @@ export interface MetaArithmeticOptions {
   vivify?: number;
   /** …starting at this value (default 0). */
   initial?: bigint | number;
-  compareCas?: bigint | number;
+  compareCas?: string | bigint | number;
   /** Set this TTL on success. */
   ttl?: number;
   /** Return the new value (as the reply's `value`/`text()`). Default true. */
@@ -210,19 +212,6 @@ export interface MetaArithmeticOptions {
   /** `Protocol` only: reply only on failure. */
   quiet?: boolean;
   deadline?: number;
-}
-
-/** Options of `Client.connect`. */
-export interface ClientOptions extends ProtocolOptions {
-  /** Reject a command whose reply takes longer than this many milliseconds
-   * (and close the connection: the stream cannot be trusted after it).
-   * Default: no timeout. */
-  timeoutMs?: number;
-  /** Reject `connect` if the WebSocket is not open after this many
-   * milliseconds. Default 10000. */
-  connectTimeoutMs?: number;
-  /** WebSocket sub-protocols to offer; websockify needs none. */
-  protocols?: string | string[];
 }
 
 /** How `Router` spreads keys: `"rendezvous"` (pymemcache's HashClient,
@@ -264,8 +253,8 @@ extern "C" {
     /// An array of keys.
     #[wasm_bindgen(typescript_type = "Key[]")]
     pub type Keys;
-    /// An unsigned integer (`bigint | number`).
-    #[wasm_bindgen(typescript_type = "bigint | number")]
+    /// An unsigned integer (`bigint | number | string`).
+    #[wasm_bindgen(typescript_type = "bigint | number | string")]
     pub type Integer;
     /// Bytes read from a socket.
     #[wasm_bindgen(typescript_type = "Uint8Array | ArrayBuffer")]
@@ -279,9 +268,12 @@ extern "C" {
     /// The options of `new Protocol`.
     #[wasm_bindgen(typescript_type = "ProtocolOptions")]
     pub type ProtocolOptions;
-    /// The options of `Client.connect`.
-    #[wasm_bindgen(typescript_type = "ClientOptions")]
-    pub type ClientOptions;
+    /// The options of `new Session` (`connect`).
+    #[wasm_bindgen(typescript_type = "SessionOptions")]
+    pub type SessionOptions;
+    /// An array of completions.
+    #[wasm_bindgen(typescript_type = "Completion[]")]
+    pub type Completions;
     /// The options of `new Router`.
     #[wasm_bindgen(typescript_type = "RouterOptions")]
     pub type RouterOptions;
@@ -297,9 +289,6 @@ extern "C" {
     /// The options of `metaArithmetic`.
     #[wasm_bindgen(typescript_type = "MetaArithmeticOptions")]
     pub type MetaArithmeticOptions;
-    /// A handler of errors no promise awaits.
-    #[wasm_bindgen(typescript_type = "((error: MemcrabError) => void)")]
-    pub type ErrorHandler;
     /// The arguments of `stats` (`string[]`).
     #[wasm_bindgen(typescript_type = "string[]")]
     pub type StatsArgs;

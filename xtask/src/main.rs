@@ -3,6 +3,7 @@
 //! Standard library only, so it builds on a bare machine before anything else.
 
 mod install;
+mod npm;
 mod server;
 mod steps;
 
@@ -47,6 +48,8 @@ COMMANDS:
     package                 The packaging steps of `ci` alone: cargo doc, the
                             Windows check, the licence copies, cargo package,
                             cargo publish --dry-run -p memcrab-core.
+    npm                     The npm package `memcrab`: target/npm/memcrab-VERSION.tgz
+                            (`npm pack` output; see xtask/src/npm.rs).
     help                    Show this message.
 
 Installing needs root (apt-get); otherwise xtask says what to install and stops.
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             release_checks(&mut steps).map(|()| steps.summary())
         }
         "package" => return usage_error("`package` takes no arguments"),
+        "npm" if rest.is_empty() => npm::npm(),
         "ci" => return usage_error("`ci` takes no arguments"),
         other => return usage_error(&format!("unknown command {other:?}")),
     };

@@ -1,83 +1,71 @@
-// Type-checks typical use of memcrab-wasm against the generated
-// memcrab_wasm.d.ts (`tsc --noEmit --strict`, run by wasm/ci.sh). Nothing
-// here runs: the Node, browser and page suites run the same calls.
-import init, {
+// Type-checks typical use of the npm package against its index.d.ts
+// (`tsc --noEmit --strict`, run by wasm/ci.sh on target/npm/package).
+// Nothing here runs: wasm/tests/npm/ runs the same calls in every runtime.
+import {
+  connect,
   Client,
+  MemcrabError,
   Protocol,
   Router,
+  memoryUsage,
+  type Completion,
   type Item,
-  type MemcrabError,
   type MetaReply,
-  type Reply,
   type Route,
-} from "../../examples/browser/pkg/memcrab_wasm.js";
+  type SocketAdapter,
+} from "../../../target/npm/package/dist/index.js";
 
-async function browser(): Promise<void> {
-  await init();
-  const client: Client = await Client.connect("ws://127.0.0.1:8080", {
-    timeoutMs: 500,
-    keyPrefix: "app:",
-    protocol: "meta",
-  });
-  client.onerror = (e: MemcrabError) => console.log(e.kind, e.fatal);
-  const stored: boolean = await client.set("k", "v", { expire: 60, flags: 1 });
-  const bytesStored: boolean = await client.add("b", new Uint8Array([1, 2]));
-  const item: Item | null = await client.get("k");
-  const text: string | undefined = item?.text();
-  const value: Uint8Array | undefined = item?.value;
-  const many: Map<string, Item> = await client.getMany(["a", new Uint8Array([98])]);
-  const withCas = await client.gets("k");
+async function client(): Promise<void> {
+  const c: Client = await connect("127.0.0.1:11211", { timeoutMs: 500, keyPrefix: "app:" });
+  const stored: boolean = await c.set("k", "v", { expire: 60, flags: 1 });
+  const added: boolean = await c.add("b", new Uint8Array([1, 2]));
+  const item: Item | null = await c.get("k");
+  const bytes: Uint8Array | undefined = item?.value;
+  const many: Record<string, Item> = await c.getMany(["a", "b"]);
+  const withCas = await c.gets("k");
   if (withCas?.cas !== undefined) {
-    const swapped: boolean | null = await client.cas("k", "w", withCas.cas);
+    const swapped: boolean | null = await c.cas("k", "w", withCas.cas);
     console.log(swapped);
   }
-  const n: bigint | null = await client.incr("n", 1);
-  const m: bigint | null = await client.decr("n", 2n, { noreply: true });
-  const touched: boolean = await client.touch("k", 30);
-  const deleted: boolean = await client.delete("k");
-  const stats: Record<string, string> = await client.stats(["settings"]);
-  const version: string = await client.version();
-  const flushed: boolean = await client.flushAll();
-  const meta: MetaReply = await client.metaGet("hot", { vivify: 30, returnCas: true });
-  if (meta.win) await client.metaSet("hot", "fresh", { ttl: 60, mode: "set" });
-  const counter = await client.metaArithmetic("visits", { vivify: 60, initial: 0n });
-  console.log(counter.text?.(), meta.status === "value");
+  const n: number | bigint | null = await c.incr("n", 1);
+  const touched: boolean = await c.touch("k", 30, { noreply: true });
+  const deleted: boolean = await c.delete("k");
+  const stats: Record<string, string> = await c.stats(["settings"], { server: 0 });
+  const version: string = await c.version();
+  const meta: MetaReply = await c.metaGet("hot", { vivify: 30, returnCas: true, timeoutMs: 100 });
+  if (meta.win) await c.metaSet("hot", "fresh", { ttl: 60 });
   try {
-    await client.get("bad key");
+    await c.get("bad key");
   } catch (e) {
-    const err = e as MemcrabError;
-    if (err.kind === "IllegalInput") console.log(err.message);
+    if (e instanceof MemcrabError && e.kind === "IllegalInput") console.log(e.code, e.fatal);
   }
-  console.log(stored, bytesStored, text, value, many.size, n, m, touched, deleted, stats, version, flushed);
-  await client.close();
+  console.log(stored, added, bytes, many, n, touched, deleted, stats, version, memoryUsage());
+  await c.close();
+
+  const own: SocketAdapter = async (_server, _options, events) => {
+    events.closed();
+    return { write: (_b: Uint8Array) => {}, close: () => {} };
+  };
+  const several = await connect(["10.0.0.1:11211", "10.0.0.2:11211"], { socket: own, distribution: "ketama-md5" });
+  await several.close();
 }
 
-function sansIo(now: number): void {
-  const protocol = new Protocol({ allowUnicodeKeys: true });
-  const out: Uint8Array = protocol.set("k", "v", { deadline: now + 500 });
-  const id: number | undefined = protocol.lastId;
-  const replies: Reply[] = protocol.receive(new Uint8Array([83, 84]));
-  for (const reply of replies) {
-    if (reply.type === "values") console.log(reply.items.map((i) => i.text()));
-    else if (reply.type === "number") console.log(reply.value + 1n);
-    else if (reply.type === "error") console.log(reply.error.kind);
-    else if (reply.type === "meta") console.log(reply.meta.status);
+function protocol(): void {
+  const p = new Protocol({ protocol: "meta" });
+  const id: number = p.set("k", "v", { noreply: true });
+  const bytes: Uint8Array = p.transmit();
+  const done: Completion[] = p.receive(new Uint8Array());
+  for (const c of done) {
+    if (c.error) console.log(c.id, c.error.kind, c.error.code);
+    else console.log(c.id, c.value);
   }
-  const next: number | undefined = protocol.pollTimeout();
-  protocol.handleTimeout(now);
-  protocol.receiveEof();
-  console.log(out.length, id, next, protocol.inFlight, protocol.isClosed);
+  console.log(id, bytes, p.poll(), p.pollTimeout());
+  p.free();
+  const r = new Router(["a:1", "b:2"]);
+  const route: Route = r.route("k");
+  console.log(route.type);
+  r.free();
 }
 
-function routing(): void {
-  const router = new Router(["a:11211", "b:11211"], { distribution: "ketama-md5" });
-  const route: Route = router.route("user:42");
-  if (route.type === "node") router.reportSuccess(route.node);
-  const node: string | undefined = router.nodeFor("user:42");
-  const live: string[] = router.liveNodes;
-  console.log(node, live, router.nodes);
-}
-
-void browser;
-void sansIo;
-void routing;
+void client;
+void protocol;

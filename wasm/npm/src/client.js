@@ -1,0 +1,366 @@
+// memcrab's promise Client: a thin driver of the wasm Session. The Session
+// decides everything (validation, routing, merging, timeouts, when to open
+// and close sockets, what each reply resolves to); this file only moves
+// bytes between sockets and the Session and settles promises.
+import { Session, Protocol, Router, setHelpers } from "./wasm/memcrab_wasm.js";
+
+/** Every failure memcrab reports: bad arguments, refused commands, broken
+ * or unreachable servers. */
+export class MemcrabError extends Error {
+  constructor(kind, code, message, fatal) {
+    super(message);
+    this.name = "MemcrabError";
+    this.kind = kind;
+    this.code = code;
+    this.fatal = fatal;
+  }
+}
+
+// Values and outgoing bytes are copied out of wasm memory. Small ones go
+// into a shared 16 KiB buffer, as Node's Buffer pool does (an ArrayBuffer
+// per small value costs more than the rest of a get); a region is handed out
+// once and never written again, so a socket may keep it queued.
+const SLAB = 16 * 1024;
+const POOLED = 1024;
+let slab = new Uint8Array(0);
+let used = 0;
+function copy(view) {
+  const n = view.length;
+  if (n > POOLED) return view.slice();
+  if (used + n > slab.length) {
+    slab = new Uint8Array(SLAB);
+    used = 0;
+  }
+  const out = slab.subarray(used, used + n);
+  out.set(view);
+  used += n;
+  return out;
+}
+
+const helpers = {
+  error: (kind, code, message, fatal) => new MemcrabError(kind, code, message, fatal),
+  // `value` is a view of wasm memory: copy it.
+  item: (key, value, flags, cas) => {
+    const bytes = copy(value);
+    return cas === undefined ? { key, value: bytes, flags } : { key, value: bytes, flags, cas };
+  },
+};
+
+let exports;
+
+/** Returns the size of the module's wasm memory in bytes (it grows, never
+ * shrinks: a steady value over many clients means nothing leaks). */
+export function memoryUsage() {
+  return exports.memory.buffer.byteLength;
+}
+
+/** Called by each entry module with the instantiated module's exports. */
+export function install(wasmExports) {
+  exports = wasmExports;
+  setHelpers(helpers);
+  if (typeof Symbol.dispose === "symbol") {
+    for (const cls of [Protocol, Router]) {
+      if (!cls.prototype[Symbol.dispose]) cls.prototype[Symbol.dispose] = cls.prototype.free;
+    }
+  }
+}
+
+const CONNECT_TIMEOUT_MS = 10000;
+
+/** Splits `"host:port"`, `"[v6]:port"` (port default 11211). */
+export function parseAddress(name) {
+  let host = name;
+  let port = 11211;
+  const v6 = /^\[(.*)\](?::(\d+))?$/.exec(name);
+  if (v6) {
+    host = v6[1];
+    if (v6[2]) port = Number(v6[2]);
+  } else {
+    const i = name.lastIndexOf(":");
+    if (i > 0 && name.indexOf(":") === i) {
+      host = name.slice(0, i);
+      port = Number(name.slice(i + 1));
+    }
+  }
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new MemcrabError("IllegalInput", "BAD_ARGUMENT", `bad port in server address ${JSON.stringify(name)}`, false);
+  }
+  return { host, port };
+}
+
+function describe(e) {
+  return e instanceof Error ? e.message : String(e ?? "unknown error");
+}
+
+/** A memcached client over one server or many: every command returns a
+ * promise; commands issued together are pipelined. */
+export class Client {
+  #s;
+  #open;
+  #options;
+  #sockets = [];
+  #waiters = new Map();
+  #queued = false;
+  #timer = undefined;
+  #timerAt = 0;
+  #closed = false;
+  /** Some call has a timeout: the timer must follow the session's. */
+  #timed = false;
+
+  /** Use `connect()`. */
+  constructor(session, open, options) {
+    this.#s = session;
+    this.#open = open;
+    this.#options = options;
+    this.#timed = options.timeoutMs !== undefined;
+  }
+
+  /** The servers, as given. */
+  get servers() {
+    return this.#closed ? [] : this.#s.servers;
+  }
+  /** Commands not settled yet. */
+  get inFlight() {
+    return this.#waiters.size;
+  }
+  /** True once `close()` was called. */
+  get isClosed() {
+    return this.#closed;
+  }
+
+  set(key, value, options) { return this.#call("set", key, value, options); }
+  add(key, value, options) { return this.#call("add", key, value, options); }
+  replace(key, value, options) { return this.#call("replace", key, value, options); }
+  append(key, value, options) { return this.#call("append", key, value, options); }
+  prepend(key, value, options) { return this.#call("prepend", key, value, options); }
+  cas(key, value, cas, options) { return this.#call("cas", key, value, cas, options); }
+  get(key, options) { return this.#call("get", key, options); }
+  gets(key, options) { return this.#call("gets", key, options); }
+  getMany(keys, options) { return this.#call("getMany", keys, options); }
+  getsMany(keys, options) { return this.#call("getsMany", keys, options); }
+  delete(key, options) { return this.#call("delete", key, options); }
+  incr(key, delta, options) { return this.#call("incr", key, delta, options); }
+  decr(key, delta, options) { return this.#call("decr", key, delta, options); }
+  touch(key, expire, options) { return this.#call("touch", key, expire, options); }
+  stats(args, options) { return this.#call("stats", args, options); }
+  version(options) { return this.#call("version", options); }
+  flushAll(delay, options) { return this.#call("flushAll", delay, options); }
+  shutdown(options) { return this.#call("shutdown", options); }
+  metaGet(key, options) { return this.#call("metaGet", key, options); }
+  metaSet(key, value, options) { return this.#call("metaSet", key, value, options); }
+  metaDelete(key, options) { return this.#call("metaDelete", key, options); }
+  metaArithmetic(key, options) { return this.#call("metaArithmetic", key, options); }
+  metaNoop(options) { return this.#call("metaNoop", options); }
+  metaDebug(key, options) { return this.#call("metaDebug", key, options); }
+
+  /** Closes every socket (WebSockets with code 1000) and frees the wasm
+   * memory; commands in flight reject with `kind: "Closed"`. */
+  async close() {
+    if (this.#closed) return;
+    this.#settle(this.#s.close());
+    this.#runActions();
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#s.free();
+  }
+
+  [Symbol.dispose ?? Symbol.for("Symbol.dispose")]() {
+    void this.close();
+  }
+
+  [Symbol.asyncDispose ?? Symbol.for("Symbol.asyncDispose")]() {
+    return this.close();
+  }
+
+  /** Opens a first socket to every server; rejects if none opens. */
+  async _start() {
+    const opened = [];
+    for (let i = 0; i < this.#s.servers.length; i++) this.#s.prepare(i);
+    this.#runActions(opened);
+    const results = await Promise.allSettled(opened);
+    if (results.every((r) => r.status === "rejected")) {
+      await this.close();
+      throw results[0].reason;
+    }
+    return this;
+  }
+
+  #call(op, a, b, c, d) {
+    if (this.#closed) {
+      return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
+    }
+    let ticket;
+    try {
+      ticket = this.#s.submit(op, a, b, c, d);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
+      this.#timed = true;
+    }
+    const idle = this.#waiters.size === 0;
+    const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject }));
+    if (idle && !this.#queued) {
+      // Nothing in flight (sequential use): write now. Otherwise calls made
+      // together go out in one write, after this tick.
+      this.#flush();
+    } else if (!this.#queued) {
+      this.#queued = true;
+      queueMicrotask(() => {
+        this.#queued = false;
+        this.#flush();
+      });
+    }
+    return promise;
+  }
+
+  #flush() {
+    if (this.#closed) return;
+    const s = this.#s;
+    this.#runActions();
+    const sockets = this.#sockets;
+    for (let i = 0; i < sockets.length; i++) {
+      const sock = sockets[i];
+      if (sock !== undefined && sock.handle !== undefined) {
+        // A view of wasm memory: copied before any other call into it.
+        const view = s.transmit(i);
+        if (view !== undefined) sock.handle.write(copy(view));
+      }
+    }
+    this.#settle(s.poll());
+    this.#arm();
+  }
+
+  #runActions(opened) {
+    const actions = this.#s.actions();
+    if (actions === undefined) return;
+    for (let k = 0; k < actions.length; k += 3) {
+      const [op, i, gen] = [actions[k], actions[k + 1], actions[k + 2]];
+      const sock = this.#sockets[i];
+      if (op === 1) {
+        if (sock !== undefined && sock.gen === gen) {
+          this.#sockets[i] = undefined;
+          sock.handle?.close();
+          sock.stale = true;
+        }
+      } else {
+        const p = this.#openSocket(i, gen);
+        // Opened for a call: the call's promise reports the failure.
+        if (opened) opened.push(p);
+        else p.catch(() => {});
+      }
+    }
+  }
+
+  #openSocket(i, gen) {
+    const name = this.#s.servers[i];
+    const sock = { gen, handle: undefined, stale: false };
+    this.#sockets[i] = sock;
+    const live = () => !this.#closed && this.#sockets[i] === sock;
+    const events = {
+      data: (bytes) => {
+        if (!live()) return;
+        // New calls flush themselves; a broken stream's socket is closed
+        // through the settle's action marker.
+        this.#settle(this.#s.receive(i, gen, bytes));
+      },
+      closed: (error) => {
+        if (!live()) return;
+        this.#sockets[i] = undefined;
+        this.#settle(this.#s.closed(i, gen, error === undefined ? undefined : describe(error)));
+        this.#flush();
+      },
+    };
+    const ms = this.#options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no connection within ${ms} ms`)), ms);
+    });
+    const opening = Promise.resolve().then(() => this.#open(name, this.#options, events));
+    return Promise.race([opening, timeout]).then(
+      (handle) => {
+        clearTimeout(timer);
+        if (!live()) {
+          handle.close();
+          return;
+        }
+        sock.handle = handle;
+        this.#s.connected(i, gen);
+        this.#flush();
+      },
+      (e) => {
+        clearTimeout(timer);
+        opening.then((h) => h?.close(), () => {});
+        const message = `could not connect to ${name}: ${describe(e)}`;
+        if (live()) {
+          this.#sockets[i] = undefined;
+          this.#settle(this.#s.connectFailed(i, gen, message));
+          this.#flush();
+        }
+        throw new MemcrabError("Io", "CONNECT_FAILED", message, true);
+      },
+    );
+  }
+
+  #settle(flat) {
+    if (flat === undefined) return;
+    const waiters = this.#waiters;
+    let act = false;
+    for (let k = 0; k < flat.length; k += 3) {
+      const ticket = flat[k];
+      // The session has socket actions (a broken stream to close).
+      if (ticket === -1) {
+        act = true;
+        continue;
+      }
+      const waiter = waiters.get(ticket);
+      if (waiter === undefined) continue;
+      waiters.delete(ticket);
+      if (flat[k + 1]) waiter.resolve(flat[k + 2]);
+      else waiter.reject(flat[k + 2]);
+    }
+    if (act && !this.#closed) this.#runActions();
+  }
+
+  #arm() {
+    if (!this.#timed) return;
+    const ms = this.#s.timeout();
+    if (ms === undefined) {
+      if (this.#timer !== undefined) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+      return;
+    }
+    const at = Date.now() + ms;
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#closed) return;
+      this.#settle(this.#s.handleTimeout());
+      this.#flush();
+    }, ms + 1);
+  }
+}
+
+/** Returns the `connect` of a runtime whose sockets `open` makes. */
+export function makeConnect(open) {
+  return function connect(servers, options) {
+    try {
+      const list = typeof servers === "string" ? [servers] : Array.isArray(servers) ? servers : undefined;
+      if (list === undefined || list.some((s) => typeof s !== "string")) {
+        throw new MemcrabError("IllegalInput", "BAD_ARGUMENT", "connect takes a server address or an array of them", false);
+      }
+      const session = new Session(list, options);
+      const client = new Client(session, options?.socket ?? open, options ?? {});
+      return client._start();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  };
+}
+
+export { Protocol, Router };
