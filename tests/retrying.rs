@@ -39,8 +39,8 @@ impl<C> Counting<C> {
 }
 
 impl<C: Memcache> Memcache for Counting<C> {
-    fn options(&self) -> &ClientOptions {
-        self.inner.options()
+    fn command_options(&self) -> memcrab::CommandOptions<'_> {
+        self.inner.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use memcrab::blocking::{HashClient, TlsConfig};
-use memcrab::{Client, ClientOptions, Error, Memcache, Protocol, ServerAddr};
+use memcrab::{Client, ClientOptions, Error, Protocol, ServerAddr};
 
 use crate::args::{Command, Hash};
 use crate::each;

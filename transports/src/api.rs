@@ -9,7 +9,9 @@ use memcrab_core::serde::Value;
 use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
 
-use crate::blocking::{ClientOptions, Outcomes};
+use memcrab_core::serde::Serde;
+
+use crate::blocking::Outcomes;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Per-call options of the storage commands (pymemcache's `expire`,
@@ -63,11 +65,38 @@ impl StoreOptions {
     }
 }
 
+/// What the command methods need to know of a client: how values become
+/// bytes, and the defaults of pymemcache's per-call arguments. No
+/// transport's type appears here, so any client — blocking, the mio
+/// engine, the in-memory mock — can offer the commands.
+#[derive(Clone, Copy)]
+pub struct CommandOptions<'a> {
+    /// How values become bytes and flags, and back.
+    pub serde: &'a dyn Serde,
+    /// The noreply default of the storage commands.
+    pub default_noreply: bool,
+    /// Turn errors of the get family into misses.
+    pub ignore_exc: bool,
+}
+
+impl std::fmt::Debug for CommandOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandOptions")
+            .field("default_noreply", &self.default_noreply)
+            .field("ignore_exc", &self.ignore_exc)
+            .finish_non_exhaustive()
+    }
+}
+
 /// memcached's commands with pymemcache's names and results.
 ///
-/// A client implements two methods — [`options`](Memcache::options) and
+/// A client implements three methods —
+/// [`command_options`](Memcache::command_options),
 /// [`execute`](Memcache::execute), which sends a batch of requests in one
-/// write and reads every reply — and gets every command from them.
+/// write and reads every reply, and [`execute_meta`](Memcache::execute_meta)
+/// — and gets every command from them. The trait is dyn-compatible: a
+/// `Box<dyn Memcache>` (or `&dyn Memcache`) is a client too, with every
+/// command (the generic ones need `Self: Sized`, which a box is).
 /// [`Client`](crate::Client), [`PooledClient`](crate::PooledClient),
 /// [`HashClient`](crate::HashClient) and
 /// [`RetryingClient`](crate::RetryingClient) all implement it, so code
@@ -93,8 +122,9 @@ impl StoreOptions {
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub trait Memcache {
-    /// Returns the client's options (serde, noreply default, ignore_exc, …).
-    fn options(&self) -> &ClientOptions;
+    /// Returns what the commands need to know of the client: its serde
+    /// and the defaults of pymemcache's `noreply` and `ignore_exc`.
+    fn command_options(&self) -> CommandOptions<'_>;
 
     /// Sends `requests` in one write and reads every awaited reply.
     ///
@@ -123,7 +153,10 @@ pub trait Memcache {
     ///
     /// A bad key or a value over the item size limit (nothing sent), the
     /// server's error, or a connection error.
-    fn set(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
+    fn set(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(
             StoreCommand::Set,
             key.as_ref(),
@@ -142,7 +175,10 @@ pub trait Memcache {
         key: impl AsRef<[u8]>,
         value: impl Into<Value>,
         opts: StoreOptions,
-    ) -> Result<bool> {
+    ) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(StoreCommand::Set, key.as_ref(), &value.into(), opts)
     }
 
@@ -151,7 +187,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn add(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
+    fn add(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(
             StoreCommand::Add,
             key.as_ref(),
@@ -165,7 +204,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn replace(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
+    fn replace(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(
             StoreCommand::Replace,
             key.as_ref(),
@@ -179,7 +221,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn append(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
+    fn append(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(
             StoreCommand::Append,
             key.as_ref(),
@@ -193,7 +238,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn prepend(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool> {
+    fn prepend(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(
             StoreCommand::Prepend,
             key.as_ref(),
@@ -214,7 +262,10 @@ pub trait Memcache {
         key: impl AsRef<[u8]>,
         value: impl Into<Value>,
         opts: StoreOptions,
-    ) -> Result<bool> {
+    ) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.store(command, key.as_ref(), &value.into(), opts)
     }
 
@@ -232,7 +283,10 @@ pub trait Memcache {
         value: impl Into<Value>,
         cas: u64,
         opts: StoreOptions,
-    ) -> Result<Option<bool>> {
+    ) -> Result<Option<bool>>
+    where
+        Self: Sized,
+    {
         let opts = StoreOptions {
             noreply: Some(opts.noreply.unwrap_or(false)),
             ..opts
@@ -257,12 +311,17 @@ pub trait Memcache {
         &self,
         items: &[(K, V)],
         opts: StoreOptions,
-    ) -> Result<Vec<K>> {
+    ) -> Result<Vec<K>>
+    where
+        Self: Sized,
+    {
         if items.is_empty() {
             return Ok(Vec::new());
         }
-        let noreply = opts.noreply.unwrap_or(self.options().default_noreply);
-        let serde = &self.options().serde;
+        let noreply = opts
+            .noreply
+            .unwrap_or(self.command_options().default_noreply);
+        let serde = &self.command_options().serde;
         let mut encoded = Vec::with_capacity(items.len());
         for (k, v) in items {
             let (data, flags) = serde.serialize(k.as_ref(), &v.clone().into())?;
@@ -299,7 +358,10 @@ pub trait Memcache {
     ///
     /// A bad key; the server's or a connection error unless `ignore_exc`
     /// (then a miss).
-    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>> {
+    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>>
+    where
+        Self: Sized,
+    {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Get, &[key])?;
         items
@@ -315,10 +377,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn get_many<K: AsRef<[u8]> + Clone + Eq + Hash>(
-        &self,
-        keys: &[K],
-    ) -> Result<HashMap<K, Value>> {
+    fn get_many<K: AsRef<[u8]> + Clone + Eq + Hash>(&self, keys: &[K]) -> Result<HashMap<K, Value>>
+    where
+        Self: Sized,
+    {
         let items = self.fetch_many(GetCommand::Get, keys)?;
         let mut found = HashMap::with_capacity(items.len());
         for (k, it) in items {
@@ -332,7 +394,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gets(&self, key: impl AsRef<[u8]>) -> Result<Option<(Value, u64)>> {
+    fn gets(&self, key: impl AsRef<[u8]>) -> Result<Option<(Value, u64)>>
+    where
+        Self: Sized,
+    {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Gets, &[key])?;
         items
@@ -353,7 +418,10 @@ pub trait Memcache {
     fn gets_many<K: AsRef<[u8]> + Clone + Eq + Hash>(
         &self,
         keys: &[K],
-    ) -> Result<HashMap<K, (Value, u64)>> {
+    ) -> Result<HashMap<K, (Value, u64)>>
+    where
+        Self: Sized,
+    {
         let items = self.fetch_many(GetCommand::Gets, keys)?;
         let mut found = HashMap::with_capacity(items.len());
         for (k, it) in items {
@@ -369,7 +437,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gat(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<Value>> {
+    fn gat(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<Value>>
+    where
+        Self: Sized,
+    {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Gat(expire), &[key])?;
         items
@@ -384,7 +455,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gats(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<(Value, u64)>> {
+    fn gats(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<(Value, u64)>>
+    where
+        Self: Sized,
+    {
         let key = key.as_ref();
         let items = self.fetch(GetCommand::Gats(expire), &[key])?;
         items
@@ -402,7 +476,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad key, the server's or a connection error.
-    fn touch(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<bool> {
+    fn touch(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.touch_with(key, expire, None)
     }
 
@@ -411,13 +488,11 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`touch`](Memcache::touch).
-    fn touch_with(
-        &self,
-        key: impl AsRef<[u8]>,
-        expire: i64,
-        noreply: Option<bool>,
-    ) -> Result<bool> {
-        let noreply = noreply.unwrap_or(self.options().default_noreply);
+    fn touch_with(&self, key: impl AsRef<[u8]>, expire: i64, noreply: Option<bool>) -> Result<bool>
+    where
+        Self: Sized,
+    {
+        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         match self.one(Request::Touch {
             key: key.as_ref(),
             exptime: expire,
@@ -434,7 +509,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad key, the server's or a connection error.
-    fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool> {
+    fn delete(&self, key: impl AsRef<[u8]>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         self.delete_with(key, None)
     }
 
@@ -443,8 +521,11 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`delete`](Memcache::delete).
-    fn delete_with(&self, key: impl AsRef<[u8]>, noreply: Option<bool>) -> Result<bool> {
-        let noreply = noreply.unwrap_or(self.options().default_noreply);
+    fn delete_with(&self, key: impl AsRef<[u8]>, noreply: Option<bool>) -> Result<bool>
+    where
+        Self: Sized,
+    {
+        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         match self.one(Request::Delete {
             key: key.as_ref(),
             noreply,
@@ -460,11 +541,14 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad key (nothing sent), the first server or connection error.
-    fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K], noreply: Option<bool>) -> Result<bool> {
+    fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K], noreply: Option<bool>) -> Result<bool>
+    where
+        Self: Sized,
+    {
         if keys.is_empty() {
             return Ok(true);
         }
-        let noreply = noreply.unwrap_or(self.options().default_noreply);
+        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         let requests: Vec<Request<'_>> = keys
             .iter()
             .map(|k| Request::Delete {
@@ -489,7 +573,10 @@ pub trait Memcache {
     ///
     /// A bad key; `CLIENT_ERROR` if the value is not a number; a connection
     /// error.
-    fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
+    fn incr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>>
+    where
+        Self: Sized,
+    {
         let req = Request::Incr {
             key: key.as_ref(),
             delta,
@@ -504,7 +591,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`incr`](Memcache::incr).
-    fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>> {
+    fn decr(&self, key: impl AsRef<[u8]>, delta: u64) -> Result<Option<u64>>
+    where
+        Self: Sized,
+    {
         let req = Request::Decr {
             key: key.as_ref(),
             delta,
@@ -549,7 +639,7 @@ pub trait Memcache {
     ///
     /// A connection error.
     fn flush_all(&self, delay: i64, noreply: Option<bool>) -> Result<bool> {
-        let noreply = noreply.unwrap_or(self.options().default_noreply);
+        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         match self.one(Request::FlushAll { delay, noreply })? {
             None | Some(Reply::Ok) => Ok(true),
             Some(other) => Err(unexpected(&other)),
@@ -615,7 +705,10 @@ pub trait Memcache {
     ///
     /// A line with `\r` or `\n`, an empty terminator, the server's error
     /// line, a connection error.
-    fn raw_command(&self, line: impl AsRef<[u8]>, terminator: &[u8]) -> Result<Bytes> {
+    fn raw_command(&self, line: impl AsRef<[u8]>, terminator: &[u8]) -> Result<Bytes>
+    where
+        Self: Sized,
+    {
         match self.one(Request::Raw {
             line: line.as_ref(),
             terminator,
@@ -675,14 +768,16 @@ pub trait Memcache {
         value: &Value,
         opts: StoreOptions,
     ) -> Result<Option<Reply>> {
-        let (data, flags) = self.options().serde.serialize(key, value)?;
+        let (data, flags) = self.command_options().serde.serialize(key, value)?;
         self.one(Request::Store {
             command,
             key,
             value: &data,
             flags: opts.flags.unwrap_or(flags),
             exptime: opts.expire,
-            noreply: opts.noreply.unwrap_or(self.options().default_noreply),
+            noreply: opts
+                .noreply
+                .unwrap_or(self.command_options().default_noreply),
         })
     }
 
@@ -701,7 +796,7 @@ pub trait Memcache {
                 None => Ok(Vec::new()),
             });
         match result {
-            Err(e) if self.options().ignore_exc && e.kind() != ErrorKind::IllegalInput => {
+            Err(e) if self.command_options().ignore_exc && e.kind() != ErrorKind::IllegalInput => {
                 Ok(Vec::new())
             }
             other => other,
@@ -718,7 +813,10 @@ pub trait Memcache {
         &self,
         command: GetCommand,
         keys: &'k [K],
-    ) -> Result<Vec<(&'k K, Item)>> {
+    ) -> Result<Vec<(&'k K, Item)>>
+    where
+        Self: Sized,
+    {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -763,7 +861,7 @@ pub trait Memcache {
     #[doc(hidden)]
     fn decode(&self, key: &[u8], item: Item) -> Result<Value> {
         Ok(self
-            .options()
+            .command_options()
             .serde
             .deserialize(key, item.value, item.flags)?)
     }
@@ -784,8 +882,8 @@ fn unexpected(reply: &Reply) -> Error {
 macro_rules! forward_memcache {
     ($($ty:ty),*) => {$(
         impl<C: Memcache + ?Sized> Memcache for $ty {
-            fn options(&self) -> &ClientOptions {
-                (**self).options()
+            fn command_options(&self) -> CommandOptions<'_> {
+                (**self).command_options()
             }
 
             fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

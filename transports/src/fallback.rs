@@ -6,7 +6,7 @@ use memcrab_core::{GetCommand, Item, Reply, Request};
 use smallvec::SmallVec;
 
 use crate::api::Memcache;
-use crate::blocking::{ClientOptions, Outcome, Outcomes};
+use crate::blocking::{Outcome, Outcomes};
 use crate::error::{Error, Result};
 
 /// Reads that try several caches in order, the first hit winning; every
@@ -128,12 +128,12 @@ fn merge(keys: &[&[u8]], outcome: &mut Outcome, found: Vec<Item>) {
 }
 
 impl<C: Memcache> Memcache for FallbackClient<C> {
-    fn options(&self) -> &ClientOptions {
-        self.primary().options()
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.primary().command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        let ignore = self.primary().options().ignore_exc;
+        let ignore = self.primary().command_options().ignore_exc;
         let mut out = match self.primary().execute(requests) {
             Ok(out) => out,
             // An unreachable primary that ignores errors: each request
@@ -179,7 +179,7 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                     keys,
                 })
                 .collect();
-            let ignore = cache.options().ignore_exc;
+            let ignore = cache.command_options().ignore_exc;
             let answers = match cache.execute(&reqs) {
                 Ok(a) => a,
                 Err(_) if ignore => continue,
@@ -206,7 +206,7 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        let ignore = self.primary().options().ignore_exc;
+        let ignore = self.primary().command_options().ignore_exc;
         let mut out = match self.primary().execute_meta(requests) {
             Ok(out) => out,
             Err(e) if ignore && e.kind() != crate::ErrorKind::IllegalInput => {
@@ -248,7 +248,7 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                 break;
             }
             let reqs: Vec<MetaRequest<'_>> = asks.iter().map(|&i| requests[i]).collect();
-            let ignore = cache.options().ignore_exc;
+            let ignore = cache.command_options().ignore_exc;
             let answers = match cache.execute_meta(&reqs) {
                 Ok(a) => a,
                 Err(_) if ignore => continue,

@@ -49,7 +49,9 @@ pub trait JsonCommands: Memcache {
             value: &data,
             flags: opts.flags.unwrap_or(FLAG_JSON),
             exptime: opts.expire,
-            noreply: opts.noreply.unwrap_or(self.options().default_noreply),
+            noreply: opts
+                .noreply
+                .unwrap_or(self.command_options().default_noreply),
         })?;
         Ok(matches!(reply, None | Some(Reply::Stored)))
     }

@@ -25,7 +25,7 @@ pub mod mock;
 mod retrying;
 
 pub use address::{ServerAddr, ToServerAddr};
-pub use api::{Memcache, StoreOptions};
+pub use api::{CommandOptions, Memcache, StoreOptions};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
     PoolOptions, PooledClient,

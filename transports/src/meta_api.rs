@@ -120,7 +120,7 @@ pub trait MetaCommands: Memcache {
             let has_value = reply.status() == MetaStatus::Value && !placeholder;
             if reply.win {
                 let value = compute()?;
-                let (data, flags) = self.options().serde.serialize(key, &value)?;
+                let (data, flags) = self.command_options().serde.serialize(key, &value)?;
                 self.meta_set(MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl))?;
                 return Ok(Recached {
                     value,
@@ -130,10 +130,11 @@ pub trait MetaCommands: Memcache {
             }
             if has_value {
                 let data = reply.value.clone().unwrap_or_default();
-                let value =
-                    self.options()
-                        .serde
-                        .deserialize(key, data, reply.client_flags.unwrap_or(0))?;
+                let value = self.command_options().serde.deserialize(
+                    key,
+                    data,
+                    reply.client_flags.unwrap_or(0),
+                )?;
                 return Ok(Recached {
                     value,
                     recomputed: false,

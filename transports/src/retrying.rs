@@ -8,7 +8,7 @@ use memcrab_core::meta::MetaRequest;
 use memcrab_core::Request;
 
 use crate::api::Memcache;
-use crate::blocking::{ClientOptions, Outcomes};
+use crate::blocking::Outcomes;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Wraps any [`Memcache`] client and retries failed calls (pymemcache's
@@ -96,8 +96,8 @@ impl<C: Memcache> RetryingClient<C> {
 }
 
 impl<C: Memcache> Memcache for RetryingClient<C> {
-    fn options(&self) -> &ClientOptions {
-        self.inner.options()
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.inner.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

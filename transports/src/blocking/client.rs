@@ -108,9 +108,17 @@ impl Client {
     }
 }
 
-impl Memcache for Client {
-    fn options(&self) -> &ClientOptions {
+impl Client {
+    /// Returns the client's options.
+    #[must_use]
+    pub fn options(&self) -> &ClientOptions {
         &self.driver.opts
+    }
+}
+
+impl Memcache for Client {
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.driver.opts.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

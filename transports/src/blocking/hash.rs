@@ -22,7 +22,7 @@ pub struct HashOptions {
     pub distribution: Distribution,
     /// Retries, retry spacing and dead time of failing nodes.
     pub health: HealthConfig,
-    /// Give each server a [`PooledClient`] instead of one connection.
+    /// Give each server a pool of connections ([`PooledClient`](super::PooledClient)) instead of one.
     pub use_pooling: bool,
     /// The pools' settings, with `use_pooling`.
     pub pool: PoolOptions,
@@ -40,7 +40,7 @@ impl Default for HashOptions {
 }
 
 /// A client over many memcached servers, with the same commands as
-/// [`Client`] (pymemcache's `HashClient`).
+/// [`Client`](super::Client) (pymemcache's `HashClient`).
 ///
 /// Each key goes to its node: by default the node pymemcache's `HashClient`
 /// would pick for the same server list (rendezvous hashing over
@@ -237,9 +237,17 @@ impl HashClient {
     }
 }
 
-impl Memcache for HashClient {
-    fn options(&self) -> &ClientOptions {
+impl HashClient {
+    /// Returns the client's options.
+    #[must_use]
+    pub fn options(&self) -> &ClientOptions {
         &self.driver.opts
+    }
+}
+
+impl Memcache for HashClient {
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.driver.opts.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

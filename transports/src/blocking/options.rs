@@ -130,6 +130,16 @@ impl ClientOptions {
         c
     }
 
+    /// Returns what the command methods need of these options.
+    #[must_use]
+    pub fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        crate::api::CommandOptions {
+            serde: &*self.serde,
+            default_noreply: self.default_noreply,
+            ignore_exc: self.ignore_exc,
+        }
+    }
+
     /// Returns the limits these options describe.
     #[must_use]
     pub fn limits(&self) -> Limits {

@@ -142,9 +142,17 @@ impl PooledClient {
     }
 }
 
-impl Memcache for PooledClient {
-    fn options(&self) -> &ClientOptions {
+impl PooledClient {
+    /// Returns the client's options.
+    #[must_use]
+    pub fn options(&self) -> &ClientOptions {
         &self.driver.opts
+    }
+}
+
+impl Memcache for PooledClient {
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.driver.opts.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {

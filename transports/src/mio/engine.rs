@@ -7,13 +7,18 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Refusal, Ticket};
+use memcrab_core::meta::MetaRequest;
 use memcrab_core::{Millis, Protocol, Reply, Request};
 use mio::{Events, Poll, Token};
 
 use super::options::DriverOptions;
 use super::socket::Sock;
 use crate::address::{ServerAddr, ToServerAddr};
+use crate::blocking::Outcomes;
 use crate::error::Error;
+
+/// The job of a ticket that carries a whole batch of the command API.
+const BATCH: JobId = JobId(u64::MAX);
 
 /// Names a request submitted to an [`Engine`]; its reply comes back from
 /// [`Engine::poll`] with the same id. Ids increase by one per request.
@@ -175,6 +180,7 @@ impl EngineBuilder {
             buf: vec![0; o.read_buffer.max(4096)].into_boxed_slice(),
             no_delay: o.no_delay,
             origin: Instant::now(),
+            batches: Vec::new(),
         })
     }
 }
@@ -219,6 +225,8 @@ pub struct Engine {
     buf: Box<[u8]>,
     no_delay: bool,
     origin: Instant,
+    /// Batches of the command API that completed.
+    batches: Vec<(Ticket, Outcomes)>,
 }
 
 impl fmt::Debug for Engine {
@@ -549,6 +557,15 @@ impl Engine {
             }
             let out = self.cluster.take(ticket).unwrap_or_default();
             let addrs = &self.addrs;
+            let error_of = |f| crate::fault::error_of(f, |s| addrs[s.0].to_string());
+            if job == BATCH {
+                let out = out
+                    .into_iter()
+                    .map(|o| o.map(|r| r.map_err(error_of)))
+                    .collect();
+                self.batches.push((ticket, out));
+                continue;
+            }
             match out.into_iter().next().flatten() {
                 Some(result) => {
                     let result =
@@ -559,6 +576,87 @@ impl Engine {
                 None => self.awaited = self.awaited.saturating_sub(1),
             }
         }
+    }
+}
+
+impl Engine {
+    /// Runs a batch to completion, as the command API does; other jobs'
+    /// results keep waiting for [`poll`](Self::poll).
+    fn run_batch(
+        &mut self,
+        submit: impl Fn(&mut Cluster<Error>, Millis) -> Result<Ticket, Refusal>,
+    ) -> Result<Outcomes, Error> {
+        let ticket = loop {
+            let now = self.now();
+            match submit(&mut self.cluster, now) {
+                Ok(t) => break t,
+                Err(Refusal::Busy) => self.turn(None).map_err(poll_error)?,
+                Err(Refusal::Invalid(e)) => return Err(e.into()),
+            }
+        };
+        let i = ticket.index();
+        if self.jobs.len() <= i {
+            self.jobs.resize(i + 1, None);
+        }
+        self.jobs[i] = Some((ticket, BATCH));
+        loop {
+            self.collect();
+            if let Some(at) = self.batches.iter().position(|(t, _)| *t == ticket) {
+                return Ok(self.batches.swap_remove(at).1);
+            }
+            self.turn(None).map_err(poll_error)?;
+        }
+    }
+
+    /// Makes the engine a client of the command API ([`Memcache`](crate::Memcache)):
+    /// shareable, every command with pymemcache's names and results.
+    #[must_use]
+    pub fn into_client(self) -> EngineClient {
+        EngineClient {
+            engine: std::sync::Mutex::new(self),
+            opts: crate::ClientOptions::default(),
+        }
+    }
+}
+
+/// An [`Engine`] behind the command API: every command of [`Memcache`](crate::Memcache),
+/// each call run to completion on the engine's pipelined connections.
+///
+/// # Example
+///
+/// ```no_run
+/// use memcrab_transport::mio::Engine;
+/// use memcrab_transport::Memcache;
+///
+/// let client = Engine::builder().server("127.0.0.1:11211").build()?.into_client();
+/// client.set("k", "v")?;
+/// let clients: Vec<Box<dyn Memcache>> = vec![Box::new(client)];
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct EngineClient {
+    engine: std::sync::Mutex<Engine>,
+    /// Its serde and the noreply default (pymemcache's: noreply writes).
+    pub opts: crate::ClientOptions,
+}
+
+impl EngineClient {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl crate::Memcache for EngineClient {
+    fn command_options(&self) -> crate::CommandOptions<'_> {
+        self.opts.command_options()
+    }
+
+    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes, Error> {
+        self.lock().run_batch(|c, now| c.submit(now, requests))
+    }
+
+    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes, Error> {
+        self.lock().run_batch(|c, now| c.submit_meta(now, requests))
     }
 }
 

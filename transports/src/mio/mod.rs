@@ -60,5 +60,5 @@ mod options;
 mod socket;
 
 pub use driver::{Completion, Driver, SubmitError, Ticket};
-pub use engine::{Done, Engine, EngineBuilder, JobId, TrySubmitError};
+pub use engine::{Done, Engine, EngineBuilder, EngineClient, JobId, TrySubmitError};
 pub use options::DriverOptions;

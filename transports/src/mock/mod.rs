@@ -237,8 +237,8 @@ fn fault(f: Fault<Error>) -> Error {
 }
 
 impl Memcache for MockClient {
-    fn options(&self) -> &ClientOptions {
-        &self.opts
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.opts.command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
