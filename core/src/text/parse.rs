@@ -11,7 +11,7 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 
 use super::expect::Expect;
@@ -52,6 +52,9 @@ pub(crate) struct Parser {
     key_cursor: usize,
     items: SmallVec<[RawItem; 1]>,
     pairs: Vec<(Range<usize>, Range<usize>)>,
+    /// After a [`Step::Partial`] waiting for a value: the bytes the buffer
+    /// must hold for the value to be complete; 0 when unknown.
+    need: usize,
 }
 
 /// What the parser needs to know about the pending request.
@@ -69,6 +72,7 @@ pub(crate) struct Context<'a> {
 impl Parser {
     /// Tries to take the reply described by `cx` off the front of `buf`.
     pub(crate) fn parse(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+        self.need = 0;
         let step = match cx.expect {
             Expect::Values { cas, keys } => self.values(buf, cx, *cas, keys),
             Expect::Stats => self.stats(buf, cx),
@@ -81,8 +85,16 @@ impl Parser {
         step
     }
 
+    /// Returns how many bytes the buffer must hold, from its start, before
+    /// the reply awaited can progress: the end of the value being received,
+    /// or 0 when the parser waits for a line (and cannot tell).
+    pub(crate) fn need(&self) -> usize {
+        self.need
+    }
+
     fn reset(&mut self) {
         self.scan = 0;
+        self.need = 0;
         self.key_cursor = 0;
         self.items.clear();
         self.pairs.clear();
@@ -91,79 +103,134 @@ impl Parser {
     fn values(&mut self, buf: &mut BytesMut, cx: &Context<'_>, cas: bool, keys: &[u8]) -> Step {
         loop {
             let start = self.scan;
-            let eol = match find_line(buf, start, cx.limits) {
-                Ok(Some(eol)) => eol,
-                Ok(None) => return Step::Partial,
-                Err(e) => return Step::Fatal(e),
-            };
-            let line = &buf[start..eol];
-            if line == b"END" {
-                let frame = buf.split_to(eol + 2).freeze();
-                let mut items = SmallVec::with_capacity(self.items.len());
-                items.extend(self.items.drain(..).map(|it| Item {
-                    key: frame.slice(it.key),
-                    flags: it.flags,
-                    value: frame.slice(it.value),
-                    cas: it.cas,
-                }));
-                return Step::Done(Ok(Reply::Values(items)));
+            let rest = &buf[start..];
+            if rest.starts_with(b"END\r\n") {
+                return self.finish_values(buf, start + 5);
             }
-            if let Some(rest) = line.strip_prefix(b"VALUE ") {
-                let header = match parse_value_header(rest, cas, cx.limits) {
+            // A well-formed header for the key awaited next is read in one
+            // pass; anything else (incomplete, a miss, malformed, an error
+            // line) goes the general way, which decides it the same.
+            let header = match fast_header(rest, cas, keys, self.key_cursor, cx.limits) {
+                Some(h) => h.at(start),
+                None => match self.general_line(buf, start, cx, cas, keys) {
                     Ok(h) => h,
-                    Err(e) => return Step::Fatal(e),
-                };
-                // The key is checked at the header, before its value is
-                // buffered; the cursor moves only once the item is complete.
-                let key_abs = start + 6 + header.key.start..start + 6 + header.key.end;
-                let wire_key = &buf[key_abs.clone()];
-                let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
-                    return Step::Fatal(Error::Protocol(format!(
-                        "server returned key {}, which was not asked for{}",
-                        escape(wire_key),
-                        if self.items.is_empty() {
-                            ""
-                        } else {
-                            " (or more values than keys)"
-                        }
-                    )));
-                };
-                let data = eol + 2;
-                if buf.len() - data < header.len.saturating_add(2) {
-                    return Step::Partial;
-                }
-                let end = data + header.len;
-                if &buf[end..end + 2] != b"\r\n" {
-                    return Step::Fatal(Error::Protocol(format!(
-                        "value of {} bytes for key {} is not followed by \\r\\n",
-                        header.len,
-                        escape(&rest[header.key.clone()])
-                    )));
-                }
-                self.key_cursor = next_cursor;
-                let unprefixed = key_abs.start + cx.prefix.len()..key_abs.end;
-                self.items.push(RawItem {
-                    key: unprefixed,
-                    flags: header.flags,
-                    value: data..end,
-                    cas: header.cas,
-                });
-                self.scan = end + 2;
-                continue;
+                    Err(step) => return step,
+                },
+            };
+            let data = header.data;
+            if buf.len() - data < header.len.saturating_add(2) {
+                self.need = data.saturating_add(header.len).saturating_add(2);
+                return Step::Partial;
             }
-            if let Some(err) = error_line(line, cx.command) {
-                let text = line_text(line);
-                let _ = buf.split_to(eol + 2);
-                // After VALUE blocks the server may or may not send END: the
-                // stream cannot be trusted any more.
-                return match (cx.after_noreply, self.items.is_empty()) {
-                    (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
-                    (false, false) => Step::Fatal(err),
-                    (false, true) => Step::Done(Err(err)),
-                };
+            let end = data + header.len;
+            if &buf[end..end + 2] != b"\r\n" {
+                return Step::Fatal(Error::Protocol(format!(
+                    "value of {} bytes for key {} is not followed by \\r\\n",
+                    header.len,
+                    escape(&buf[header.key.clone()])
+                )));
             }
-            return Step::Fatal(Error::UnexpectedReply(line_text(line)));
+            self.key_cursor = header.next_cursor;
+            self.items.push(RawItem {
+                key: header.key.start + cx.prefix.len()..header.key.end,
+                flags: header.flags,
+                value: data..end,
+                cas: header.cas,
+            });
+            self.scan = end + 2;
         }
+    }
+
+    /// Reads the line at `start` the general way: `END`, a `VALUE` header
+    /// (checked against the keys awaited), an error line, or a broken
+    /// stream. `Err` is the step to return.
+    fn general_line(
+        &mut self,
+        buf: &mut BytesMut,
+        start: usize,
+        cx: &Context<'_>,
+        cas: bool,
+        keys: &[u8],
+    ) -> Result<Header, Step> {
+        let eol = match find_line(buf, start, cx.limits) {
+            Ok(Some(eol)) => eol,
+            Ok(None) => return Err(Step::Partial),
+            Err(e) => return Err(Step::Fatal(e)),
+        };
+        let line = &buf[start..eol];
+        if line == b"END" {
+            return Err(self.finish_values(buf, eol + 2));
+        }
+        if let Some(rest) = line.strip_prefix(b"VALUE ") {
+            let header = parse_value_header(rest, cas, cx.limits).map_err(Step::Fatal)?;
+            // The key is checked at the header, before its value is
+            // buffered; the cursor moves only once the item is complete.
+            let key = start + 6 + header.key.start..start + 6 + header.key.end;
+            let wire_key = &buf[key.clone()];
+            let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
+                return Err(Step::Fatal(Error::Protocol(format!(
+                    "server returned key {}, which was not asked for{}",
+                    escape(wire_key),
+                    if self.items.is_empty() {
+                        ""
+                    } else {
+                        " (or more values than keys)"
+                    }
+                ))));
+            };
+            return Ok(Header {
+                key,
+                flags: header.flags,
+                len: header.len,
+                cas: header.cas,
+                data: eol + 2,
+                next_cursor,
+            });
+        }
+        if let Some(err) = error_line(line, cx.command) {
+            let text = line_text(line);
+            let _ = buf.split_to(eol + 2);
+            // After VALUE blocks the server may or may not send END: the
+            // stream cannot be trusted any more.
+            return Err(match (cx.after_noreply, self.items.is_empty()) {
+                (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
+                (false, false) => Step::Fatal(err),
+                (false, true) => Step::Done(Err(err)),
+            });
+        }
+        Err(Step::Fatal(Error::UnexpectedReply(line_text(line))))
+    }
+
+    /// Takes the reply, `total` bytes, off `buf` as one frame, and makes
+    /// each item's key and value slices of it: one reference to the frame
+    /// per key and value, the last value taking the frame's own.
+    fn finish_values(&mut self, buf: &mut BytesMut, total: usize) -> Step {
+        let mut frame = buf.split_to(total).freeze();
+        let items = match self.items.split_last() {
+            None => SmallVec::new(),
+            Some((last, rest)) => {
+                let mut items = SmallVec::with_capacity(rest.len() + 1);
+                for it in rest {
+                    items.push(Item {
+                        key: frame.slice(it.key.clone()),
+                        flags: it.flags,
+                        value: frame.slice(it.value.clone()),
+                        cas: it.cas,
+                    });
+                }
+                let key = frame.slice(last.key.clone());
+                frame.truncate(last.value.end);
+                frame.advance(last.value.start);
+                items.push(Item {
+                    key,
+                    flags: last.flags,
+                    value: frame,
+                    cas: last.cas,
+                });
+                items
+            }
+        };
+        Step::Done(Ok(Reply::Values(items)))
     }
 
     fn stats(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
@@ -354,6 +421,98 @@ pub(crate) fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
     } else {
         None
     }
+}
+
+/// A `VALUE` header, checked against the keys awaited; offsets into the
+/// buffer.
+struct Header {
+    /// The wire key (prefix included).
+    key: Range<usize>,
+    flags: u32,
+    len: usize,
+    cas: Option<u64>,
+    /// Where the value starts.
+    data: usize,
+    /// The key cursor after this key.
+    next_cursor: usize,
+}
+
+impl Header {
+    /// Moves offsets relative to a line into the buffer, the line at `start`.
+    fn at(mut self, start: usize) -> Header {
+        self.key = self.key.start + start..self.key.end + start;
+        self.data += start;
+        self
+    }
+}
+
+/// Reads a complete, well-formed `VALUE <key> <flags> <bytes>[ <cas>]\r\n`
+/// at the front of `rest` whose key is the one awaited at `cursor` (the
+/// common case: a hit, in request order), comparing the key instead of
+/// scanning for it. `None` for anything else, which the general path
+/// decides; whatever this accepts, the general path accepts the same way.
+fn fast_header(
+    rest: &[u8],
+    cas: bool,
+    keys: &[u8],
+    cursor: usize,
+    limits: &Limits,
+) -> Option<Header> {
+    let after = rest.strip_prefix(b"VALUE ")?;
+    let wanted = keys.get(cursor..)?;
+    let klen = memchr::memchr(b' ', wanted).unwrap_or(wanted.len());
+    if klen == 0 || after.get(..klen)? != &wanted[..klen] || *after.get(klen)? != b' ' {
+        return None;
+    }
+    let mut i = klen + 1;
+    let flags = digits(after, &mut i)?;
+    if *after.get(i)? != b' ' {
+        return None;
+    }
+    i += 1;
+    let len = digits(after, &mut i)?;
+    let cas = if cas {
+        if *after.get(i)? != b' ' {
+            return None;
+        }
+        i += 1;
+        Some(digits(after, &mut i)?)
+    } else {
+        None
+    };
+    if after.get(i..i + 2)? != b"\r\n" || 6 + i > limits.max_line {
+        return None;
+    }
+    let flags = u32::try_from(flags).ok()?;
+    if len > limits.max_item_size as u64 {
+        return None;
+    }
+    Some(Header {
+        key: 6..6 + klen,
+        flags,
+        len: len as usize,
+        cas,
+        data: 6 + i + 2,
+        next_cursor: cursor + klen + 1,
+    })
+}
+
+/// Reads 1 to 19 ASCII digits at `*i` (so no overflow), moving `*i` past
+/// them; `None` for none or more (the general path's `parse_u64` decides).
+fn digits(s: &[u8], i: &mut usize) -> Option<u64> {
+    let mut n: u64 = 0;
+    let start = *i;
+    while let Some(&d) = s.get(*i) {
+        if !d.is_ascii_digit() {
+            break;
+        }
+        if *i - start == 19 {
+            return None;
+        }
+        n = n * 10 + u64::from(d - b'0');
+        *i += 1;
+    }
+    (*i > start).then_some(n)
 }
 
 struct ValueHeader {

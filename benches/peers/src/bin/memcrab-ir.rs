@@ -11,7 +11,9 @@
 //! load, unlike timings. memcached runs outside valgrind: only the
 //! client's user-space instructions are counted.
 //!
-//! `memcrab-ir --child PEER WORK ADDR N` is one such measured run.
+//! `memcrab-ir --child PEER WORK ADDR N` is one such measured run;
+//! `memcrab-ir --fill ADDR` fills a server of one's own for it (to profile
+//! one run with `callgrind_annotate`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -83,6 +85,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("--child") {
         let n: usize = args[4].parse().expect("N");
         child(&args[1], &args[2], &args[3], n);
+        return;
+    }
+    if args.first().map(String::as_str) == Some("--fill") {
+        fill(&args[1]);
         return;
     }
     let mut out = None;
