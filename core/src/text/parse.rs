@@ -92,6 +92,12 @@ impl Parser {
         self.need
     }
 
+    /// Returns the end of the value whose header is the next line to
+    /// parse in `buf`, as [`announced`] does, before `parse` has seen it.
+    pub(crate) fn announced(&self, buf: &[u8], limits: &Limits) -> usize {
+        announced(buf, self.scan.min(buf.len()), limits)
+    }
+
     fn reset(&mut self) {
         self.scan = 0;
         self.need = 0;
@@ -373,6 +379,38 @@ fn single_line(buf: &mut BytesMut, cx: &Context<'_>) -> Step {
     match reply {
         Some(r) => Step::Done(Ok(r)),
         None => Step::Fatal(Error::UnexpectedReply(line_text(line))),
+    }
+}
+
+/// Returns where the value announced by a complete `VALUE` (text) or `VA`
+/// (meta) header line at `from` ends, its `\r\n` included, so a transport
+/// can be lent room for all of it; 0 for any other line, an incomplete one,
+/// or a length over the item size limit. Only a sizing hint: the parsers
+/// decide what the line means.
+pub(crate) fn announced(buf: &[u8], from: usize, limits: &Limits) -> usize {
+    let rest = &buf[from..];
+    let field = if rest.starts_with(b"VALUE ") {
+        3
+    } else if rest.starts_with(b"VA ") {
+        1
+    } else {
+        return 0;
+    };
+    let window = &rest[..rest.len().min(limits.max_line.saturating_add(2))];
+    let Some(nl) = memchr::memchr(b'\n', window) else {
+        return 0;
+    };
+    let Some(line) = window[..nl].strip_suffix(b"\r") else {
+        return 0;
+    };
+    let len = line
+        .split(|&b| b == b' ')
+        .nth(field)
+        .and_then(parse_u64)
+        .filter(|&n| n <= limits.max_item_size as u64);
+    match len {
+        Some(n) => from + nl + 1 + n as usize + 2,
+        None => 0,
     }
 }
 
