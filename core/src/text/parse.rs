@@ -489,6 +489,7 @@ impl Header {
 /// common case: a hit, in request order), comparing the key instead of
 /// scanning for it. `None` for anything else, which the general path
 /// decides; whatever this accepts, the general path accepts the same way.
+#[inline]
 fn fast_header(
     rest: &[u8],
     cas: bool,
@@ -537,6 +538,7 @@ fn fast_header(
 
 /// Reads 1 to 19 ASCII digits at `*i` (so no overflow), moving `*i` past
 /// them; `None` for none or more (the general path's `parse_u64` decides).
+#[inline]
 fn digits(s: &[u8], i: &mut usize) -> Option<u64> {
     let mut n: u64 = 0;
     let start = *i;
