@@ -214,6 +214,18 @@ impl Parser {
         let mut frame = buf.split_to(total).freeze();
         let items = match self.items.split_last() {
             None => SmallVec::new(),
+            // The common single hit, built in place.
+            Some((last, [])) => {
+                let key = frame.slice(last.key.clone());
+                frame.truncate(last.value.end);
+                frame.advance(last.value.start);
+                SmallVec::from_buf([Item {
+                    key,
+                    flags: last.flags,
+                    value: frame,
+                    cas: last.cas,
+                }])
+            }
             Some((last, rest)) => {
                 let mut items = SmallVec::with_capacity(rest.len() + 1);
                 for it in rest {
@@ -499,7 +511,8 @@ fn fast_header(
 ) -> Option<Header> {
     let after = rest.strip_prefix(b"VALUE ")?;
     let wanted = keys.get(cursor..)?;
-    let klen = memchr::memchr(b' ', wanted).unwrap_or(wanted.len());
+    // Keys are short: a plain loop beats memchr's setup here.
+    let klen = wanted.iter().position(|&b| b == b' ').unwrap_or(wanted.len());
     if klen == 0 || after.get(..klen)? != &wanted[..klen] || *after.get(klen)? != b' ' {
         return None;
     }

@@ -26,15 +26,27 @@ use memcrab::Memcache as _;
 const KEYS: usize = 2000;
 const VALUE: usize = 100;
 const BIG: usize = 1024 * 1024;
-const PEERS: [&str; 6] = [
+const PEERS: [&str; 7] = [
     "bare",
     "memcrab-client",
     "memcrab-engine",
     "async-memcached",
     "memcache-crate",
     "memcrab-core-parse",
+    "memchr-scan",
 ];
-const WORKS: [&str; 4] = ["get", "get_many_100", "get_many_1000", "get_1mib"];
+const WORKS: [&str; 5] = ["get", "get_many_100", "get_many_1000", "get_1mib", "get_1kib"];
+
+/// Only the parser and the scan have a 1 KiB column; they have no
+/// get_many(1000) one.
+fn measured(peer: &str, work: &str) -> bool {
+    let offline = matches!(peer, "memcrab-core-parse" | "memchr-scan");
+    match work {
+        "get_1kib" => offline,
+        "get_many_1000" => !offline,
+        _ => true,
+    }
+}
 
 fn key(i: usize) -> String {
     format!("ir:{i:08}")
@@ -56,7 +68,7 @@ fn ir_measured(n: usize, f: &mut dyn FnMut(usize)) {
 /// Operations measured (and the same number of warm-up ones) per workload.
 fn ops(work: &str) -> usize {
     match work {
-        "get" => 2000,
+        "get" | "get_1kib" => 2000,
         "get_many_100" => 50,
         "get_many_1000" => 10,
         _ => 10,
@@ -111,7 +123,7 @@ fn main() {
         }
         let mut row = Vec::new();
         for work in WORKS {
-            if peer == "memcrab-core-parse" && work == "get_many_1000" {
+            if !measured(peer, work) {
                 row.push(None);
                 continue;
             }
@@ -151,7 +163,7 @@ fn main() {
         rows.push((peer, row));
     }
     let mut md = String::from(
-        "| client | Ir per get | Ir per key, get_many(100) | Ir per key, get_many(1000) | Ir per 1 MiB get |\n|---|---:|---:|---:|---:|\n",
+        "| client | Ir per get | Ir per key, get_many(100) | Ir per key, get_many(1000) | Ir per 1 MiB get | Ir per 1 KiB get |\n|---|---:|---:|---:|---:|---:|\n",
     );
     for (peer, row) in &rows {
         md.push_str(&format!("| {peer} |"));
@@ -297,7 +309,8 @@ fn child(peer: &str, work: &str, addr: &str, n: usize) {
             (0..n).for_each(&mut f);
             ir_measured(n, &mut f);
         }
-        "memcrab-core-parse" => parse_only(work, n, &pick),
+        "memcrab-core-parse" => parse_only(work, n, &pick, false),
+        "memchr-scan" => parse_only(work, n, &pick, true),
         other => panic!("unknown peer {other}"),
     }
 }
@@ -312,13 +325,19 @@ fn select<'k>(keys: &'k [String], work: &str, m: usize, i: usize) -> Vec<&'k [u8
 }
 
 /// The core's parser alone: `n` replies (as memcached sends them) already
-/// received, then `poll`ed inside [`ir_measured`].
-fn parse_only<'k>(work: &str, n: usize, pick: &dyn Fn(usize) -> Vec<&'k [u8]>) {
-    let size = if work == "get_1mib" { BIG } else { VALUE };
+/// received, then `poll`ed inside [`ir_measured`]; or (`scan`) a memchr
+/// scan for `\n` over the same bytes, one reply's bytes per operation.
+fn parse_only<'k>(work: &str, n: usize, pick: &dyn Fn(usize) -> Vec<&'k [u8]>, scan: bool) {
+    let size = match work {
+        "get_1mib" => BIG,
+        "get_1kib" => 1024,
+        _ => VALUE,
+    };
     let v = value(size);
     let run = |measure: bool| {
         let mut conn = Connection::new();
         let mut wire = Vec::new();
+        let mut ends = Vec::new();
         for i in 0..n {
             let keys = pick(i);
             conn.submit(
@@ -337,6 +356,21 @@ fn parse_only<'k>(work: &str, n: usize, pick: &dyn Fn(usize) -> Vec<&'k [u8]>) {
                 wire.extend_from_slice(b"\r\n");
             }
             wire.extend_from_slice(b"END\r\n");
+            ends.push(wire.len());
+        }
+        if scan {
+            let mut seen = 0;
+            let mut f = |i: usize| {
+                let from = if i == 0 { 0 } else { ends[i - 1] };
+                seen += memchr::memchr_iter(b'\n', &wire[from..ends[i]]).count();
+            };
+            if measure {
+                ir_measured(n, &mut f);
+            } else {
+                (0..n).for_each(&mut f);
+            }
+            assert!(seen >= 2 * n);
+            return;
         }
         let sent = conn.transmit().len();
         conn.advance_transmit(sent);
