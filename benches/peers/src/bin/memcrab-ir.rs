@@ -175,10 +175,58 @@ fn main() {
         }
         md.push('\n');
     }
+    md.push_str(&targets(&rows));
     print!("{md}");
     if let Some(path) = out {
         std::fs::write(path, md).expect("write --out");
     }
+}
+
+/// The instruction targets, met or not, from the table's cells.
+fn targets(rows: &[(&str, Vec<Option<f64>>)]) -> String {
+    let cell = |peer: &str, work: &str| -> Option<f64> {
+        let col = WORKS.iter().position(|w| *w == work)?;
+        rows.iter().find(|(p, _)| *p == peer)?.1[col]
+    };
+    let mut s = String::from("\n| target | figure | met |\n|---|---:|---|\n");
+    let mut line = |what: &str, got: Option<f64>, limit: Option<f64>| {
+        if let (Some(got), Some(limit)) = (got, limit) {
+            let met = if got <= limit { "yes" } else { "no" };
+            s.push_str(&format!(
+                "| {what} ≤ {} | {} | {met} |\n",
+                group(limit),
+                group(got)
+            ));
+        }
+    };
+    line(
+        "parse a 100-byte reply (memcrab-core-parse, Ir per get)",
+        cell("memcrab-core-parse", "get"),
+        Some(300.0),
+    );
+    line(
+        "parse a 1 KiB reply ≤ a memchr scan of its bytes",
+        cell("memcrab-core-parse", "get_1kib"),
+        cell("memchr-scan", "get_1kib"),
+    );
+    for peer in ["memcrab-client", "memcrab-engine"] {
+        line(
+            &format!("{peer}: Ir per sequential get"),
+            cell(peer, "get"),
+            Some(1500.0),
+        );
+        line(
+            &format!("{peer}: Ir per key of get_many(100)"),
+            cell(peer, "get_many_100"),
+            Some(300.0),
+        );
+        line(
+            &format!("{peer}: Ir per 1 MiB get"),
+            cell(peer, "get_1mib"),
+            Some(262_144.0),
+        );
+    }
+    s
 }
 
 /// Formats with thousands separators, no decimals.
