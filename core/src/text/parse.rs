@@ -512,7 +512,10 @@ fn fast_header(
     let after = rest.strip_prefix(b"VALUE ")?;
     let wanted = keys.get(cursor..)?;
     // Keys are short: a plain loop beats memchr's setup here.
-    let klen = wanted.iter().position(|&b| b == b' ').unwrap_or(wanted.len());
+    let klen = wanted
+        .iter()
+        .position(|&b| b == b' ')
+        .unwrap_or(wanted.len());
     if klen == 0 || after.get(..klen)? != &wanted[..klen] || *after.get(klen)? != b' ' {
         return None;
     }

@@ -205,7 +205,7 @@ fn targets(rows: &[(&str, Vec<Option<f64>>)]) -> String {
         Some(300.0),
     );
     line(
-        "parse a 1 KiB reply ≤ a memchr scan of its bytes",
+        "parse a 1 KiB reply (limit: a memchr scan of its bytes)",
         cell("memcrab-core-parse", "get_1kib"),
         cell("memchr-scan", "get_1kib"),
     );
