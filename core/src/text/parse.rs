@@ -15,6 +15,7 @@ use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 
 use super::expect::Expect;
+use super::header::{announced, fast_header, match_key, parse_value_header, Header};
 use super::reply::{Item, Reply};
 use crate::error::{escape, line_text, Error};
 use crate::limits::Limits;
@@ -119,8 +120,8 @@ impl Parser {
             let header = match fast_header(rest, cas, keys, self.key_cursor, cx.limits) {
                 Some(h) => h.at(start),
                 None => match self.general_line(buf, start, cx, cas, keys) {
-                    Ok(h) => h,
-                    Err(step) => return step,
+                    Line::Value(h) => h,
+                    Line::Step(step) => return step,
                 },
             };
             let data = header.data;
@@ -157,24 +158,27 @@ impl Parser {
         cx: &Context<'_>,
         cas: bool,
         keys: &[u8],
-    ) -> Result<Header, Step> {
+    ) -> Line {
         let eol = match find_line(buf, start, cx.limits) {
             Ok(Some(eol)) => eol,
-            Ok(None) => return Err(Step::Partial),
-            Err(e) => return Err(Step::Fatal(e)),
+            Ok(None) => return Line::Step(Step::Partial),
+            Err(e) => return Line::Step(Step::Fatal(e)),
         };
         let line = &buf[start..eol];
         if line == b"END" {
-            return Err(self.finish_values(buf, eol + 2));
+            return Line::Step(self.finish_values(buf, eol + 2));
         }
         if let Some(rest) = line.strip_prefix(b"VALUE ") {
-            let header = parse_value_header(rest, cas, cx.limits).map_err(Step::Fatal)?;
+            let header = match parse_value_header(rest, cas, cx.limits) {
+                Ok(h) => h,
+                Err(e) => return Line::Step(Step::Fatal(e)),
+            };
             // The key is checked at the header, before its value is
             // buffered; the cursor moves only once the item is complete.
             let key = start + 6 + header.key.start..start + 6 + header.key.end;
             let wire_key = &buf[key.clone()];
             let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
-                return Err(Step::Fatal(Error::Protocol(format!(
+                return Line::Step(Step::Fatal(Error::Protocol(format!(
                     "server returned key {}, which was not asked for{}",
                     escape(wire_key),
                     if self.items.is_empty() {
@@ -184,7 +188,7 @@ impl Parser {
                     }
                 ))));
             };
-            return Ok(Header {
+            return Line::Value(Header {
                 key,
                 flags: header.flags,
                 len: header.len,
@@ -198,13 +202,13 @@ impl Parser {
             let _ = buf.split_to(eol + 2);
             // After VALUE blocks the server may or may not send END: the
             // stream cannot be trusted any more.
-            return Err(match (cx.after_noreply, self.items.is_empty()) {
+            return Line::Step(match (cx.after_noreply, self.items.is_empty()) {
                 (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
                 (false, false) => Step::Fatal(err),
                 (false, true) => Step::Done(Err(err)),
             });
         }
-        Err(Step::Fatal(Error::UnexpectedReply(line_text(line))))
+        Line::Step(Step::Fatal(Error::UnexpectedReply(line_text(line))))
     }
 
     /// Takes the reply, `total` bytes, off `buf` as one frame, and makes
@@ -394,38 +398,6 @@ fn single_line(buf: &mut BytesMut, cx: &Context<'_>) -> Step {
     }
 }
 
-/// Returns where the value announced by a complete `VALUE` (text) or `VA`
-/// (meta) header line at `from` ends, its `\r\n` included, so a transport
-/// can be lent room for all of it; 0 for any other line, an incomplete one,
-/// or a length over the item size limit. Only a sizing hint: the parsers
-/// decide what the line means.
-pub(crate) fn announced(buf: &[u8], from: usize, limits: &Limits) -> usize {
-    let rest = &buf[from..];
-    let field = if rest.starts_with(b"VALUE ") {
-        3
-    } else if rest.starts_with(b"VA ") {
-        1
-    } else {
-        return 0;
-    };
-    let window = &rest[..rest.len().min(limits.max_line.saturating_add(2))];
-    let Some(nl) = memchr::memchr(b'\n', window) else {
-        return 0;
-    };
-    let Some(line) = window[..nl].strip_suffix(b"\r") else {
-        return 0;
-    };
-    let len = line
-        .split(|&b| b == b' ')
-        .nth(field)
-        .and_then(parse_u64)
-        .filter(|&n| n <= limits.max_item_size as u64);
-    match len {
-        Some(n) => from + nl + 1 + n as usize + 2,
-        None => 0,
-    }
-}
-
 /// Finds the end of the line starting at `from`: the index of its `\r`.
 pub(crate) fn find_line(buf: &[u8], from: usize, limits: &Limits) -> Result<Option<usize>, Error> {
     let max = limits.max_line.saturating_add(2);
@@ -473,177 +445,12 @@ pub(crate) fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
     }
 }
 
-/// A `VALUE` header, checked against the keys awaited; offsets into the
-/// buffer.
-struct Header {
-    /// The wire key (prefix included).
-    key: Range<usize>,
-    flags: u32,
-    len: usize,
-    cas: Option<u64>,
-    /// Where the value starts.
-    data: usize,
-    /// The key cursor after this key.
-    next_cursor: usize,
-}
-
-impl Header {
-    /// Moves offsets relative to a line into the buffer, the line at `start`.
-    fn at(mut self, start: usize) -> Header {
-        self.key = self.key.start + start..self.key.end + start;
-        self.data += start;
-        self
-    }
-}
-
-/// Reads a complete, well-formed `VALUE <key> <flags> <bytes>[ <cas>]\r\n`
-/// at the front of `rest` whose key is the one awaited at `cursor` (the
-/// common case: a hit, in request order), comparing the key instead of
-/// scanning for it. `None` for anything else, which the general path
-/// decides; whatever this accepts, the general path accepts the same way.
-#[inline]
-fn fast_header(
-    rest: &[u8],
-    cas: bool,
-    keys: &[u8],
-    cursor: usize,
-    limits: &Limits,
-) -> Option<Header> {
-    let after = rest.strip_prefix(b"VALUE ")?;
-    let wanted = keys.get(cursor..)?;
-    // Keys are short: a plain loop beats memchr's setup here.
-    let klen = wanted
-        .iter()
-        .position(|&b| b == b' ')
-        .unwrap_or(wanted.len());
-    if klen == 0 || after.get(..klen)? != &wanted[..klen] || *after.get(klen)? != b' ' {
-        return None;
-    }
-    let mut i = klen + 1;
-    let flags = digits(after, &mut i)?;
-    if *after.get(i)? != b' ' {
-        return None;
-    }
-    i += 1;
-    let len = digits(after, &mut i)?;
-    let cas = if cas {
-        if *after.get(i)? != b' ' {
-            return None;
-        }
-        i += 1;
-        Some(digits(after, &mut i)?)
-    } else {
-        None
-    };
-    if after.get(i..i + 2)? != b"\r\n" || 6 + i > limits.max_line {
-        return None;
-    }
-    let flags = u32::try_from(flags).ok()?;
-    if len > limits.max_item_size as u64 {
-        return None;
-    }
-    Some(Header {
-        key: 6..6 + klen,
-        flags,
-        len: len as usize,
-        cas,
-        data: 6 + i + 2,
-        next_cursor: cursor + klen + 1,
-    })
-}
-
-/// Reads 1 to 19 ASCII digits at `*i` (so no overflow), moving `*i` past
-/// them; `None` for none or more (the general path's `parse_u64` decides).
-#[inline]
-fn digits(s: &[u8], i: &mut usize) -> Option<u64> {
-    let mut n: u64 = 0;
-    let start = *i;
-    while let Some(&d) = s.get(*i) {
-        if !d.is_ascii_digit() {
-            break;
-        }
-        if *i - start == 19 {
-            return None;
-        }
-        n = n * 10 + u64::from(d - b'0');
-        *i += 1;
-    }
-    (*i > start).then_some(n)
-}
-
-struct ValueHeader {
-    /// The key's range within the text after `VALUE `.
-    key: Range<usize>,
-    flags: u32,
-    len: usize,
-    cas: Option<u64>,
-}
-
-/// Parses `<key> <flags> <bytes>[ <cas>]`.
-fn parse_value_header(rest: &[u8], cas: bool, limits: &Limits) -> Result<ValueHeader, Error> {
-    let bad = |why: &str| {
-        Error::Protocol(format!(
-            "malformed VALUE line {}: {why}",
-            escape(&[b"VALUE ".as_slice(), rest].concat())
-        ))
-    };
-    let mut tokens: SmallVec<[Range<usize>; 4]> = SmallVec::new();
-    let mut start = 0;
-    for (i, &b) in rest.iter().enumerate() {
-        if b == b' ' {
-            tokens.push(start..i);
-            start = i + 1;
-            if tokens.len() > 4 {
-                return Err(bad("too many fields"));
-            }
-        }
-    }
-    tokens.push(start..rest.len());
-    let want = if cas { 4 } else { 3 };
-    if tokens.len() != want {
-        return Err(bad(if cas {
-            "expected <key> <flags> <bytes> <cas>"
-        } else {
-            "expected <key> <flags> <bytes>"
-        }));
-    }
-    if tokens.iter().any(|t| t.is_empty()) {
-        return Err(bad("empty field"));
-    }
-    let flags = parse_u64(&rest[tokens[1].clone()])
-        .and_then(|f| u32::try_from(f).ok())
-        .ok_or_else(|| bad("flags are not a 32-bit number"))?;
-    let len = parse_u64(&rest[tokens[2].clone()]).ok_or_else(|| bad("length is not a number"))?;
-    if len > limits.max_item_size as u64 {
-        return Err(bad(&format!(
-            "length {len} exceeds the {}-byte item size limit",
-            limits.max_item_size
-        )));
-    }
-    let cas = match tokens.get(3) {
-        Some(t) => Some(parse_u64(&rest[t.clone()]).ok_or_else(|| bad("cas is not a number"))?),
-        None => None,
-    };
-    Ok(ValueHeader {
-        key: tokens[0].clone(),
-        flags,
-        len: len as usize,
-        cas,
-    })
-}
-
-/// Finds `key` among the space-separated `keys` at or after `cursor`;
-/// returns the offset after it. memcached answers in request order.
-fn match_key(keys: &[u8], mut cursor: usize, key: &[u8]) -> Option<usize> {
-    while cursor < keys.len() {
-        let rest = &keys[cursor..];
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        if &rest[..end] == key {
-            return Some(cursor + end + 1);
-        }
-        cursor += end + 1;
-    }
-    None
+/// What a line of a retrieval reply read the general way gives.
+enum Line {
+    /// A `VALUE` header whose value is to be taken.
+    Value(Header),
+    /// The step to return: the reply, an error, or waiting for more.
+    Step(Step),
 }
 
 /// Parses ASCII digits into a u64; `None` for anything else or overflow.
