@@ -514,8 +514,9 @@ impl Connection {
                 self.poll()
             }
             Step::Done(result) => {
-                let p = self.pending.pop_front()?;
-                Some((p.id, result))
+                let id = front.id;
+                self.pending.pop_front();
+                Some((id, result))
             }
             Step::Fatal(e) => {
                 let p = self.pending.pop_front()?;

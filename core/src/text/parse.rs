@@ -56,6 +56,8 @@ pub(crate) struct Parser {
     /// After a [`Step::Partial`] waiting for a value: the bytes the buffer
     /// must hold for the value to be complete; 0 when unknown.
     need: usize,
+    /// The last step completed a reply: the state is stale.
+    finished: bool,
 }
 
 /// What the parser needs to know about the pending request.
@@ -73,6 +75,11 @@ pub(crate) struct Context<'a> {
 impl Parser {
     /// Tries to take the reply described by `cx` off the front of `buf`.
     pub(crate) fn parse(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+        // The state of a reply that completed is cleared here, at the next
+        // reply, so the step goes straight to the caller.
+        if self.finished {
+            self.reset();
+        }
         self.need = 0;
         let step = match cx.expect {
             Expect::Values { cas, keys } => self.values(buf, cx, *cas, keys),
@@ -80,9 +87,7 @@ impl Parser {
             Expect::Raw { terminator } => self.raw(buf, cx, terminator),
             _ => single_line(buf, cx),
         };
-        if !matches!(step, Step::Partial) {
-            self.reset();
-        }
+        self.finished = !matches!(step, Step::Partial);
         step
     }
 
@@ -96,10 +101,12 @@ impl Parser {
     /// Returns the end of the value whose header is the next line to
     /// parse in `buf`, as [`announced`] does, before `parse` has seen it.
     pub(crate) fn announced(&self, buf: &[u8], limits: &Limits) -> usize {
-        announced(buf, self.scan.min(buf.len()), limits)
+        let from = if self.finished { 0 } else { self.scan };
+        announced(buf, from.min(buf.len()), limits)
     }
 
     fn reset(&mut self) {
+        self.finished = false;
         self.scan = 0;
         self.need = 0;
         self.key_cursor = 0;
