@@ -26,11 +26,16 @@ impl Connection {
         if self.error.is_some() || data.is_empty() {
             return;
         }
-        if self.spare.len() < data.len() {
-            self.renew(data.len());
+        if self.spare.len() >= data.len() {
+            self.spare[..data.len()].copy_from_slice(data);
+            self.advance_receive(data.len());
+            return;
         }
-        self.spare[..data.len()].copy_from_slice(data);
-        self.advance_receive(data.len());
+        // Copying anyway: appended (the buffer grows as a `Vec` does, never
+        // toward a length a server announced), with no zeroed room made.
+        // Room lent from now on is made afresh after `rx`.
+        self.spare = BytesMut::new();
+        self.rx.extend_from_slice(data);
     }
 
     /// Lends the transport room at the end of the receive buffer to read
@@ -59,21 +64,25 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn receive_buffer(&mut self) -> &mut [u8] {
+        let want = self.room_wanted();
+        if self.spare.len() < want {
+            self.renew(want);
+        }
+        &mut self.spare[..]
+    }
+
+    /// The room the next bytes want after `rx`: the rest of a value
+    /// announced and a read's worth after it (for the lines that end the
+    /// reply, which must follow it in place).
+    fn room_wanted(&mut self) -> usize {
         if self.need == 0 && !self.rx.is_empty() {
             // Bytes came that `poll` has not seen yet (a transport reading
             // until the socket is drained): learn the value's length now.
             self.need = self.parser.announced(&self.rx, &self.limits);
         }
-        // The rest of a value announced and a read's worth after it (for
-        // the lines that end the reply, which must follow it in place).
-        let want = self
-            .need
+        self.need
             .saturating_sub(self.rx.len())
-            .saturating_add(MIN_READ);
-        if self.spare.len() < want {
-            self.renew(want);
-        }
-        &mut self.spare[..]
+            .saturating_add(MIN_READ)
     }
 
     /// Appends the first `n` bytes of [`receive_buffer`](Self::receive_buffer),
