@@ -71,6 +71,48 @@ impl Connection {
         &mut self.spare[..]
     }
 
+    /// Takes the room [`receive_buffer`](Self::receive_buffer) would lend
+    /// out of the connection, for a transport that reads without holding
+    /// the connection (say, with a lock released during the read); give it
+    /// back with [`return_receive_buffer`](Self::return_receive_buffer).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::{Connection, Reply, Request};
+    ///
+    /// let mut conn = Connection::new();
+    /// let id = conn.submit(&Request::Version, None).unwrap();
+    /// let mut room = conn.take_receive_buffer();
+    /// let reply = b"VERSION 1.6.18\r\n";
+    /// room[..reply.len()].copy_from_slice(reply);
+    /// conn.return_receive_buffer(room, reply.len());
+    /// assert_eq!(conn.poll(), Some((id, Ok(Reply::Version("1.6.18".into())))));
+    /// ```
+    #[must_use]
+    pub fn take_receive_buffer(&mut self) -> BytesMut {
+        let want = self.room_wanted();
+        if self.spare.len() < want {
+            self.renew(want);
+        }
+        core::mem::take(&mut self.spare)
+    }
+
+    /// Gives back the room [`take_receive_buffer`](Self::take_receive_buffer)
+    /// took, its first `n` bytes read into; they are appended as by
+    /// [`advance_receive`](Self::advance_receive), without a copy.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is larger than `room.len()`.
+    pub fn return_receive_buffer(&mut self, mut room: BytesMut, n: usize) {
+        let filled = room.split_to(n);
+        self.spare = room;
+        if self.error.is_none() && n > 0 {
+            self.rx.unsplit(filled);
+        }
+    }
+
     /// The room the next bytes want after `rx`: the rest of a value
     /// announced and a read's worth after it (for the lines that end the
     /// reply, which must follow it in place).
