@@ -57,9 +57,11 @@ impl<E: Clone> Cluster<E> {
         self.slot_mut(conn).map(|s| s.conn.take_receive_buffer())
     }
 
-    /// Reports that the socket of `conn` read `n` bytes (more than 0) into
-    /// `room`, taken by [`take_receive_buffer`](Self::take_receive_buffer),
-    /// and delivers every reply they complete.
+    /// Reports that the socket of `conn` read `n` bytes into `room`, taken
+    /// by [`take_receive_buffer`](Self::take_receive_buffer), and delivers
+    /// every reply they complete. A read that timed out gives the room back
+    /// with `n` = 0; a read of 0 bytes at the end of the stream is
+    /// [`handle_eof`](Self::handle_eof).
     pub fn handle_read(&mut self, now: Millis, conn: ConnId, room: BytesMut, n: usize) {
         self.now = now;
         if let Some(slot) = self.slot_mut(conn) {

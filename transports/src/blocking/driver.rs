@@ -225,7 +225,11 @@ impl Driver {
         match read {
             Ok(0) => st.cluster.handle_eof(now, c),
             Ok(n) => st.cluster.handle_read(now, c, room, n),
-            Err(e) if is_timeout(&e) => st.cluster.handle_timeout(now),
+            Err(e) if is_timeout(&e) => {
+                // The room goes back (with what it may hold of a value).
+                st.cluster.handle_read(now, c, room, 0);
+                st.cluster.handle_timeout(now);
+            }
             Err(e) => {
                 let err = st.io_error(c, e);
                 st.cluster.handle_failure(now, c, err);
