@@ -8,7 +8,8 @@
 # libmemcached-tools, a venv at target/pyvenv with pymemcache 4.0.0);
 # run the parser/encoder microbenchmarks (criterion, memcrab-core); build
 # benches/peers (its own crate: tokio, async-memcached, the memcache
-# crate, plotters) and run it. Never part of the test suite. Takes about
+# crate, plotters); count instructions per operation under callgrind
+# (memcrab-ir, when valgrind is installed); and run the peers. Never part of the test suite. Takes about
 # 10 minutes with the defaults (2 s per measurement, 3 rounds).
 #
 # The machine is shared: absolute numbers drift with its load, so every
@@ -46,6 +47,13 @@ cargo bench -p memcrab-core --bench parse -- --warm-up-time 1 --measurement-time
 
 log "building benches/peers"
 cargo build --release --manifest-path benches/peers/Cargo.toml
+
+if command -v valgrind >/dev/null 2>&1; then
+    log "instructions per operation (callgrind): benches/instructions.md"
+    benches/peers/target/release/memcrab-ir --out benches/instructions.md
+else
+    echo "valgrind is not installed: no instruction counts (apt-get install valgrind)" >&2
+fi
 
 nice=()
 if [ "$(id -u)" -eq 0 ]; then

@@ -101,7 +101,7 @@ pub fn parse_meta(
     limits: &Limits,
 ) -> MetaParsed {
     match meta::parse(buf, command, prefix, limits) {
-        MetaStep::Partial => MetaParsed::Partial,
+        MetaStep::Partial(_) => MetaParsed::Partial,
         MetaStep::Reply(o, r) => MetaParsed::Reply(o, r),
         MetaStep::ErrorLine(e) => MetaParsed::ErrorLine(e),
         MetaStep::Fatal(e) => MetaParsed::Fatal(e),

@@ -376,6 +376,27 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
             );
         }
     }
+    // Instructions, from `memcrab-ir` (run by benches/run.sh when valgrind
+    // is installed).
+    let ir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/instructions.md");
+    if let Ok(table) = std::fs::read_to_string(&ir) {
+        let _ = writeln!(
+            s,
+            "\n## Instructions per operation (callgrind, `benches/peers/target/release/memcrab-ir`)\n\n\
+             User-space instructions (`Ir`) of the client process only, counted by \
+             `valgrind --tool=callgrind --collect-atstart=no --toggle-collect=*ir_measured*`: \
+             each (client, workload) runs in its own process against one memcached \
+             (1 worker thread, `-I 2m`, outside valgrind); the same operations run once \
+             unmeasured (warm-up: connections, buffers, first allocations), then N of them \
+             inside the never-inlined `ir_measured`, the only function counted; each cell \
+             is its total ÷ N (÷ keys for get_many). Counts do not move with the machine's \
+             load. Caveat: callgrind counts one `Ir` per byte of glibc's `rep movsb`/`rep stosb` \
+             (large memcpy/memset), so a copy or a zero-fill of 1 MiB weighs ≈ 1M. \
+             `memcrab-core-parse` is `Connection::poll` over replies already received (the \
+             parser alone); `memchr-scan` counts `\\n` over the same bytes.\n"
+        );
+        s.push_str(&table);
+    }
     if !env.skipped.is_empty() {
         let _ = writeln!(s, "\n## Not measured\n");
         for n in &env.skipped {

@@ -1,6 +1,8 @@
 //! What the driver reports: connections opened or failed, bytes read and
 //! written, the time.
 
+use bytes::BytesMut;
+
 use crate::time::Millis;
 
 use super::fault::Fault;
@@ -43,6 +45,30 @@ impl<E: Clone> Cluster<E> {
                 slot.fresh = false;
             }
             slot.conn.receive(data);
+        }
+        self.dispatch(conn, now);
+    }
+
+    /// Takes the room the connection of `conn` lends for its socket's next
+    /// read ([`Connection::take_receive_buffer`](crate::Connection::take_receive_buffer)),
+    /// so bytes land where its parser reads them; `None` if `conn` is gone.
+    /// Report the read with [`handle_read`](Self::handle_read).
+    pub fn take_receive_buffer(&mut self, conn: ConnId) -> Option<BytesMut> {
+        self.slot_mut(conn).map(|s| s.conn.take_receive_buffer())
+    }
+
+    /// Reports that the socket of `conn` read `n` bytes into `room`, taken
+    /// by [`take_receive_buffer`](Self::take_receive_buffer), and delivers
+    /// every reply they complete. A read that timed out gives the room back
+    /// with `n` = 0; a read of 0 bytes at the end of the stream is
+    /// [`handle_eof`](Self::handle_eof).
+    pub fn handle_read(&mut self, now: Millis, conn: ConnId, room: BytesMut, n: usize) {
+        self.now = now;
+        if let Some(slot) = self.slot_mut(conn) {
+            if n > 0 {
+                slot.fresh = false;
+            }
+            slot.conn.return_receive_buffer(room, n);
         }
         self.dispatch(conn, now);
     }

@@ -13,6 +13,7 @@ use crate::text::{self, Context, Expect, Item, Parser, Reply, Request, Step};
 use crate::time::Millis;
 
 mod pending;
+mod receive;
 
 use pending::{Awaits, Pending};
 
@@ -112,7 +113,14 @@ pub struct Connection {
     policy: KeyPolicy,
     limits: Limits,
     tx: BytesMut,
+    /// Bytes received and not yet parsed.
     rx: BytesMut,
+    /// Zeroed room right after `rx` in the same allocation, lent to the
+    /// transport by [`receive_buffer`](Self::receive_buffer).
+    spare: BytesMut,
+    /// The bytes `rx` must hold for the reply being read to progress (a
+    /// value's announced end), 0 when unknown.
+    need: usize,
     pending: VecDeque<Pending>,
     parser: Parser,
     next_id: u64,
@@ -147,7 +155,9 @@ impl Connection {
             policy,
             limits,
             tx: BytesMut::with_capacity(4096),
-            rx: BytesMut::with_capacity(4096),
+            rx: BytesMut::new(),
+            spare: BytesMut::new(),
+            need: 0,
             pending: VecDeque::new(),
             parser: Parser::default(),
             next_id: 0,
@@ -424,14 +434,6 @@ impl Connection {
         !self.tx.is_empty()
     }
 
-    /// Appends bytes read from the socket. Parsing happens in
-    /// [`poll`](Self::poll).
-    pub fn receive(&mut self, data: &[u8]) {
-        if self.error.is_none() {
-            self.rx.extend_from_slice(data);
-        }
-    }
-
     /// Records that the server closed the connection (a read returned 0).
     pub fn receive_eof(&mut self) {
         self.eof = true;
@@ -497,7 +499,9 @@ impl Connection {
             after_noreply: front.after_noreply,
             limits: &self.limits,
         };
-        match self.parser.parse(&mut self.rx, &cx) {
+        let step = self.parser.parse(&mut self.rx, &cx);
+        self.need = self.parser.need();
+        match step {
             Step::Partial => {
                 if !self.eof {
                     return None;
@@ -510,8 +514,9 @@ impl Connection {
                 self.poll()
             }
             Step::Done(result) => {
-                let p = self.pending.pop_front()?;
-                Some((p.id, result))
+                let id = front.id;
+                self.pending.pop_front();
+                Some((id, result))
             }
             Step::Fatal(e) => {
                 let p = self.pending.pop_front()?;
@@ -534,8 +539,10 @@ impl Connection {
                 self.policy.prefix(),
                 &self.limits,
             );
+            self.need = 0;
             let (owner, result) = match step {
-                MetaStep::Partial => {
+                MetaStep::Partial(need) => {
+                    self.need = need;
                     if !self.eof {
                         return None;
                     }

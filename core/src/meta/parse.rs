@@ -14,8 +14,9 @@ use crate::text::{error_line, find_line, parse_u64};
 /// The outcome of one attempt to parse a meta reply.
 #[derive(Debug)]
 pub(crate) enum MetaStep {
-    /// Not complete; nothing consumed.
-    Partial,
+    /// Not complete; nothing consumed. The bytes the buffer must hold for
+    /// the value being received to be complete; 0 when waiting for a line.
+    Partial(usize),
     /// A reply, consumed, with its opaque token if it carried one.
     Reply(Option<u64>, MetaReply),
     /// An error line (no opaque), consumed.
@@ -33,7 +34,7 @@ pub(crate) fn parse(
 ) -> MetaStep {
     let eol = match find_line(buf, 0, limits) {
         Ok(Some(eol)) => eol,
-        Ok(None) => return MetaStep::Partial,
+        Ok(None) => return MetaStep::Partial(0),
         Err(e) => return MetaStep::Fatal(e),
     };
     let line = &buf[..eol];
@@ -82,8 +83,8 @@ pub(crate) fn parse(
                 )));
             }
             let len = len as usize;
-            if buf.len() < total + len + 2 {
-                return MetaStep::Partial;
+            if buf.len() - total < len.saturating_add(2) {
+                return MetaStep::Partial(total.saturating_add(len).saturating_add(2));
             }
             if &buf[total + len..total + len + 2] != b"\r\n" {
                 return MetaStep::Fatal(Error::Protocol(format!(

@@ -6,6 +6,7 @@
 
 mod encode;
 mod expect;
+mod header;
 mod parse;
 mod reply;
 mod request;

@@ -11,10 +11,11 @@ use alloc::format;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use smallvec::SmallVec;
 
 use super::expect::Expect;
+use super::header::{announced, fast_header, match_key, parse_value_header, Header};
 use super::reply::{Item, Reply};
 use crate::error::{escape, line_text, Error};
 use crate::limits::Limits;
@@ -52,6 +53,11 @@ pub(crate) struct Parser {
     key_cursor: usize,
     items: SmallVec<[RawItem; 1]>,
     pairs: Vec<(Range<usize>, Range<usize>)>,
+    /// After a [`Step::Partial`] waiting for a value: the bytes the buffer
+    /// must hold for the value to be complete; 0 when unknown.
+    need: usize,
+    /// The last step completed a reply: the state is stale.
+    finished: bool,
 }
 
 /// What the parser needs to know about the pending request.
@@ -69,20 +75,40 @@ pub(crate) struct Context<'a> {
 impl Parser {
     /// Tries to take the reply described by `cx` off the front of `buf`.
     pub(crate) fn parse(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
+        // The state of a reply that completed is cleared here, at the next
+        // reply, so the step goes straight to the caller.
+        if self.finished {
+            self.reset();
+        }
+        self.need = 0;
         let step = match cx.expect {
             Expect::Values { cas, keys } => self.values(buf, cx, *cas, keys),
             Expect::Stats => self.stats(buf, cx),
             Expect::Raw { terminator } => self.raw(buf, cx, terminator),
             _ => single_line(buf, cx),
         };
-        if !matches!(step, Step::Partial) {
-            self.reset();
-        }
+        self.finished = !matches!(step, Step::Partial);
         step
     }
 
+    /// Returns how many bytes the buffer must hold, from its start, before
+    /// the reply awaited can progress: the end of the value being received,
+    /// or 0 when the parser waits for a line (and cannot tell).
+    pub(crate) fn need(&self) -> usize {
+        self.need
+    }
+
+    /// Returns the end of the value whose header is the next line to
+    /// parse in `buf`, as [`announced`] does, before `parse` has seen it.
+    pub(crate) fn announced(&self, buf: &[u8], limits: &Limits) -> usize {
+        let from = if self.finished { 0 } else { self.scan };
+        announced(buf, from.min(buf.len()), limits)
+    }
+
     fn reset(&mut self) {
+        self.finished = false;
         self.scan = 0;
+        self.need = 0;
         self.key_cursor = 0;
         self.items.clear();
         self.pairs.clear();
@@ -91,79 +117,149 @@ impl Parser {
     fn values(&mut self, buf: &mut BytesMut, cx: &Context<'_>, cas: bool, keys: &[u8]) -> Step {
         loop {
             let start = self.scan;
-            let eol = match find_line(buf, start, cx.limits) {
-                Ok(Some(eol)) => eol,
-                Ok(None) => return Step::Partial,
-                Err(e) => return Step::Fatal(e),
+            let rest = &buf[start..];
+            if rest.starts_with(b"END\r\n") {
+                return self.finish_values(buf, start + 5);
+            }
+            // A well-formed header for the key awaited next is read in one
+            // pass; anything else (incomplete, a miss, malformed, an error
+            // line) goes the general way, which decides it the same.
+            let header = match fast_header(rest, cas, keys, self.key_cursor, cx.limits) {
+                Some(h) => h.at(start),
+                None => match self.general_line(buf, start, cx, cas, keys) {
+                    Line::Value(h) => h,
+                    Line::Step(step) => return step,
+                },
             };
-            let line = &buf[start..eol];
-            if line == b"END" {
-                let frame = buf.split_to(eol + 2).freeze();
-                let mut items = SmallVec::with_capacity(self.items.len());
-                items.extend(self.items.drain(..).map(|it| Item {
-                    key: frame.slice(it.key),
-                    flags: it.flags,
-                    value: frame.slice(it.value),
-                    cas: it.cas,
-                }));
-                return Step::Done(Ok(Reply::Values(items)));
+            let data = header.data;
+            if buf.len() - data < header.len.saturating_add(2) {
+                self.need = data.saturating_add(header.len).saturating_add(2);
+                return Step::Partial;
             }
-            if let Some(rest) = line.strip_prefix(b"VALUE ") {
-                let header = match parse_value_header(rest, cas, cx.limits) {
-                    Ok(h) => h,
-                    Err(e) => return Step::Fatal(e),
-                };
-                // The key is checked at the header, before its value is
-                // buffered; the cursor moves only once the item is complete.
-                let key_abs = start + 6 + header.key.start..start + 6 + header.key.end;
-                let wire_key = &buf[key_abs.clone()];
-                let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
-                    return Step::Fatal(Error::Protocol(format!(
-                        "server returned key {}, which was not asked for{}",
-                        escape(wire_key),
-                        if self.items.is_empty() {
-                            ""
-                        } else {
-                            " (or more values than keys)"
-                        }
-                    )));
-                };
-                let data = eol + 2;
-                if buf.len() - data < header.len.saturating_add(2) {
-                    return Step::Partial;
-                }
-                let end = data + header.len;
-                if &buf[end..end + 2] != b"\r\n" {
-                    return Step::Fatal(Error::Protocol(format!(
-                        "value of {} bytes for key {} is not followed by \\r\\n",
-                        header.len,
-                        escape(&rest[header.key.clone()])
-                    )));
-                }
-                self.key_cursor = next_cursor;
-                let unprefixed = key_abs.start + cx.prefix.len()..key_abs.end;
-                self.items.push(RawItem {
-                    key: unprefixed,
-                    flags: header.flags,
-                    value: data..end,
-                    cas: header.cas,
-                });
-                self.scan = end + 2;
-                continue;
+            let end = data + header.len;
+            if &buf[end..end + 2] != b"\r\n" {
+                return Step::Fatal(Error::Protocol(format!(
+                    "value of {} bytes for key {} is not followed by \\r\\n",
+                    header.len,
+                    escape(&buf[header.key.clone()])
+                )));
             }
-            if let Some(err) = error_line(line, cx.command) {
-                let text = line_text(line);
-                let _ = buf.split_to(eol + 2);
-                // After VALUE blocks the server may or may not send END: the
-                // stream cannot be trusted any more.
-                return match (cx.after_noreply, self.items.is_empty()) {
-                    (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
-                    (false, false) => Step::Fatal(err),
-                    (false, true) => Step::Done(Err(err)),
-                };
-            }
-            return Step::Fatal(Error::UnexpectedReply(line_text(line)));
+            self.key_cursor = header.next_cursor;
+            self.items.push(RawItem {
+                key: header.key.start + cx.prefix.len()..header.key.end,
+                flags: header.flags,
+                value: data..end,
+                cas: header.cas,
+            });
+            self.scan = end + 2;
         }
+    }
+
+    /// Reads the line at `start` the general way: `END`, a `VALUE` header
+    /// (checked against the keys awaited), an error line, or a broken
+    /// stream. `Err` is the step to return.
+    fn general_line(
+        &mut self,
+        buf: &mut BytesMut,
+        start: usize,
+        cx: &Context<'_>,
+        cas: bool,
+        keys: &[u8],
+    ) -> Line {
+        let eol = match find_line(buf, start, cx.limits) {
+            Ok(Some(eol)) => eol,
+            Ok(None) => return Line::Step(Step::Partial),
+            Err(e) => return Line::Step(Step::Fatal(e)),
+        };
+        let line = &buf[start..eol];
+        if line == b"END" {
+            return Line::Step(self.finish_values(buf, eol + 2));
+        }
+        if let Some(rest) = line.strip_prefix(b"VALUE ") {
+            let header = match parse_value_header(rest, cas, cx.limits) {
+                Ok(h) => h,
+                Err(e) => return Line::Step(Step::Fatal(e)),
+            };
+            // The key is checked at the header, before its value is
+            // buffered; the cursor moves only once the item is complete.
+            let key = start + 6 + header.key.start..start + 6 + header.key.end;
+            let wire_key = &buf[key.clone()];
+            let Some(next_cursor) = match_key(keys, self.key_cursor, wire_key) else {
+                return Line::Step(Step::Fatal(Error::Protocol(format!(
+                    "server returned key {}, which was not asked for{}",
+                    escape(wire_key),
+                    if self.items.is_empty() {
+                        ""
+                    } else {
+                        " (or more values than keys)"
+                    }
+                ))));
+            };
+            return Line::Value(Header {
+                key,
+                flags: header.flags,
+                len: header.len,
+                cas: header.cas,
+                data: eol + 2,
+                next_cursor,
+            });
+        }
+        if let Some(err) = error_line(line, cx.command) {
+            let text = line_text(line);
+            let _ = buf.split_to(eol + 2);
+            // After VALUE blocks the server may or may not send END: the
+            // stream cannot be trusted any more.
+            return Line::Step(match (cx.after_noreply, self.items.is_empty()) {
+                (true, _) => Step::Fatal(Error::NoreplyFailed(text)),
+                (false, false) => Step::Fatal(err),
+                (false, true) => Step::Done(Err(err)),
+            });
+        }
+        Line::Step(Step::Fatal(Error::UnexpectedReply(line_text(line))))
+    }
+
+    /// Takes the reply, `total` bytes, off `buf` as one frame, and makes
+    /// each item's key and value slices of it: one reference to the frame
+    /// per key and value, the last value taking the frame's own.
+    fn finish_values(&mut self, buf: &mut BytesMut, total: usize) -> Step {
+        let mut frame = buf.split_to(total).freeze();
+        let items = match self.items.split_last() {
+            None => SmallVec::new(),
+            // The common single hit, built in place.
+            Some((last, [])) => {
+                let key = frame.slice(last.key.clone());
+                frame.truncate(last.value.end);
+                frame.advance(last.value.start);
+                SmallVec::from_buf([Item {
+                    key,
+                    flags: last.flags,
+                    value: frame,
+                    cas: last.cas,
+                }])
+            }
+            Some((last, rest)) => {
+                let mut items = SmallVec::with_capacity(rest.len() + 1);
+                for it in rest {
+                    items.push(Item {
+                        key: frame.slice(it.key.clone()),
+                        flags: it.flags,
+                        value: frame.slice(it.value.clone()),
+                        cas: it.cas,
+                    });
+                }
+                let key = frame.slice(last.key.clone());
+                frame.truncate(last.value.end);
+                frame.advance(last.value.start);
+                items.push(Item {
+                    key,
+                    flags: last.flags,
+                    value: frame,
+                    cas: last.cas,
+                });
+                items
+            }
+        };
+        Step::Done(Ok(Reply::Values(items)))
     }
 
     fn stats(&mut self, buf: &mut BytesMut, cx: &Context<'_>) -> Step {
@@ -356,79 +452,12 @@ pub(crate) fn error_line(line: &[u8], command: &'static str) -> Option<Error> {
     }
 }
 
-struct ValueHeader {
-    /// The key's range within the text after `VALUE `.
-    key: Range<usize>,
-    flags: u32,
-    len: usize,
-    cas: Option<u64>,
-}
-
-/// Parses `<key> <flags> <bytes>[ <cas>]`.
-fn parse_value_header(rest: &[u8], cas: bool, limits: &Limits) -> Result<ValueHeader, Error> {
-    let bad = |why: &str| {
-        Error::Protocol(format!(
-            "malformed VALUE line {}: {why}",
-            escape(&[b"VALUE ".as_slice(), rest].concat())
-        ))
-    };
-    let mut tokens: SmallVec<[Range<usize>; 4]> = SmallVec::new();
-    let mut start = 0;
-    for (i, &b) in rest.iter().enumerate() {
-        if b == b' ' {
-            tokens.push(start..i);
-            start = i + 1;
-            if tokens.len() > 4 {
-                return Err(bad("too many fields"));
-            }
-        }
-    }
-    tokens.push(start..rest.len());
-    let want = if cas { 4 } else { 3 };
-    if tokens.len() != want {
-        return Err(bad(if cas {
-            "expected <key> <flags> <bytes> <cas>"
-        } else {
-            "expected <key> <flags> <bytes>"
-        }));
-    }
-    if tokens.iter().any(|t| t.is_empty()) {
-        return Err(bad("empty field"));
-    }
-    let flags = parse_u64(&rest[tokens[1].clone()])
-        .and_then(|f| u32::try_from(f).ok())
-        .ok_or_else(|| bad("flags are not a 32-bit number"))?;
-    let len = parse_u64(&rest[tokens[2].clone()]).ok_or_else(|| bad("length is not a number"))?;
-    if len > limits.max_item_size as u64 {
-        return Err(bad(&format!(
-            "length {len} exceeds the {}-byte item size limit",
-            limits.max_item_size
-        )));
-    }
-    let cas = match tokens.get(3) {
-        Some(t) => Some(parse_u64(&rest[t.clone()]).ok_or_else(|| bad("cas is not a number"))?),
-        None => None,
-    };
-    Ok(ValueHeader {
-        key: tokens[0].clone(),
-        flags,
-        len: len as usize,
-        cas,
-    })
-}
-
-/// Finds `key` among the space-separated `keys` at or after `cursor`;
-/// returns the offset after it. memcached answers in request order.
-fn match_key(keys: &[u8], mut cursor: usize, key: &[u8]) -> Option<usize> {
-    while cursor < keys.len() {
-        let rest = &keys[cursor..];
-        let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-        if &rest[..end] == key {
-            return Some(cursor + end + 1);
-        }
-        cursor += end + 1;
-    }
-    None
+/// What a line of a retrieval reply read the general way gives.
+enum Line {
+    /// A `VALUE` header whose value is to be taken.
+    Value(Header),
+    /// The step to return: the reply, an error, or waiting for more.
+    Step(Step),
 }
 
 /// Parses ASCII digits into a u64; `None` for anything else or overflow.

@@ -29,18 +29,15 @@ pub type Outcome = Option<Result<memcrab_core::Reply, Error>>;
 /// Outcomes of a batch, one per request, in order.
 pub type Outcomes = SmallVec<[Outcome; 1]>;
 
-/// Read this much at a time.
-const READ_BUF: usize = 64 * 1024;
 /// Submit a batch in pieces of about this many bytes, reading the replies
 /// of each before the next, so a huge batch never deadlocks against a
 /// server whose replies are not being read.
 const PIECE_BYTES: usize = 256 * 1024;
 
-/// An open socket and its read buffer.
+/// An open socket (it reads into its connection's buffer).
 #[derive(Debug)]
 struct Sock {
     stream: Stream,
-    buf: Vec<u8>,
     /// The read timeout the socket has now.
     timeout: Option<Duration>,
 }
@@ -213,15 +210,26 @@ impl Driver {
             return st;
         };
         let deadline = st.cluster.poll_timeout();
+        // Read into the connection's own buffer (no copy), sized toward a
+        // value being received.
+        let Some(mut room) = st.cluster.take_receive_buffer(c) else {
+            let err = lost(&st, c);
+            st.cluster.handle_failure(now, c, err);
+            return st;
+        };
         drop(st);
-        let read = sock.read_until(deadline, now);
+        let read = sock.read_until(deadline, now, &mut room);
         let mut st = self.lock();
         let now = self.now();
         let live = st.cluster.server_of(c).is_some();
         match read {
             Ok(0) => st.cluster.handle_eof(now, c),
-            Ok(n) => st.cluster.handle_received(now, c, &sock.buf[..n]),
-            Err(e) if is_timeout(&e) => st.cluster.handle_timeout(now),
+            Ok(n) => st.cluster.handle_read(now, c, room, n),
+            Err(e) if is_timeout(&e) => {
+                // The room goes back (with what it may hold of a value).
+                st.cluster.handle_read(now, c, room, 0);
+                st.cluster.handle_timeout(now);
+            }
             Err(e) => {
                 let err = st.io_error(c, e);
                 st.cluster.handle_failure(now, c, err);
@@ -254,7 +262,6 @@ impl Driver {
                 }
                 st.socks[conn.index()] = Some(Sock {
                     stream,
-                    buf: vec![0; READ_BUF],
                     timeout: self.opts.timeout,
                 });
                 st.cluster.handle_connected(conn);
@@ -340,7 +347,12 @@ impl Sock {
     /// Reads once, waiting no later than `deadline` (the socket's timeout
     /// is lowered only when the deadline is nearer, so a fast call never
     /// touches it).
-    fn read_until(&mut self, deadline: Option<Millis>, now: Millis) -> io::Result<usize> {
+    fn read_until(
+        &mut self,
+        deadline: Option<Millis>,
+        now: Millis,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
         if let Some(d) = deadline {
             let remaining = d.saturating_since(now);
             if remaining.is_zero() {
@@ -352,7 +364,7 @@ impl Sock {
             }
         }
         loop {
-            match self.stream.read(&mut self.buf) {
+            match self.stream.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return r,
             }

@@ -125,13 +125,14 @@ impl Link {
     /// Moves bytes both ways, applies the deadline (when `now` is given:
     /// the driver knows when one may be due), and queues every completed
     /// reply on `out`: transmit, read, receive, handle_timeout, poll.
+    /// Reads go into the connection's own buffer; `_buf` is unused.
     pub(crate) fn drive(
         &mut self,
         now: Option<Millis>,
-        buf: &mut [u8],
+        _buf: &mut [u8],
         out: &mut VecDeque<Completion>,
     ) {
-        if let Err(e) = self.move_bytes(buf) {
+        if let Err(e) = self.move_bytes() {
             self.break_with(e);
         }
         if let Some(now) = now {
@@ -147,7 +148,7 @@ impl Link {
         }
     }
 
-    fn move_bytes(&mut self, buf: &mut [u8]) -> io::Result<()> {
+    fn move_bytes(&mut self) -> io::Result<()> {
         let Some(stream) = self.stream.as_mut().filter(|_| !self.failed) else {
             return Ok(());
         };
@@ -171,17 +172,21 @@ impl Link {
             }
         }
         while self.readable {
-            match stream.read(buf) {
+            // Into the connection's own buffer (no copy), sized toward the
+            // value being received.
+            let room = self.conn.receive_buffer();
+            let lent = room.len();
+            match stream.read(room) {
                 Ok(0) => {
                     self.readable = false;
                     self.conn.receive_eof();
                 }
                 Ok(n) => {
-                    self.conn.receive(&buf[..n]);
+                    self.conn.advance_receive(n);
                     // A short read drained the socket: the next bytes bring
                     // a new edge (as tokio assumes on Linux), so the read
                     // that would only say WouldBlock is saved.
-                    self.readable = n == buf.len();
+                    self.readable = n == lent;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.readable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
