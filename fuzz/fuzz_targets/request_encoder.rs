@@ -182,6 +182,12 @@ impl Env {
         ok.then_some(full)
     }
 
+    /// The meta key of a classic request carried by meta commands: the
+    /// classic key rules apply whatever the protocol, so never base64.
+    fn classic_meta_key(&self, key: &[u8]) -> Option<(Vec<u8>, bool)> {
+        self.text_key(key).map(|k| (k, false))
+    }
+
     /// A meta key: the wire key and whether it is base64-encoded.
     fn meta_key(&self, key: &[u8]) -> Option<(Vec<u8>, bool)> {
         if let Some(k) = self.text_key(key) {
@@ -478,7 +484,7 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                 exptime,
                 noreply,
             } => {
-                let key = env.meta_key(key)?;
+                let key = env.classic_meta_key(key)?;
                 if !env.value_ok(value) {
                     return None;
                 }
@@ -506,7 +512,7 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                     return None;
                 }
                 for key in keys {
-                    let key = env.meta_key(key)?;
+                    let key = env.classic_meta_key(key)?;
                     let mut f = vec![t("v"), t("f"), t("k")];
                     if command.returns_cas() {
                         f.push(t("c"));
@@ -523,13 +529,13 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                 exptime,
                 noreply,
             } => {
-                let key = env.meta_key(key)?;
+                let key = env.classic_meta_key(key)?;
                 let f = vec![flag('T', exptime)];
                 meta_cmd(&mut out, "mg", Some(key), None, f, o, noreply);
                 return Some(Expected::Commands(out));
             }
             Request::Delete { key, noreply } => {
-                let key = env.meta_key(key)?;
+                let key = env.classic_meta_key(key)?;
                 meta_cmd(&mut out, "md", Some(key), None, Vec::new(), o, noreply);
                 return Some(Expected::Commands(out));
             }
@@ -543,7 +549,7 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
                 delta,
                 noreply,
             } => {
-                let key = env.meta_key(key)?;
+                let key = env.classic_meta_key(key)?;
                 let mode = if matches!(req, Request::Incr { .. }) {
                     'I'
                 } else {
