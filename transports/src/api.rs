@@ -10,6 +10,7 @@ use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
 
 use memcrab_core::serde::Serde;
+use smallvec::SmallVec;
 
 use crate::blocking::Outcomes;
 use crate::error::{Error, ErrorKind, Result};
@@ -787,17 +788,18 @@ pub trait Memcache {
     ///
     /// As [`get`](Memcache::get).
     #[doc(hidden)]
-    fn fetch(&self, command: GetCommand, keys: &[&[u8]]) -> Result<Vec<Item>> {
+    fn fetch(&self, command: GetCommand, keys: &[&[u8]]) -> Result<SmallVec<[Item; 1]>> {
         let result = self
             .one(Request::Get { command, keys })
             .and_then(|r| match r {
-                Some(Reply::Values(items)) => Ok(items.into_vec()),
+                // One hit stays inline: no allocation for a single get.
+                Some(Reply::Values(items)) => Ok(items),
                 Some(other) => Err(unexpected(&other)),
-                None => Ok(Vec::new()),
+                None => Ok(SmallVec::new()),
             });
         match result {
             Err(e) if self.command_options().ignore_exc && e.kind() != ErrorKind::IllegalInput => {
-                Ok(Vec::new())
+                Ok(SmallVec::new())
             }
             other => other,
         }
