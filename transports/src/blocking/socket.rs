@@ -102,13 +102,13 @@ impl Stream {
 
 /// The error for a unix socket address where there are no unix sockets.
 #[cfg(not(unix))]
-fn unix_unsupported(path: &std::path::Path) -> io::Error {
+fn unix_unsupported(path: &str) -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
         format!(
             "unix socket {} cannot be used: this platform has no unix domain sockets \
              (use a host:port address)",
-            path.display()
+            path
         ),
     )
 }
