@@ -43,16 +43,19 @@ pub trait JsonCommands: Memcache {
         opts: StoreOptions,
     ) -> Result<bool> {
         let data = serde_json::to_vec(value).map_err(|e| serde_error(&e))?;
-        let reply = self.one(Request::Store {
-            command: StoreCommand::Set,
-            key: key.as_ref(),
-            value: &data,
-            flags: opts.flags.unwrap_or(FLAG_JSON),
-            exptime: opts.expire,
-            noreply: opts
-                .noreply
-                .unwrap_or(self.command_options().default_noreply),
-        })?;
+        let reply = crate::api::one(
+            self,
+            Request::Store {
+                command: StoreCommand::Set,
+                key: key.as_ref(),
+                value: &data,
+                flags: opts.flags.unwrap_or(FLAG_JSON),
+                exptime: opts.expire,
+                noreply: opts
+                    .noreply
+                    .unwrap_or(self.command_options().default_noreply),
+            },
+        )?;
         Ok(matches!(reply, None | Some(Reply::Stored)))
     }
 
@@ -63,7 +66,7 @@ pub trait JsonCommands: Memcache {
     /// A value that is not JSON for a `T`, a bad key, a server or
     /// connection error (a miss with `ignore_exc`).
     fn get_json<T: DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>> {
-        let items = self.fetch(GetCommand::Get, &[key.as_ref()])?;
+        let items = crate::api::fetch(self, GetCommand::Get, &[key.as_ref()])?;
         items
             .into_iter()
             .next()

@@ -6,8 +6,7 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Refusal, Ticket};
-use memcrab_core::meta::MetaRequest;
+use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Refusal, Ticket};
 use memcrab_core::{Millis, Protocol, Reply, Request};
 use mio::{Events, Poll, Token};
 
@@ -210,23 +209,23 @@ impl EngineBuilder {
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub struct Engine {
-    poll: Poll,
-    events: Events,
-    cluster: Cluster<Error>,
-    addrs: Vec<ServerAddr>,
+    pub(super) poll: Poll,
+    pub(super) events: Events,
+    pub(super) cluster: Cluster<Error>,
+    pub(super) addrs: Vec<ServerAddr>,
     /// Per connection index: its socket.
-    socks: Vec<Option<Sock>>,
+    pub(super) socks: Vec<Option<Sock>>,
     /// Per ticket index: the ticket and its job.
-    jobs: Vec<Option<(Ticket, JobId)>>,
-    ready: VecDeque<Done>,
-    next_job: u64,
+    pub(super) jobs: Vec<Option<(Ticket, JobId)>>,
+    pub(super) ready: VecDeque<Done>,
+    pub(super) next_job: u64,
     /// Jobs submitted whose result has not reached `ready`.
-    awaited: usize,
-    buf: Box<[u8]>,
-    no_delay: bool,
-    origin: Instant,
+    pub(super) awaited: usize,
+    pub(super) buf: Box<[u8]>,
+    pub(super) no_delay: bool,
+    pub(super) origin: Instant,
     /// Batches of the command API that completed.
-    batches: Vec<(Ticket, Outcomes)>,
+    pub(super) batches: Vec<(Ticket, Outcomes)>,
 }
 
 impl fmt::Debug for Engine {
@@ -274,7 +273,7 @@ impl Engine {
         &self.cluster
     }
 
-    fn now(&self) -> Millis {
+    pub(super) fn now(&self) -> Millis {
         Millis::from_duration(self.origin.elapsed())
     }
 
@@ -422,128 +421,8 @@ impl Engine {
         })
     }
 
-    fn conn_at(&self, index: usize) -> Option<ConnId> {
+    pub(super) fn conn_at(&self, index: usize) -> Option<ConnId> {
         self.cluster.conn_at(index)
-    }
-
-    /// Opens and closes the sockets the cluster asks for.
-    fn handle_events(&mut self) {
-        while let Some(ev) = self.cluster.poll_event() {
-            match ev {
-                Event::Open { conn, server } => {
-                    let addr = &self.addrs[server.0];
-                    let token = Token(conn.index());
-                    match Sock::open(self.poll.registry(), token, addr, self.no_delay) {
-                        Ok(sock) => {
-                            if self.socks.len() <= conn.index() {
-                                self.socks.resize_with(conn.index() + 1, || None);
-                            }
-                            self.socks[conn.index()] = Some(sock);
-                        }
-                        Err(e) => {
-                            let now = self.now();
-                            let err = Error::io(addr, e);
-                            self.cluster.handle_failure(now, conn, err);
-                        }
-                    }
-                }
-                Event::Close { conn } => {
-                    if let Some(sock) = self.socks.get_mut(conn.index()).and_then(Option::take) {
-                        sock.close(self.poll.registry());
-                    }
-                }
-            }
-        }
-    }
-
-    /// Writes what every connected socket has to send.
-    fn write_all(&mut self) {
-        for i in 0..self.socks.len() {
-            if self.socks[i]
-                .as_ref()
-                .is_some_and(|s| s.connected && !s.write_blocked)
-            {
-                self.write(i);
-            }
-        }
-    }
-
-    /// Connects, writes and reads socket `index` as far as it goes.
-    fn drive(&mut self, index: usize) {
-        let Some(conn) = self.conn_at(index) else {
-            return;
-        };
-        let now = self.now();
-        let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
-            return;
-        };
-        match sock.check_connected() {
-            Ok(true) if !self.cluster.is_connected(conn) => self.cluster.handle_connected(conn),
-            Ok(_) => {}
-            Err(e) => return self.fail(index, conn, e),
-        }
-        if !self.cluster.is_connected(conn) {
-            return;
-        }
-        self.write(index);
-        loop {
-            let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
-                return;
-            };
-            if !sock.readable {
-                return;
-            }
-            match sock.read(&mut self.buf) {
-                Ok(0) => {
-                    sock.readable = false;
-                    self.cluster.handle_eof(now, conn);
-                }
-                Ok(n) => {
-                    // A short read drained the socket: the next bytes bring
-                    // a new edge.
-                    sock.readable = n == self.buf.len();
-                    self.cluster.handle_received(now, conn, &self.buf[..n]);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(index, conn, e),
-            }
-        }
-    }
-
-    fn write(&mut self, index: usize) {
-        let Some(conn) = self.conn_at(index) else {
-            return;
-        };
-        let now = self.now();
-        loop {
-            let tx = self.cluster.transmit(conn);
-            let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
-                return;
-            };
-            if tx.is_empty() || sock.write_blocked || !sock.connected {
-                return;
-            }
-            match sock.write(tx) {
-                Ok(0) => return self.fail(index, conn, io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.cluster.advance_transmit(now, conn, n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.write_blocked = true,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(index, conn, e),
-            }
-        }
-    }
-
-    fn fail(&mut self, index: usize, conn: ConnId, e: io::Error) {
-        let now = self.now();
-        let name = self
-            .cluster
-            .server_of(conn)
-            .map_or_else(String::new, |s| self.addrs[s.0].to_string());
-        if let Some(sock) = self.socks.get_mut(index).and_then(Option::take) {
-            sock.close(self.poll.registry());
-        }
-        self.cluster.handle_failure(now, conn, Error::io(&name, e));
     }
 
     /// Moves the cluster's completed tickets to the jobs awaiting them.
@@ -582,7 +461,7 @@ impl Engine {
 impl Engine {
     /// Runs a batch to completion, as the command API does; other jobs'
     /// results keep waiting for [`poll`](Self::poll).
-    fn run_batch(
+    pub(super) fn run_batch(
         &mut self,
         submit: impl Fn(&mut Cluster<Error>, Millis) -> Result<Ticket, Refusal>,
     ) -> Result<Outcomes, Error> {
@@ -611,52 +490,8 @@ impl Engine {
     /// Makes the engine a client of the command API ([`Memcache`](crate::Memcache)):
     /// shareable, every command with pymemcache's names and results.
     #[must_use]
-    pub fn into_client(self) -> EngineClient {
-        EngineClient {
-            engine: std::sync::Mutex::new(self),
-            opts: crate::ClientOptions::default(),
-        }
-    }
-}
-
-/// An [`Engine`] behind the command API: every command of [`Memcache`](crate::Memcache),
-/// each call run to completion on the engine's pipelined connections.
-///
-/// # Example
-///
-/// ```no_run
-/// use memcrab_transport::mio::Engine;
-/// use memcrab_transport::Memcache;
-///
-/// let client = Engine::builder().server("127.0.0.1:11211").build()?.into_client();
-/// client.set("k", "v")?;
-/// let clients: Vec<Box<dyn Memcache>> = vec![Box::new(client)];
-/// # Ok::<(), memcrab_transport::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct EngineClient {
-    engine: std::sync::Mutex<Engine>,
-    /// Its serde and the noreply default (pymemcache's: noreply writes).
-    pub opts: crate::ClientOptions,
-}
-
-impl EngineClient {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl crate::Memcache for EngineClient {
-    fn command_options(&self) -> crate::CommandOptions<'_> {
-        self.opts.command_options()
-    }
-
-    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes, Error> {
-        self.lock().run_batch(|c, now| c.submit(now, requests))
-    }
-
-    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes, Error> {
-        self.lock().run_batch(|c, now| c.submit_meta(now, requests))
+    pub fn into_client(self) -> super::EngineClient {
+        super::EngineClient::new(self)
     }
 }
 

@@ -53,12 +53,15 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod client;
 mod driver;
 mod engine;
+mod io;
 mod link;
 mod options;
 mod socket;
 
+pub use client::EngineClient;
 pub use driver::{Completion, Driver, SubmitError, Ticket};
-pub use engine::{Done, Engine, EngineBuilder, EngineClient, JobId, TrySubmitError};
+pub use engine::{Done, Engine, EngineBuilder, JobId, TrySubmitError};
 pub use options::DriverOptions;

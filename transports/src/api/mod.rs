@@ -1,93 +1,25 @@
 //! The one command API every client implements, with pymemcache's names.
 
+mod forward;
+mod helpers;
+mod options;
+
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use bytes::Bytes;
+use memcrab_core::command::Outcome;
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::serde::Value;
 use memcrab_core::stats::Stats;
-use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
+use memcrab_core::{GetCommand, Reply, Request, StoreCommand};
 
-use memcrab_core::serde::Serde;
-use smallvec::SmallVec;
+use helpers::{arith, boolean, fetch_many, odd, run, store, store_reply, unexpected};
+pub(crate) use helpers::{decode, fetch, one};
+pub use options::{CommandOptions, StoreOptions};
 
 use crate::blocking::Outcomes;
-use crate::error::{Error, ErrorKind, Result};
-
-/// Per-call options of the storage commands (pymemcache's `expire`,
-/// `noreply` and `flags` arguments).
-///
-/// # Example
-///
-/// ```
-/// use memcrab_transport::StoreOptions;
-///
-/// let opts = StoreOptions::new().expire(60).noreply(false).flags(7);
-/// assert_eq!(opts.expire, 60);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct StoreOptions {
-    /// Expiration in seconds (0 never; over 30 days a Unix time).
-    pub expire: i64,
-    /// Wait for no reply; `None` uses the client's `default_noreply`.
-    pub noreply: Option<bool>,
-    /// Client flags overriding the serde's.
-    pub flags: Option<u32>,
-}
-
-impl StoreOptions {
-    /// Returns the defaults: no expiry, the client's noreply default, the
-    /// serde's flags.
-    #[must_use]
-    pub fn new() -> Self {
-        StoreOptions::default()
-    }
-
-    /// Sets the expiration in seconds.
-    #[must_use]
-    pub fn expire(mut self, seconds: i64) -> Self {
-        self.expire = seconds;
-        self
-    }
-
-    /// Sets whether to wait for the server's reply.
-    #[must_use]
-    pub fn noreply(mut self, noreply: bool) -> Self {
-        self.noreply = Some(noreply);
-        self
-    }
-
-    /// Sets the client flags, overriding the serde's.
-    #[must_use]
-    pub fn flags(mut self, flags: u32) -> Self {
-        self.flags = Some(flags);
-        self
-    }
-}
-
-/// What the command methods need to know of a client: how values become
-/// bytes, and the defaults of pymemcache's per-call arguments. No
-/// transport's type appears here, so any client — blocking, the mio
-/// engine, the in-memory mock — can offer the commands.
-#[derive(Clone, Copy)]
-pub struct CommandOptions<'a> {
-    /// How values become bytes and flags, and back.
-    pub serde: &'a dyn Serde,
-    /// The noreply default of the storage commands.
-    pub default_noreply: bool,
-    /// Turn errors of the get family into misses.
-    pub ignore_exc: bool,
-}
-
-impl std::fmt::Debug for CommandOptions<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CommandOptions")
-            .field("default_noreply", &self.default_noreply)
-            .field("ignore_exc", &self.ignore_exc)
-            .finish_non_exhaustive()
-    }
-}
+use crate::error::{ErrorKind, Result};
 
 /// memcached's commands with pymemcache's names and results.
 ///
@@ -158,7 +90,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(
+        store(
+            self,
             StoreCommand::Set,
             key.as_ref(),
             &value.into(),
@@ -180,7 +113,7 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(StoreCommand::Set, key.as_ref(), &value.into(), opts)
+        store(self, StoreCommand::Set, key.as_ref(), &value.into(), opts)
     }
 
     /// Stores `value` only if `key` does not exist yet.
@@ -192,7 +125,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(
+        store(
+            self,
             StoreCommand::Add,
             key.as_ref(),
             &value.into(),
@@ -209,7 +143,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(
+        store(
+            self,
             StoreCommand::Replace,
             key.as_ref(),
             &value.into(),
@@ -226,7 +161,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(
+        store(
+            self,
             StoreCommand::Append,
             key.as_ref(),
             &value.into(),
@@ -243,7 +179,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(
+        store(
+            self,
             StoreCommand::Prepend,
             key.as_ref(),
             &value.into(),
@@ -267,7 +204,7 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.store(command, key.as_ref(), &value.into(), opts)
+        store(self, command, key.as_ref(), &value.into(), opts)
     }
 
     /// Stores `value` only if the item still has the `cas` token from
@@ -292,7 +229,13 @@ pub trait Memcache {
             noreply: Some(opts.noreply.unwrap_or(false)),
             ..opts
         };
-        let reply = self.store_reply(StoreCommand::Cas(cas), key.as_ref(), &value.into(), opts)?;
+        let reply = store_reply(
+            self,
+            StoreCommand::Cas(cas),
+            key.as_ref(),
+            &value.into(),
+            opts,
+        )?;
         match reply {
             None | Some(Reply::Stored) => Ok(Some(true)),
             Some(Reply::Exists) => Ok(Some(false)),
@@ -316,41 +259,7 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        if items.is_empty() {
-            return Ok(Vec::new());
-        }
-        let noreply = opts
-            .noreply
-            .unwrap_or(self.command_options().default_noreply);
-        let serde = &self.command_options().serde;
-        let mut encoded = Vec::with_capacity(items.len());
-        for (k, v) in items {
-            let (data, flags) = serde.serialize(k.as_ref(), &v.clone().into())?;
-            encoded.push((data, opts.flags.unwrap_or(flags)));
-        }
-        let requests: Vec<Request<'_>> = items
-            .iter()
-            .zip(&encoded)
-            .map(|((k, _), (data, flags))| Request::Store {
-                command: StoreCommand::Set,
-                key: k.as_ref(),
-                value: data,
-                flags: *flags,
-                exptime: opts.expire,
-                noreply,
-            })
-            .collect();
-        let outcomes = self.execute(&requests)?;
-        let mut failed = Vec::new();
-        for ((k, _), outcome) in items.iter().zip(outcomes) {
-            match outcome {
-                None | Some(Ok(Reply::Stored)) => {}
-                Some(Ok(Reply::NotStored)) => failed.push(k.clone()),
-                Some(Ok(other)) => return Err(unexpected(&other)),
-                Some(Err(e)) => return Err(e),
-            }
-        }
-        Ok(failed)
+        helpers::set_many(self, items, opts)
     }
 
     /// Returns the value of `key`, or `None` on a miss.
@@ -364,11 +273,11 @@ pub trait Memcache {
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = self.fetch(GetCommand::Get, &[key])?;
+        let items = fetch(self, GetCommand::Get, &[key])?;
         items
             .into_iter()
             .next()
-            .map(|it| self.decode(key, it))
+            .map(|it| decode(self, key, it))
             .transpose()
     }
 
@@ -382,10 +291,10 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        let items = self.fetch_many(GetCommand::Get, keys)?;
+        let items = fetch_many(self, GetCommand::Get, keys)?;
         let mut found = HashMap::with_capacity(items.len());
         for (k, it) in items {
-            found.insert(k.clone(), self.decode(k.as_ref(), it)?);
+            found.insert(k.clone(), decode(self, k.as_ref(), it)?);
         }
         Ok(found)
     }
@@ -400,13 +309,13 @@ pub trait Memcache {
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = self.fetch(GetCommand::Gets, &[key])?;
+        let items = fetch(self, GetCommand::Gets, &[key])?;
         items
             .into_iter()
             .next()
             .map(|it| {
                 let cas = it.cas.unwrap_or(0);
-                Ok((self.decode(key, it)?, cas))
+                Ok((decode(self, key, it)?, cas))
             })
             .transpose()
     }
@@ -423,11 +332,11 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        let items = self.fetch_many(GetCommand::Gets, keys)?;
+        let items = fetch_many(self, GetCommand::Gets, keys)?;
         let mut found = HashMap::with_capacity(items.len());
         for (k, it) in items {
             let cas = it.cas.unwrap_or(0);
-            found.insert(k.clone(), (self.decode(k.as_ref(), it)?, cas));
+            found.insert(k.clone(), (decode(self, k.as_ref(), it)?, cas));
         }
         Ok(found)
     }
@@ -443,11 +352,11 @@ pub trait Memcache {
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = self.fetch(GetCommand::Gat(expire), &[key])?;
+        let items = fetch(self, GetCommand::Gat(expire), &[key])?;
         items
             .into_iter()
             .next()
-            .map(|it| self.decode(key, it))
+            .map(|it| decode(self, key, it))
             .transpose()
     }
 
@@ -461,13 +370,13 @@ pub trait Memcache {
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = self.fetch(GetCommand::Gats(expire), &[key])?;
+        let items = fetch(self, GetCommand::Gats(expire), &[key])?;
         items
             .into_iter()
             .next()
             .map(|it| {
                 let cas = it.cas.unwrap_or(0);
-                Ok((self.decode(key, it)?, cas))
+                Ok((decode(self, key, it)?, cas))
             })
             .transpose()
     }
@@ -494,15 +403,15 @@ pub trait Memcache {
         Self: Sized,
     {
         let noreply = noreply.unwrap_or(self.command_options().default_noreply);
-        match self.one(Request::Touch {
-            key: key.as_ref(),
-            exptime: expire,
-            noreply,
-        })? {
-            None | Some(Reply::Touched) => Ok(true),
-            Some(Reply::NotFound) => Ok(false),
-            Some(other) => Err(unexpected(&other)),
-        }
+        let key = key.as_ref();
+        boolean(run(
+            self,
+            Request::Touch {
+                key,
+                exptime: expire,
+                noreply,
+            },
+        )?)
     }
 
     /// Deletes `key`: `true` if it existed (and with noreply).
@@ -527,14 +436,8 @@ pub trait Memcache {
         Self: Sized,
     {
         let noreply = noreply.unwrap_or(self.command_options().default_noreply);
-        match self.one(Request::Delete {
-            key: key.as_ref(),
-            noreply,
-        })? {
-            None | Some(Reply::Deleted) => Ok(true),
-            Some(Reply::NotFound) => Ok(false),
-            Some(other) => Err(unexpected(&other)),
-        }
+        let key = key.as_ref();
+        boolean(run(self, Request::Delete { key, noreply })?)
     }
 
     /// Deletes every key in one write; returns `true` (as pymemcache).
@@ -546,25 +449,7 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        if keys.is_empty() {
-            return Ok(true);
-        }
-        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
-        let requests: Vec<Request<'_>> = keys
-            .iter()
-            .map(|k| Request::Delete {
-                key: k.as_ref(),
-                noreply,
-            })
-            .collect();
-        for outcome in self.execute(&requests)? {
-            match outcome {
-                None | Some(Ok(Reply::Deleted | Reply::NotFound)) => {}
-                Some(Ok(other)) => return Err(unexpected(&other)),
-                Some(Err(e)) => return Err(e),
-            }
-        }
-        Ok(true)
+        helpers::delete_many(self, keys, noreply)
     }
 
     /// Adds `delta` to the number stored at `key`: the new value, or `None`
@@ -583,7 +468,7 @@ pub trait Memcache {
             delta,
             noreply: false,
         };
-        arith(self.one(req)?)
+        arith(one(self, req)?)
     }
 
     /// Subtracts `delta` from the number at `key` (floored at 0 by the
@@ -601,7 +486,7 @@ pub trait Memcache {
             delta,
             noreply: false,
         };
-        arith(self.one(req)?)
+        arith(one(self, req)?)
     }
 
     /// Returns the server's statistics, typed (`args` picks a section such
@@ -613,11 +498,9 @@ pub trait Memcache {
     /// a connection error.
     fn stats(&self, args: &[&str]) -> Result<Stats> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        match self.one(Request::Stats { args: &args })? {
-            Some(Reply::Stats(pairs)) => Ok(Stats::from_pairs(pairs)),
-            Some(Reply::Ok) => Ok(Stats::from_pairs(Vec::new())),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(unexpected(&Reply::Ok)),
+        match run(self, Request::Stats { args: &args })? {
+            Outcome::Stats(pairs) => Ok(Stats::from_pairs(pairs)),
+            other => Err(odd(&other)),
         }
     }
 
@@ -627,10 +510,9 @@ pub trait Memcache {
     ///
     /// A connection error.
     fn version(&self) -> Result<String> {
-        match self.one(Request::Version)? {
-            Some(Reply::Version(v)) => Ok(String::from_utf8_lossy(&v).into_owned()),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(unexpected(&Reply::Ok)),
+        match run(self, Request::Version)? {
+            Outcome::Version(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
+            other => Err(odd(&other)),
         }
     }
 
@@ -641,10 +523,7 @@ pub trait Memcache {
     /// A connection error.
     fn flush_all(&self, delay: i64, noreply: Option<bool>) -> Result<bool> {
         let noreply = noreply.unwrap_or(self.command_options().default_noreply);
-        match self.one(Request::FlushAll { delay, noreply })? {
-            None | Some(Reply::Ok) => Ok(true),
-            Some(other) => Err(unexpected(&other)),
-        }
+        boolean(run(self, Request::FlushAll { delay, noreply })?)
     }
 
     /// Sets the server's logging verbosity.
@@ -654,10 +533,7 @@ pub trait Memcache {
     /// A connection error.
     fn verbosity(&self, level: u32, noreply: Option<bool>) -> Result<bool> {
         let noreply = noreply.unwrap_or(false);
-        match self.one(Request::Verbosity { level, noreply })? {
-            None | Some(Reply::Ok) => Ok(true),
-            Some(other) => Err(unexpected(&other)),
-        }
+        boolean(run(self, Request::Verbosity { level, noreply })?)
     }
 
     /// Sets the server's memory limit, in megabytes.
@@ -666,13 +542,8 @@ pub trait Memcache {
     ///
     /// The server's error; a connection error.
     fn cache_memlimit(&self, megabytes: u64) -> Result<bool> {
-        match self.one(Request::CacheMemlimit {
-            megabytes,
-            noreply: false,
-        })? {
-            None | Some(Reply::Ok) => Ok(true),
-            Some(other) => Err(unexpected(&other)),
-        }
+        let noreply = false;
+        boolean(run(self, Request::CacheMemlimit { megabytes, noreply })?)
     }
 
     /// Sends `quit`; the server closes the connection (the next call
@@ -682,7 +553,7 @@ pub trait Memcache {
     ///
     /// A connection error while sending.
     fn quit(&self) -> Result<()> {
-        self.one(Request::Quit).map(|_| ())
+        one(self, Request::Quit).map(|_| ())
     }
 
     /// Asks the server to shut down (it must run with `-A`); `graceful`
@@ -692,7 +563,7 @@ pub trait Memcache {
     ///
     /// `ERROR: shutdown not enabled` as [`Error`]; a connection error.
     fn shutdown(&self, graceful: bool) -> Result<()> {
-        match self.one(Request::Shutdown { graceful }) {
+        match one(self, Request::Shutdown { graceful }) {
             Ok(_) => Ok(()),
             Err(e) if e.kind() == ErrorKind::UnexpectedClose => Ok(()),
             Err(e) => Err(e),
@@ -710,195 +581,10 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        match self.one(Request::Raw {
-            line: line.as_ref(),
-            terminator,
-        })? {
-            Some(Reply::Raw(b)) => Ok(b),
-            Some(other) => Err(unexpected(&other)),
-            None => Err(unexpected(&Reply::Ok)),
+        let line = line.as_ref();
+        match run(self, Request::Raw { line, terminator })? {
+            Outcome::Raw(b) => Ok(b),
+            other => Err(odd(&other)),
         }
-    }
-
-    // ---- helpers shared by the commands (not meant to be overridden) ----
-
-    /// Sends one request and returns its reply (`None` for noreply).
-    ///
-    /// # Errors
-    ///
-    /// The request's error.
-    #[doc(hidden)]
-    fn one(&self, request: Request<'_>) -> Result<Option<Reply>> {
-        let mut out = self.execute(&[request])?;
-        match out.pop().flatten() {
-            Some(r) => r.map(Some),
-            None => Ok(None),
-        }
-    }
-
-    /// Serializes and stores one value; `true` when stored.
-    ///
-    /// # Errors
-    ///
-    /// As [`set`](Memcache::set).
-    #[doc(hidden)]
-    fn store(
-        &self,
-        command: StoreCommand,
-        key: &[u8],
-        value: &Value,
-        opts: StoreOptions,
-    ) -> Result<bool> {
-        match self.store_reply(command, key, value, opts)? {
-            None | Some(Reply::Stored) => Ok(true),
-            Some(Reply::NotStored) => Ok(false),
-            Some(other) => Err(unexpected(&other)),
-        }
-    }
-
-    /// Serializes and stores one value; the raw reply.
-    ///
-    /// # Errors
-    ///
-    /// As [`set`](Memcache::set).
-    #[doc(hidden)]
-    fn store_reply(
-        &self,
-        command: StoreCommand,
-        key: &[u8],
-        value: &Value,
-        opts: StoreOptions,
-    ) -> Result<Option<Reply>> {
-        let (data, flags) = self.command_options().serde.serialize(key, value)?;
-        self.one(Request::Store {
-            command,
-            key,
-            value: &data,
-            flags: opts.flags.unwrap_or(flags),
-            exptime: opts.expire,
-            noreply: opts
-                .noreply
-                .unwrap_or(self.command_options().default_noreply),
-        })
-    }
-
-    /// Runs one retrieval for `keys`; misses on error under `ignore_exc`.
-    ///
-    /// # Errors
-    ///
-    /// As [`get`](Memcache::get).
-    #[doc(hidden)]
-    fn fetch(&self, command: GetCommand, keys: &[&[u8]]) -> Result<SmallVec<[Item; 1]>> {
-        let result = self
-            .one(Request::Get { command, keys })
-            .and_then(|r| match r {
-                // One hit stays inline: no allocation for a single get.
-                Some(Reply::Values(items)) => Ok(items),
-                Some(other) => Err(unexpected(&other)),
-                None => Ok(SmallVec::new()),
-            });
-        match result {
-            Err(e) if self.command_options().ignore_exc && e.kind() != ErrorKind::IllegalInput => {
-                Ok(SmallVec::new())
-            }
-            other => other,
-        }
-    }
-
-    /// Runs one retrieval for many keys and maps items to the caller's keys.
-    ///
-    /// # Errors
-    ///
-    /// As [`get`](Memcache::get).
-    #[doc(hidden)]
-    fn fetch_many<'k, K: AsRef<[u8]> + Eq + Hash>(
-        &self,
-        command: GetCommand,
-        keys: &'k [K],
-    ) -> Result<Vec<(&'k K, Item)>>
-    where
-        Self: Sized,
-    {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        let raw: Vec<&[u8]> = keys.iter().map(AsRef::as_ref).collect();
-        let items = self.fetch(command, &raw)?;
-        // Hits come in request order (the core checks it, as memcached
-        // answers): walk the keys alongside, no hashing. A hash client
-        // merges nodes' replies, so fall back to a lookup when out of order.
-        let mut out = Vec::with_capacity(items.len());
-        let mut cursor = 0;
-        let mut by_wire: Option<HashMap<&[u8], &K>> = None;
-        for it in items {
-            let at = raw[cursor..].iter().position(|k| *k == &it.key[..]);
-            let key = match at {
-                Some(i) => {
-                    cursor += i + 1;
-                    Some(&keys[cursor - 1])
-                }
-                None => by_wire
-                    .get_or_insert_with(|| keys.iter().map(|k| (k.as_ref(), k)).collect())
-                    .get(&it.key[..])
-                    .copied(),
-            };
-            match key {
-                Some(k) => out.push((k, it)),
-                None => {
-                    return Err(Error::Protocol(memcrab_core::Error::Protocol(format!(
-                        "server returned key {:?}, which was not asked for",
-                        String::from_utf8_lossy(&it.key)
-                    ))))
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Deserializes one item with the client's serde.
-    ///
-    /// # Errors
-    ///
-    /// The serde's error.
-    #[doc(hidden)]
-    fn decode(&self, key: &[u8], item: Item) -> Result<Value> {
-        Ok(self
-            .command_options()
-            .serde
-            .deserialize(key, item.value, item.flags)?)
     }
 }
-
-fn arith(reply: Option<Reply>) -> Result<Option<u64>> {
-    match reply {
-        Some(Reply::Number(n)) => Ok(Some(n)),
-        Some(Reply::NotFound) | None => Ok(None),
-        Some(other) => Err(unexpected(&other)),
-    }
-}
-
-fn unexpected(reply: &Reply) -> Error {
-    Error::Protocol(memcrab_core::Error::UnexpectedReply(format!("{reply:?}")))
-}
-
-macro_rules! forward_memcache {
-    ($($ty:ty),*) => {$(
-        impl<C: Memcache + ?Sized> Memcache for $ty {
-            fn command_options(&self) -> CommandOptions<'_> {
-                (**self).command_options()
-            }
-
-            fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-                (**self).execute(requests)
-            }
-
-            fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-                (**self).execute_meta(requests)
-            }
-        }
-    )*};
-}
-
-// A shared or boxed client is a client: `Arc<PooledClient>` across
-// threads, `Box<HashClient>`, `&Client` in a wrapper.
-forward_memcache!(&C, Box<C>, std::sync::Arc<C>);
