@@ -408,9 +408,17 @@ impl MemcachedServer {
 
     /// Suspends the process (SIGSTOP): connections are still accepted by the
     /// kernel but nothing is answered, so clients time out.
+    ///
+    /// Returns once every thread of the process is stopped: `kill` only
+    /// queues the signal, and a busy machine may let the server answer one
+    /// more request before it takes effect.
     pub fn freeze(&mut self) {
         let pid = self.pid().expect("freeze: the server is not running");
         self.signal_pid(pid, "STOP");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !all_threads_stopped(pid) && Instant::now() < deadline {
+            sleep(Duration::from_millis(1));
+        }
     }
 
     /// Resumes a frozen process (SIGCONT).
@@ -639,4 +647,20 @@ impl Drop for MemcachedServer {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Returns true if every thread of `pid` is stopped (state `T` or `t` in
+/// `/proc/<pid>/task/*/stat`); true where `/proc` cannot tell.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|t| {
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        matches!(state, Some('T' | 't') | None)
+    })
 }
