@@ -561,7 +561,7 @@ pub trait Memcache {
     ///
     /// # Errors
     ///
-    /// `ERROR: shutdown not enabled` as [`Error`]; a connection error.
+    /// `ERROR: shutdown not enabled` as [`Error`](crate::Error); a connection error.
     fn shutdown(&self, graceful: bool) -> Result<()> {
         match one(self, Request::Shutdown { graceful }) {
             Ok(_) => Ok(()),

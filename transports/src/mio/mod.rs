@@ -1,5 +1,5 @@
 //! memcached inside your own [`mio`] event loop, and a pipelined
-//! engine built on it (cargo feature `mio`).
+//! engine (cargo feature `mio`).
 //!
 //! Two layers:
 //!
@@ -14,10 +14,13 @@
 //!   [`HashClient`](crate::HashClient)). A connection whose unwritten bytes
 //!   reach [`DriverOptions::max_buffered`] refuses requests with
 //!   [`SubmitError::Full`] until the socket takes them.
-//! - [`Engine`]: owns its `mio::Poll` and a `Driver`, for throughput: submit
+//! - [`Engine`]: owns its `mio::Poll` and drives the core
+//!   [`Cluster`](memcrab_core::cluster::Cluster), for throughput: submit
 //!   many requests from one thread, keep up to a chosen depth in flight per
-//!   connection, collect replies. Optionally merges concurrent single-key
-//!   gets bound for the same server into one multi-key get.
+//!   connection, collect replies. Multi-key gets are split by server;
+//!   optionally, concurrent single-key gets bound for one server are merged
+//!   into one multi-key get. [`Engine::into_client`] puts it behind the
+//!   command API.
 //!
 //! # The loop
 //!
