@@ -281,8 +281,10 @@ impl<E: Clone> Cluster<E> {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        let mut awaited = !slot.lane.is_empty();
         if slot.conn.in_flight() == 0 && !slot.conn.wants_write() {
             let lane = core::mem::take(&mut slot.lane);
+            awaited = !lane.is_empty();
             let server = slot.server;
             let error = slot.conn.error().cloned();
             for w in &lane {
@@ -312,6 +314,12 @@ impl<E: Clone> Cluster<E> {
                 .and_then(|s| s.conn.error().cloned())
                 .unwrap_or(Error::UnexpectedClose);
             let server = self.slot(id).map_or(NodeId(0), |s| s.server);
+            if !awaited && error != Error::UnexpectedClose {
+                self.events.push_back(Event::Unsolicited {
+                    server,
+                    error: error.clone(),
+                });
+            }
             // Counted against the server where its requests failed.
             self.fail(id, Fault::Core { server, error }, None);
         }

@@ -49,8 +49,8 @@ impl ConnId {
     }
 }
 
-/// What a [`Cluster`] asks its driver to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a [`Cluster`] asks its driver to do, or tells it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[must_use]
 pub enum Event {
     /// Open a socket to `server` for `conn`, then report
@@ -67,6 +67,16 @@ pub enum Event {
     Close {
         /// The connection.
         conn: ConnId,
+    },
+    /// `server` broke a connection with an error no request awaited (an
+    /// error line after a noreply request that already counted as done, or
+    /// bytes nobody asked for). Nothing is retried or lost silently: the
+    /// driver can log it; a `Close` for the connection follows.
+    Unsolicited {
+        /// The server.
+        server: NodeId,
+        /// What it sent.
+        error: Error,
     },
 }
 

@@ -37,6 +37,7 @@ struct Net {
     max_chunk: usize,
     done: BTreeMap<Ticket, Outcomes<&'static str>>,
     opened: usize,
+    unsolicited: Vec<(NodeId, crate::Error)>,
 }
 
 const NAMES: [&str; 5] = ["a:1", "b:2", "c:3", "d:4", "e:5"];
@@ -54,6 +55,7 @@ impl Net {
             max_chunk: 17,
             done: BTreeMap::new(),
             opened: 0,
+            unsolicited: Vec::new(),
         }
     }
 
@@ -89,6 +91,7 @@ impl Net {
                 Event::Close { conn } => {
                     self.links.remove(&conn);
                 }
+                Event::Unsolicited { server, error } => self.unsolicited.push((server, error)),
             }
         }
         let ids: Vec<ConnId> = self.links.keys().copied().collect();
@@ -560,4 +563,29 @@ fn concurrent_single_gets_are_merged_and_each_caller_gets_its_own() {
     }
     let requests = net.stores[0].commands - before;
     assert!(requests <= 4, "20 gets went as {requests} requests");
+}
+
+#[test]
+fn an_error_no_request_awaited_is_reported_as_an_event() {
+    let mut net = Net::new(1, ClusterConfig::default(), 6);
+    net.stores[0].max_item = 4;
+    // memcached refuses a noreply set that is too large, after the set
+    // already counted as done (it awaited nothing).
+    let big = Request::Store {
+        command: StoreCommand::Set,
+        key: b"k",
+        value: b"too large",
+        flags: 0,
+        exptime: 0,
+        noreply: true,
+    };
+    let out = net.run(&[big]);
+    assert_eq!(out[0], None);
+    net.drive();
+    assert_eq!(net.unsolicited.len(), 1, "{:?}", net.unsolicited);
+    let (server, error) = &net.unsolicited[0];
+    assert_eq!(*server, NodeId(0));
+    assert_eq!(error.kind(), crate::ErrorKind::NoreplyFailed);
+    // The next request opens a new connection and succeeds.
+    assert_eq!(net.run(&[set(b"k", b"ok")])[0], Some(Ok(Reply::Stored)));
 }

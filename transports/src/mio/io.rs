@@ -32,6 +32,8 @@ impl Engine {
                         }
                     }
                 }
+                // Nobody awaited it; the connection's Close follows.
+                Event::Unsolicited { .. } => {}
                 Event::Close { conn } => {
                     if let Some(sock) = self.socks.get_mut(conn.index()).and_then(Option::take) {
                         sock.close(self.poll.registry());
