@@ -31,8 +31,8 @@ pub use memcrab_transport::mio;
 #[cfg(feature = "mock")]
 pub use memcrab_transport::mock;
 pub use memcrab_transport::{
-    Client, ClientBuilder, ClientOptions, CommandOptions, Error, ErrorKind, Keepalive, Memcache,
-    Result, StoreOptions,
+    Client, ClientBuilder, ClientOptions, Clock, CommandOptions, Error, ErrorKind, Keepalive,
+    ManualClock, Memcache, Result, StoreOptions, SystemClock,
 };
 pub use memcrab_transport::{
     Distribution, FallbackClient, HashClient, HashClientBuilder, HashOptions, HealthConfig,

@@ -12,6 +12,7 @@
 pub mod address;
 mod api;
 pub mod blocking;
+mod clock;
 mod error;
 mod fallback;
 mod fault;
@@ -32,6 +33,7 @@ pub use blocking::{
 };
 #[cfg(feature = "tls")]
 pub use blocking::{TlsConfig, TlsConfigBuilder};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind, Result};
 pub use fallback::FallbackClient;
 #[cfg(feature = "json")]

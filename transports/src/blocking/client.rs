@@ -199,6 +199,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets where the time comes from (see [`ClientOptions::clock`]).
+    pub fn clock(mut self, clock: impl crate::Clock + 'static) -> Self {
+        self.opts.clock = Arc::new(clock);
+        self
+    }
+
     /// Sets the protocol that carries the commands: [`Protocol::Text`]
     /// (default) or [`Protocol::Meta`] (memcached 1.6+; noreply failures
     /// are reported instead of lost).

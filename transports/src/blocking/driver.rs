@@ -67,7 +67,6 @@ pub(crate) struct Driver {
     state: Mutex<State>,
     freed: Condvar,
     pub(crate) opts: ClientOptions,
-    origin: Instant,
     wait: Wait,
 }
 
@@ -86,13 +85,12 @@ impl Driver {
             }),
             freed: Condvar::new(),
             opts,
-            origin: Instant::now(),
             wait,
         }
     }
 
     pub(crate) fn now(&self) -> Millis {
-        Millis::from_duration(self.origin.elapsed())
+        self.opts.clock.now()
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {

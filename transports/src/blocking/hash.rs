@@ -362,6 +362,12 @@ impl HashClientBuilder {
         self
     }
 
+    /// Sets where the time comes from (see [`ClientOptions::clock`]).
+    pub fn clock(mut self, clock: impl crate::Clock + 'static) -> Self {
+        self.opts.clock = std::sync::Arc::new(clock);
+        self
+    }
+
     /// Builds the client (no I/O).
     ///
     /// # Errors

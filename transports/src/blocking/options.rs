@@ -64,6 +64,10 @@ pub struct ClientOptions {
     /// Which protocol carries the classic commands (default
     /// [`Protocol::Text`]; [`Protocol::Meta`] needs memcached 1.6).
     pub protocol: Protocol,
+    /// Where the time comes from (deadlines, node health): the real
+    /// monotonic clock by default; a [`ManualClock`](crate::ManualClock)
+    /// in tests runs them on virtual time.
+    pub clock: Arc<dyn crate::Clock>,
     /// Speak TLS to the server with this configuration (cargo feature
     /// `tls`; default off, plain TCP).
     #[cfg(feature = "tls")]
@@ -84,6 +88,7 @@ impl Default for ClientOptions {
             serde: Arc::new(RawSerde),
             max_item_size: Limits::default().max_item_size,
             protocol: Protocol::Text,
+            clock: Arc::new(crate::SystemClock::new()),
             #[cfg(feature = "tls")]
             tls: None,
         }
