@@ -264,6 +264,23 @@ run(memcrab, config).then((r) => (window.__results = r), (e) => (window.__result
   },
 };
 
+/** Resolves once every thread of `pid` is stopped (or after 2 s). */
+async function stopped(pid) {
+  const deadline = Date.now() + 2000;
+  const { readdirSync } = await import("node:fs");
+  const all = () => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).every((t) => {
+        const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+        return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(") ") + 2, stat.lastIndexOf(") ") + 3));
+      });
+    } catch {
+      return true;
+    }
+  };
+  while (!all() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+}
+
 let failed = 0;
 try {
   const mainPort = await freePort();
@@ -272,7 +289,12 @@ try {
   let victim = await memcached(victimPort);
   const control = createServer(async (req, res) => {
     const what = new URL(req.url, "http://x").pathname.slice(1);
-    if (what === "stop") victim.kill("SIGSTOP");
+    if (what === "stop") {
+      victim.kill("SIGSTOP");
+      // kill() only queues the signal: answer once every thread is stopped,
+      // so no request sent after "stop" is served (a loaded machine did).
+      await stopped(victim.pid);
+    }
     else if (what === "kill") victim.kill("SIGKILL");
     else if (what === "restart") victim = await memcached(victimPort);
     res.writeHead(200, { "access-control-allow-origin": "*" }).end(what);
