@@ -176,7 +176,6 @@ impl EngineBuilder {
             ready: VecDeque::new(),
             next_job: 0,
             awaited: 0,
-            buf: vec![0; o.read_buffer.max(4096)].into_boxed_slice(),
             no_delay: o.no_delay,
             origin: Instant::now(),
             batches: Vec::new(),
@@ -221,7 +220,6 @@ pub struct Engine {
     pub(super) next_job: u64,
     /// Jobs submitted whose result has not reached `ready`.
     pub(super) awaited: usize,
-    pub(super) buf: Box<[u8]>,
     pub(super) no_delay: bool,
     pub(super) origin: Instant,
     /// Batches of the command API that completed.

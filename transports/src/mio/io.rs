@@ -80,20 +80,38 @@ impl Engine {
             if !sock.readable {
                 return;
             }
-            match sock.read(&mut self.buf) {
+            // Read into the connection's own buffer (no copy), sized toward
+            // a value being received.
+            let Some(mut room) = self.cluster.take_receive_buffer(conn) else {
+                return;
+            };
+            let Some(sock) = self.socks.get_mut(index).and_then(Option::as_mut) else {
+                self.cluster.handle_read(now, conn, room, 0);
+                return;
+            };
+            match sock.read(&mut room) {
                 Ok(0) => {
                     sock.readable = false;
+                    self.cluster.handle_read(now, conn, room, 0);
                     self.cluster.handle_eof(now, conn);
                 }
                 Ok(n) => {
                     // A short read drained the socket: the next bytes bring
                     // a new edge.
-                    sock.readable = n == self.buf.len();
-                    self.cluster.handle_received(now, conn, &self.buf[..n]);
+                    sock.readable = n == room.len();
+                    self.cluster.handle_read(now, conn, room, n);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return self.fail(index, conn, e),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    sock.readable = false;
+                    self.cluster.handle_read(now, conn, room, 0);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    self.cluster.handle_read(now, conn, room, 0);
+                }
+                Err(e) => {
+                    self.cluster.handle_read(now, conn, room, 0);
+                    return self.fail(index, conn, e);
+                }
             }
         }
     }
