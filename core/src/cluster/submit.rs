@@ -238,31 +238,25 @@ impl<E: Clone> Cluster<E> {
                 let Some(slot) = self.slot_mut(conn) else {
                     continue;
                 };
+                let mut waiter = Waiter {
+                    id: crate::RequestId(0),
+                    ticket: ticket.index,
+                    generation: ticket.generation,
+                    slot: u32::try_from(p.request).unwrap_or(u32::MAX),
+                    awaits: request.awaits(protocol),
+                    group: NO_GROUP,
+                };
                 match request.encode(&mut slot.conn, keys, deadline) {
-                    Ok(id) => slot.lane.push_back(Waiter {
-                        id,
-                        ticket: ticket.index,
-                        generation: ticket.generation,
-                        slot: u32::try_from(p.request).unwrap_or(u32::MAX),
-                        awaits: request.awaits(protocol),
-                        group: NO_GROUP,
-                    }),
+                    Ok(id) => {
+                        waiter.id = id;
+                        slot.lane.push_back(waiter);
+                    }
                     Err(error) => {
-                        let w = Waiter {
-                            id: crate::RequestId(0),
-                            ticket: ticket.index,
-                            generation: ticket.generation,
-                            slot: u32::try_from(p.request).unwrap_or(u32::MAX),
-                            awaits: request.awaits(protocol),
-                            group: NO_GROUP,
+                        let fault = Fault::Core {
+                            server: node,
+                            error,
                         };
-                        self.complete(
-                            &w,
-                            Some(Err(Fault::Core {
-                                server: node,
-                                error,
-                            })),
-                        );
+                        self.complete(&waiter, Some(Err(fault)));
                     }
                 }
             }

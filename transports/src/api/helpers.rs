@@ -121,11 +121,12 @@ pub(crate) fn decode<C: Memcache + ?Sized>(c: &C, key: &[u8], item: Item) -> Res
         .deserialize(key, item.value, item.flags)?)
 }
 
-pub(super) fn arith(reply: Option<Reply>) -> Result<Option<u64>> {
-    match reply {
-        Some(Reply::Number(n)) => Ok(Some(n)),
-        Some(Reply::NotFound) | None => Ok(None),
-        Some(other) => Err(unexpected(&other)),
+/// The result of `incr`/`decr`: the new value, `None` if the key does not
+/// exist (the core's `Meaning::Arith`).
+pub(super) fn number(outcome: Outcome) -> Result<Option<u64>> {
+    match outcome {
+        Outcome::Number(n) => Ok(n),
+        other => Err(odd(&other)),
     }
 }
 

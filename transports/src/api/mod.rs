@@ -14,7 +14,7 @@ use memcrab_core::serde::Value;
 use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Reply, Request, StoreCommand};
 
-use helpers::{arith, boolean, fetch_many, odd, run, store, store_reply, unexpected};
+use helpers::{boolean, fetch_many, number, odd, run, store, store_reply, unexpected};
 pub(crate) use helpers::{decode, fetch, one};
 pub use options::{CommandOptions, StoreOptions};
 
@@ -468,7 +468,7 @@ pub trait Memcache {
             delta,
             noreply: false,
         };
-        arith(one(self, req)?)
+        number(run(self, req)?)
     }
 
     /// Subtracts `delta` from the number at `key` (floored at 0 by the
@@ -486,7 +486,7 @@ pub trait Memcache {
             delta,
             noreply: false,
         };
-        arith(one(self, req)?)
+        number(run(self, req)?)
     }
 
     /// Returns the server's statistics, typed (`args` picks a section such
