@@ -171,16 +171,29 @@ impl AsyncMemcache for Client {
     }
 
     async fn execute<'a>(&'a self, requests: &'a [Request<'a>]) -> Result<Outcomes> {
-        let checked = self.shared().lock().cluster.validate(requests)?;
+        // Validated once, under the lock of the first attempt.
+        let mut checked = None;
         self.shared()
-            .run(|c, now| c.submit_checked(now, checked))
+            .run(move |c, now| {
+                let batch = match checked {
+                    Some(b) => b,
+                    None => *checked.insert(c.validate(requests)?),
+                };
+                c.submit_checked(now, batch)
+            })
             .await
     }
 
     async fn execute_meta<'a>(&'a self, requests: &'a [MetaRequest<'a>]) -> Result<Outcomes> {
-        let checked = self.shared().lock().cluster.validate_meta(requests)?;
+        let mut checked = None;
         self.shared()
-            .run(|c, now| c.submit_meta_checked(now, checked))
+            .run(move |c, now| {
+                let batch = match checked {
+                    Some(b) => b,
+                    None => *checked.insert(c.validate_meta(requests)?),
+                };
+                c.submit_meta_checked(now, batch)
+            })
             .await
     }
 }

@@ -4,13 +4,16 @@
 use std::future::poll_fn;
 use std::io;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 
-use memcrab_core::cluster::ConnId;
+use memcrab_core::cluster::{ConnId, Ticket};
+use memcrab_core::Millis;
+use smallvec::SmallVec;
 use tokio::io::AsyncReadExt;
+use tokio::sync::Notify;
 
-use super::driver::{wake, Shared, Wakes};
-use super::socket::{self, ReadHalf, WriteHalf};
+use super::driver::{wake, Shared, State, Wakes};
+use super::socket::{self, ReadHalf};
 use crate::address::ServerAddr;
 use crate::error::Error;
 
@@ -34,10 +37,11 @@ pub(crate) async fn run(shared: Arc<Shared>, conn: ConnId, addr: ServerAddr) {
             return;
         };
         st.cluster.handle_connected(conn);
-        let task = tokio::spawn(write(Arc::clone(&shared), conn, writer, notify));
+        let task = tokio::spawn(write(Arc::clone(&shared), conn, notify));
         if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
             t.tasks.push(task.abort_handle());
             t.writer_idle = true;
+            t.write = Some(writer);
         }
         let room = st.cluster.take_receive_buffer(conn);
         st.pump(&shared, &mut wakes);
@@ -93,14 +97,8 @@ async fn read(
 }
 
 /// Writes what `conn` has to send whenever it is woken: every request
-/// queued by then, in as few writes as the socket takes (the lock is held
-/// only while the socket accepts bytes without waiting).
-async fn write(
-    shared: Arc<Shared>,
-    conn: ConnId,
-    mut writer: WriteHalf,
-    notify: Arc<tokio::sync::Notify>,
-) {
+/// queued by then, in as few writes as the socket takes.
+async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
     loop {
         notify.notified().await;
         let result = poll_fn(|cx| {
@@ -110,19 +108,8 @@ async fn write(
             if st.cluster.has_merged_pending() {
                 st.cluster.flush(now);
             }
-            let poll = loop {
-                let tx = st.cluster.transmit(conn);
-                if tx.is_empty() {
-                    break writer.as_mut().poll_flush(cx).map(|r| r.map(|()| true));
-                }
-                match writer.as_mut().poll_write(cx, tx) {
-                    Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    Poll::Ready(Ok(n)) => st.cluster.advance_transmit(now, conn, n),
-                    Poll::Ready(Err(e)) => break Poll::Ready(Err(e)),
-                    Poll::Pending => break Poll::Pending,
-                }
-            };
-            if let Poll::Ready(Ok(true)) = poll {
+            let poll = st.write_out(conn, now, cx);
+            if let Poll::Ready(Ok(())) = poll {
                 if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
                     t.writer_idle = t.id == conn;
                 }
@@ -140,6 +127,71 @@ async fn write(
                 Error::io(&st.addr(server), e)
             };
             return fail(&shared, conn, err);
+        }
+    }
+}
+
+impl State {
+    /// Writes `conn`'s transmit until it is empty and flushed (`Ready`),
+    /// or the socket is full (`Pending`, `cx` woken when it has room).
+    fn write_out(
+        &mut self,
+        conn: ConnId,
+        now: Millis,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let Some(w) = self
+            .conns
+            .get_mut(conn.index())
+            .and_then(Option::as_mut)
+            .filter(|t| t.id == conn)
+            .and_then(|t| t.write.as_mut())
+        else {
+            return Poll::Ready(Ok(()));
+        };
+        loop {
+            let tx = self.cluster.transmit(conn);
+            if tx.is_empty() {
+                return w.as_mut().poll_flush(cx);
+            }
+            match w.as_mut().poll_write(cx, tx) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.cluster.advance_transmit(now, conn, n),
+                other => return other.map(|r| r.map(|_| ())),
+            }
+        }
+    }
+
+    /// Writes a just-submitted ticket's bytes from the calling task while
+    /// its connections' writers are idle (one task switch fewer per call);
+    /// what the socket does not take at once is left to the writer.
+    pub(crate) fn write_now(&mut self, shared: &Arc<Shared>, ticket: Ticket) {
+        if self.cluster.has_merged_pending() {
+            // The writer's turn sends the merged gets with it.
+            return;
+        }
+        let now = shared.now();
+        let conns: SmallVec<[ConnId; 2]> = self.cluster.conns_of(ticket).into();
+        for conn in conns {
+            let idle = self
+                .conns
+                .get(conn.index())
+                .and_then(Option::as_ref)
+                .is_some_and(|t| t.id == conn && t.writer_idle && t.write.is_some());
+            if !idle {
+                continue;
+            }
+            let mut cx = Context::from_waker(Waker::noop());
+            match self.write_out(conn, now, &mut cx) {
+                Poll::Ready(Ok(())) => {}
+                // The writer takes over (and registers its own waker).
+                Poll::Pending => {}
+                Poll::Ready(Err(e)) => {
+                    let server = self.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
+                    let err = Error::io(&self.addr(server), e);
+                    self.cluster.handle_failure(now, conn, err);
+                }
+            }
         }
     }
 }

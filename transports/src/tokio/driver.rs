@@ -43,7 +43,6 @@ pub(crate) struct Shared {
 }
 
 /// The tasks of one connection.
-#[derive(Debug)]
 pub(crate) struct ConnTasks {
     pub(crate) id: ConnId,
     /// Wakes the writer.
@@ -51,6 +50,19 @@ pub(crate) struct ConnTasks {
     /// The writer waits for work (only then is it notified).
     pub(crate) writer_idle: bool,
     pub(crate) tasks: SmallVec<[AbortHandle; 2]>,
+    /// The socket's write half, once connected (the writer task writes
+    /// it, and a call may too while the writer is idle).
+    pub(crate) write: Option<super::socket::WriteHalf>,
+}
+
+impl std::fmt::Debug for ConnTasks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnTasks")
+            .field("id", &self.id)
+            .field("writer_idle", &self.writer_idle)
+            .field("connected", &self.write.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the lock protects.
@@ -68,6 +80,8 @@ pub(crate) struct State {
     timer_task: Option<AbortHandle>,
     /// Calls waiting for a connection with room.
     busy_waiters: usize,
+    /// Requests or connections have deadlines (a timer is needed).
+    timed: bool,
 }
 
 impl Shared {
@@ -76,8 +90,11 @@ impl Shared {
         addrs: Vec<Option<ServerAddr>>,
         opts: ClientOptions,
     ) -> Shared {
+        let timed =
+            cluster.config().timeout.is_some() || cluster.config().connect_timeout.is_some();
         Shared {
             state: Mutex::new(State {
+                timed,
                 cluster,
                 addrs,
                 conns: Vec::new(),
@@ -111,45 +128,32 @@ impl Shared {
 
     /// Submits a batch, waiting while every connection it needs is busy
     /// (up to the call timeout), and resolves with its outcomes.
-    pub(crate) async fn run(
-        self: &Arc<Self>,
-        mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
-    ) -> Result<Outcomes> {
+    pub(crate) async fn run<F>(self: &Arc<Self>, submit: F) -> Result<Outcomes>
+    where
+        F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal> + Unpin,
+    {
         let started = self.now();
-        loop {
+        let mut call = Call {
+            shared: self,
+            submit,
+            ticket: None,
+        };
+        if let Attempt::Done(out) = (&mut call).await {
+            return out;
+        }
+        // Busy: count this call as a waiter, then try again once it is
+        // registered (a ticket completing in between is not missed).
+        self.lock().busy_waiters += 1;
+        let out = loop {
             let notified = self.freed.notified();
             tokio::pin!(notified);
-            let mut wakes = Wakes::new();
-            let submitted = {
-                let mut st = self.lock();
-                let now = self.now();
-                match submit(&mut st.cluster, now) {
-                    Ok(ticket) => {
-                        st.pump(self, &mut wakes);
-                        Ok(ticket)
-                    }
-                    Err(Refusal::Invalid(e)) => return Err(e.into()),
-                    Err(Refusal::Busy) => {
-                        notified.as_mut().enable();
-                        st.busy_waiters += 1;
-                        Err(st.cluster.config().max_connections)
-                    }
-                }
+            notified.as_mut().enable();
+            let refused = match (&mut call).await {
+                Attempt::Done(out) => break out,
+                Attempt::Busy(max) => max,
             };
-            let refused = match submitted {
-                Ok(ticket) => {
-                    wake(wakes);
-                    let waiting = Waiting {
-                        shared: self,
-                        ticket: Some(ticket),
-                    };
-                    return waiting.await;
-                }
-                Err(max) => max,
-            };
-            let limit = self.opts.timeout;
             let waited = self.now().saturating_since(started);
-            let done = match limit {
+            let timed_out = match self.opts.timeout {
                 None => {
                     notified.await;
                     false
@@ -159,14 +163,99 @@ impl Shared {
                     .await
                     .is_err(),
             };
-            self.lock().busy_waiters -= 1;
-            if done {
-                return Err(Error::PoolExhausted {
+            if timed_out {
+                break Err(Error::PoolExhausted {
                     max_size: refused,
                     waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
                 });
             }
+        };
+        self.lock().busy_waiters -= 1;
+        out
+    }
+}
+
+/// What one attempt of a [`Call`] ended with.
+enum Attempt {
+    Done(Result<Outcomes>),
+    /// Every connection was busy (the most connections per server).
+    Busy(usize),
+}
+
+/// A call: submits its batch on first poll, then waits for its ticket
+/// (one lock per poll). Dropped early, it tells the cluster to forget the
+/// ticket: its replies are read and discarded, never handed to another
+/// call.
+struct Call<'a, F> {
+    shared: &'a Arc<Shared>,
+    submit: F,
+    ticket: Option<Ticket>,
+}
+
+impl<F> Future for &mut Call<'_, F>
+where
+    F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal> + Unpin,
+{
+    type Output = Attempt;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Attempt> {
+        let this = &mut **self;
+        let shared = this.shared;
+        let mut wakes = Wakes::new();
+        let mut st = shared.lock();
+        let ticket = match this.ticket {
+            Some(t) => t,
+            None => match (this.submit)(&mut st.cluster, shared.now()) {
+                Ok(t) => {
+                    this.ticket = Some(t);
+                    st.write_now(shared, t);
+                    st.pump(shared, &mut wakes);
+                    t
+                }
+                Err(Refusal::Invalid(e)) => return Poll::Ready(Attempt::Done(Err(e.into()))),
+                Err(Refusal::Busy) => {
+                    return Poll::Ready(Attempt::Busy(st.cluster.config().max_connections));
+                }
+            },
+        };
+        if st.cluster.is_done(ticket) {
+            let out = st.take(ticket);
+            if let Some(w) = st.wakers.get_mut(ticket.index()) {
+                *w = None;
+            }
+            drop(st);
+            wake(wakes);
+            this.ticket = None;
+            return Poll::Ready(Attempt::Done(Ok(out)));
         }
+        let i = ticket.index();
+        if st.wakers.len() <= i {
+            st.wakers.resize_with(i + 1, || None);
+        }
+        match &mut st.wakers[i] {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        drop(st);
+        wake(wakes);
+        Poll::Pending
+    }
+}
+
+impl<F> Drop for Call<'_, F> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        let mut wakes = Wakes::new();
+        let mut st = self.shared.lock();
+        if let Some(w) = st.wakers.get_mut(ticket.index()) {
+            *w = None;
+        }
+        st.cluster.forget(ticket);
+        st.pump(self.shared, &mut wakes);
+        drop(st);
+        wake(wakes);
     }
 }
 
@@ -175,9 +264,13 @@ impl State {
     /// connections, wakes idle writers with bytes to send, wakes the calls
     /// whose tickets completed (into `wakes`) and re-arms the timer.
     pub(crate) fn pump(&mut self, shared: &Arc<Shared>, wakes: &mut Wakes) {
+        let mut opened = false;
         while let Some(ev) = self.cluster.poll_event() {
             match ev {
-                Event::Open { conn, server } => self.open(shared, conn, server.0),
+                Event::Open { conn, server } => {
+                    opened = true;
+                    self.open(shared, conn, server.0);
+                }
                 Event::Close { conn } => {
                     if let Some(t) = self.conns.get_mut(conn.index()) {
                         if t.as_ref().is_some_and(|t| t.id == conn) {
@@ -208,7 +301,11 @@ impl State {
                 t.writer.notify_one();
             }
         }
-        self.arm_timer(shared);
+        if self.timed && (opened || self.timer_at.is_none()) {
+            // Deadlines only grow (now plus one timeout) except a new
+            // connection's: otherwise the armed one stays the earliest.
+            self.arm_timer(shared);
+        }
     }
 
     /// Starts the connection task of `conn`.
@@ -234,6 +331,7 @@ impl State {
             writer,
             writer_idle: false,
             tasks: SmallVec::from_iter([task.abort_handle()]),
+            write: None,
         });
     }
 
@@ -298,61 +396,5 @@ impl State {
 pub(crate) fn wake(wakes: Wakes) {
     for w in wakes {
         w.wake();
-    }
-}
-
-/// A call waiting for its ticket. Dropped early, it tells the cluster to
-/// forget the ticket: its replies are read and discarded, never handed to
-/// another call.
-struct Waiting<'a> {
-    shared: &'a Arc<Shared>,
-    ticket: Option<Ticket>,
-}
-
-impl Future for Waiting<'_> {
-    type Output = Result<Outcomes>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let Some(ticket) = self.ticket else {
-            return Poll::Ready(Err(Error::Config(
-                "a finished call was polled again".into(),
-            )));
-        };
-        let mut st = self.shared.lock();
-        if st.cluster.is_done(ticket) {
-            let out = st.take(ticket);
-            if let Some(w) = st.wakers.get_mut(ticket.index()) {
-                *w = None;
-            }
-            drop(st);
-            self.ticket = None;
-            return Poll::Ready(Ok(out));
-        }
-        let i = ticket.index();
-        if st.wakers.len() <= i {
-            st.wakers.resize_with(i + 1, || None);
-        }
-        match &mut st.wakers[i] {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let Some(ticket) = self.ticket.take() else {
-            return;
-        };
-        let mut wakes = Wakes::new();
-        let mut st = self.shared.lock();
-        if let Some(w) = st.wakers.get_mut(ticket.index()) {
-            *w = None;
-        }
-        st.cluster.forget(ticket);
-        st.pump(self.shared, &mut wakes);
-        drop(st);
-        wake(wakes);
     }
 }
