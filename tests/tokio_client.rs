@@ -380,3 +380,45 @@ async fn a_frozen_server_times_out_and_a_bad_prefix_is_refused() {
     assert!(e.is_err());
     assert!(Client::builder().build().is_err());
 }
+
+/// Code written against `AsyncMemcache` runs the same on the in-memory
+/// mock and on a real server.
+async fn scenario<C: AsyncMemcache>(c: &C) -> Vec<String> {
+    let mut seen = Vec::new();
+    seen.push(format!("{:?}", c.set("a", "1").await));
+    seen.push(format!("{:?}", c.add("a", "2").await));
+    seen.push(format!("{:?}", c.incr("a", 41).await));
+    seen.push(format!("{:?}", c.decr("a", 50).await));
+    seen.push(format!("{:?}", bytes(c.get("a").await.unwrap())));
+    seen.push(format!("{:?}", c.append("a", "x").await));
+    seen.push(format!("{:?}", c.incr("a", 1).await.map_err(|e| e.kind())));
+    let (_, cas) = c.gets("a").await.unwrap().unwrap();
+    seen.push(format!(
+        "{:?}",
+        c.cas("a", "c", cas + 1, StoreOptions::new()).await
+    ));
+    seen.push(format!(
+        "{:?}",
+        c.cas("a", "c", cas, StoreOptions::new()).await
+    ));
+    seen.push(format!(
+        "{:?}",
+        c.get_many(&["a", "b"]).await.map(|m| m.len())
+    ));
+    seen.push(format!("{:?}", c.delete("a").await));
+    seen.push(format!("{:?}", c.delete("a").await));
+    seen.push(format!("{:?}", c.touch("a", 10).await));
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_mock_answers_the_async_trait_as_memcached_does() {
+    let server = MemcachedServer::start();
+    let real = scenario(&client(&server.addr_string())).await;
+    let mock = memcrab_transport::mock::MockClient::builder()
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    assert_eq!(scenario(&mock).await, real);
+    assert_eq!(real[2], "Ok(Some(42))");
+}
