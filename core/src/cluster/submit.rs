@@ -173,6 +173,21 @@ impl<E: Clone> Cluster<E> {
         self.submit_batch(now, Some(server), requests)
     }
 
+    /// Submits a batch of meta requests to one server (see
+    /// [`submit_to`](Self::submit_to)).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_meta_to(
+        &mut self,
+        now: Millis,
+        server: NodeId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_batch(now, Some(server), requests)
+    }
+
     fn submit_batch<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
@@ -264,6 +279,25 @@ impl<E: Clone> Cluster<E> {
         Ok(ticket)
     }
 
+    /// With [`fail_resting`](super::ClusterConfig::fail_resting), the
+    /// result of a request bound for resting `server`: the fault that put
+    /// it to rest.
+    fn resting(&self, server: NodeId) -> Option<Outcome<E>> {
+        if !self.config.fail_resting {
+            return None;
+        }
+        let fault = self
+            .last_fault
+            .get(server.0)
+            .cloned()
+            .flatten()
+            .unwrap_or(Fault::Core {
+                server,
+                error: crate::Error::UnexpectedClose,
+            });
+        Some(Some(Err(fault)))
+    }
+
     /// Routes every request of a batch.
     fn plan<'a, W: Wire<'a>>(
         &mut self,
@@ -300,19 +334,27 @@ impl<E: Clone> Cluster<E> {
                 Keys::Local => plan.answers.push((i, Some(Ok(noop_reply())))),
                 Keys::One(key) => match self.route(key, now) {
                     Route::Node(node) => plan.parts.push(whole(node)),
-                    Route::Wait(_) => plan.answers.push((i, skipped())),
+                    Route::Wait(node) => {
+                        let answer = self.resting(node).unwrap_or_else(skipped);
+                        plan.answers.push((i, answer));
+                    }
                     Route::NoNodes => plan.answers.push((i, down())),
                 },
                 Keys::Many(_) if single => plan.parts.push(whole(NodeId(0))),
                 Keys::Many(keys) => {
                     let mut routed: SmallVec<[(NodeId, &'a [u8]); 8]> = SmallVec::new();
                     let mut none_live = false;
+                    let mut resting = None;
                     for key in keys {
                         match self.route(key, now) {
                             Route::Node(node) => routed.push((node, key)),
-                            Route::Wait(_) => {}
+                            Route::Wait(node) => resting = resting.or(self.resting(node)),
                             Route::NoNodes => none_live = true,
                         }
+                    }
+                    if let Some(answer) = resting {
+                        plan.answers.push((i, answer));
+                        continue;
                     }
                     if routed.is_empty() {
                         let answer = if none_live { down() } else { skipped() };
