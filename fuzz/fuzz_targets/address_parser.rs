@@ -17,12 +17,7 @@ fn round_trip(addr: &ServerAddr) {
     assert_eq!(&again, addr, "{addr:?} displays as {shown:?}");
     assert_eq!(again.to_string(), shown);
     // The getters never panic (nothing here resolves names).
-    let _ = (
-        addr.host(),
-        addr.port(),
-        addr.unix_socket(),
-        addr.unix_path(),
-    );
+    let _ = (addr.host(), addr.port(), addr.unix_socket(), addr.unix_path());
     let _ = addr.is_loopback();
     // Node names are built from the parts, never re-parsed.
     let pymemcache = addr.pymemcache_name();
