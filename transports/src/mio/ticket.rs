@@ -30,12 +30,12 @@ pub struct Completion {
     pub result: Result<Reply, Error>,
 }
 
-/// Why [`Driver::submit`] did not take a request.
+/// Why [`Driver::submit`](super::Driver::submit) did not take a request.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum SubmitError {
     /// The connection's unwritten bytes reached
-    /// [`DriverOptions::max_buffered`]: let the loop run (the socket takes
+    /// [`DriverOptions::max_buffered`](super::DriverOptions::max_buffered): let the loop run (the socket takes
     /// bytes on its next writable event) and submit again. The request was
     /// not queued.
     Full,
