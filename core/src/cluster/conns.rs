@@ -290,6 +290,12 @@ impl<E: Clone> Cluster<E> {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        let answered = slot.conn.in_flight() == 0 && !slot.conn.wants_write();
+        if !slot.conn.is_closed() && (slot.lane.is_empty() || !answered) {
+            // Nothing to settle: requests still await their replies, or
+            // none is left.
+            return;
+        }
         let mut awaited = !slot.lane.is_empty();
         if slot.conn.in_flight() == 0 && !slot.conn.wants_write() {
             let lane = core::mem::take(&mut slot.lane);

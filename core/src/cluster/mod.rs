@@ -397,6 +397,20 @@ impl<E: Clone> Cluster<E> {
         Some(out)
     }
 
+    /// Takes the result of a completed ticket of one request (the first
+    /// request's, of a batch): [`take`](Self::take) without the list.
+    /// `None` if it is not complete (or unknown); `Some(None)` for a
+    /// request that awaited no reply and was sent.
+    pub fn take_one(&mut self, ticket: Ticket) -> Option<Outcome<E>> {
+        let state = self.ticket_mut(ticket)?;
+        if !state.is_done() {
+            return None;
+        }
+        let out = state.slots.first_mut().and_then(ticket::Slot::take);
+        self.free_ticket(ticket.index);
+        Some(out)
+    }
+
     /// Gives up on `ticket`: its replies are read and dropped when they
     /// come (a connection is never left out of step), its results never
     /// delivered.

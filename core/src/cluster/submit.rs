@@ -1,5 +1,6 @@
 //! Submitting a batch: validate once, route, split, encode.
 
+use alloc::vec::Vec;
 use core::ops::Range;
 
 use smallvec::SmallVec;
@@ -28,7 +29,8 @@ struct Part {
 struct Plan<'a, E> {
     parts: SmallVec<[Part; 4]>,
     /// Requests answered without I/O.
-    answers: SmallVec<[(usize, Outcome<E>); 1]>,
+    /// Requests answered without I/O (rare: a Vec costs nothing empty).
+    answers: Vec<(usize, Outcome<E>)>,
     /// The keys of split gets, grouped by server.
     keys: SmallVec<[&'a [u8]; 8]>,
 }
@@ -210,7 +212,13 @@ impl<E: Clone> Cluster<E> {
                 return Ok(ticket);
             }
         }
-        let plan = self.plan(now, target, requests);
+        let mut plan = Plan {
+            parts: SmallVec::new(),
+            answers: Vec::new(),
+            keys: SmallVec::new(),
+        };
+        // Filled in place: a plan is large to move.
+        self.plan(now, target, requests, &mut plan);
         // Every server's connection first: all or nothing.
         let mut chosen: SmallVec<[(NodeId, ConnId); 2]> = SmallVec::new();
         for part in &plan.parts {
@@ -304,12 +312,8 @@ impl<E: Clone> Cluster<E> {
         now: Millis,
         target: Option<NodeId>,
         requests: &[W],
-    ) -> Plan<'a, E> {
-        let mut plan = Plan {
-            parts: SmallVec::new(),
-            answers: SmallVec::new(),
-            keys: SmallVec::new(),
-        };
+        plan: &mut Plan<'a, E>,
+    ) {
         let ignore = self.config.ignore_exc;
         let single = self.servers.len() == 1 && self.config.health.is_none();
         for (i, r) in requests.iter().enumerate() {
@@ -392,6 +396,5 @@ impl<E: Clone> Cluster<E> {
                 }
             }
         }
-        plan
     }
 }

@@ -125,7 +125,7 @@ impl Driver {
     }
 
     fn now(&self) -> Millis {
-        Millis::from_duration(self.origin.elapsed())
+        super::engine::millis_since(self.origin)
     }
 
     /// Adds a server with up to one connection per token in `tokens`, and
@@ -274,9 +274,8 @@ impl Driver {
                 _ => continue,
             };
             *job = None;
-            let out = self.net.cluster.take(t).unwrap_or_default();
             // A request that awaited no reply and was written: nothing.
-            if let Some(result) = out.into_iter().next().flatten() {
+            if let Some(result) = self.net.cluster.take_one(t).flatten() {
                 let result = result.map_err(|f| self.net.error_of(f));
                 self.done.push_back(Completion { ticket, result });
             }
@@ -309,8 +308,7 @@ impl Driver {
         };
         if self.net.cluster.is_done(t) {
             // Answered at once, without I/O: a resting or missing server.
-            let out = self.net.cluster.take(t).unwrap_or_default();
-            return match out.into_iter().next().flatten() {
+            return match self.net.cluster.take_one(t).flatten() {
                 Some(Err(f)) => Err(SubmitError::Failed(self.net.error_of(f))),
                 Some(Ok(reply)) => {
                     self.done.push_back(Completion {

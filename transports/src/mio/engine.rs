@@ -264,7 +264,7 @@ impl Engine {
     }
 
     pub(super) fn now(&self) -> Millis {
-        Millis::from_duration(self.origin.elapsed())
+        millis_since(self.origin)
     }
 
     /// Submits `request`, waiting for replies (collected for
@@ -359,11 +359,8 @@ impl Engine {
         self.handle_events(now);
         self.net.write_all(self.poll.registry(), now);
         self.collect();
-        let deadline = self
-            .net
-            .cluster
-            .poll_timeout()
-            .map(|d| d.saturating_since(now));
+        let due = self.net.cluster.poll_timeout();
+        let deadline = due.map(|d| d.saturating_since(now));
         let mut wait = match (timeout, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -393,7 +390,9 @@ impl Engine {
                 self.net.drive(self.poll.registry(), now, i);
             }
         }
-        if self.net.cluster.poll_timeout().is_some_and(|d| d <= now) {
+        // Nothing read brings a deadline nearer: the one before the wait
+        // says whether one may be due (a spurious call is a no-op).
+        if due.is_some_and(|d| d <= now) {
             self.net.cluster.handle_timeout(now);
         }
         self.handle_events(now);
@@ -429,8 +428,8 @@ impl Engine {
                 _ => continue,
             };
             *slot = None;
-            let out = self.net.cluster.take(ticket).unwrap_or_default();
             if job == BATCH {
+                let out = self.net.cluster.take(ticket).unwrap_or_default();
                 let out = out
                     .into_iter()
                     .map(|o| o.map(|r| r.map_err(|f| self.net.error_of(f))))
@@ -438,11 +437,10 @@ impl Engine {
                 self.batches.push((ticket, out));
                 continue;
             }
-            match out.into_iter().next().flatten() {
-                Some(result) => {
-                    let result = result.map_err(|f| self.net.error_of(f));
-                    self.ready.push_back((job, result));
-                }
+            match self.net.cluster.take_one(ticket).flatten() {
+                Some(r) => self
+                    .ready
+                    .push_back((job, r.map_err(|f| self.net.error_of(f)))),
                 // Awaited no reply and was written: nothing to hand back.
                 None => self.awaited = self.awaited.saturating_sub(1),
             }
@@ -485,6 +483,13 @@ impl Engine {
     pub fn into_client(self) -> super::EngineClient {
         super::EngineClient::new(self)
     }
+}
+
+/// The milliseconds since `origin`, without `Duration::as_millis`'s
+/// 128-bit division (the clock is read on every turn).
+pub(super) fn millis_since(origin: Instant) -> Millis {
+    let d = origin.elapsed();
+    Millis(d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
 }
 
 fn poll_error(e: io::Error) -> Error {
