@@ -166,9 +166,16 @@ impl Net {
             if tx.is_empty() || sock.write_blocked || !sock.connected {
                 return;
             }
+            let len = tx.len();
             match sock.write(tx) {
                 Ok(0) => return self.fail(registry, now, index, io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.cluster.advance_transmit(now, conn, n),
+                Ok(n) => {
+                    self.cluster.advance_transmit(now, conn, n);
+                    if n == len {
+                        // All written: nothing to look up again.
+                        return;
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => sock.write_blocked = true,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return self.fail(registry, now, index, e),
