@@ -631,4 +631,16 @@ fn driver_multi_key_get_over_three_servers_returns_every_key() {
         assert_eq!(&it.value[..], format!("v-{k}").as_bytes());
     }
     assert_eq!(lp.driver.total_in_flight(), 0);
+    // submit_to: on the token's own connection, opened under it if need be.
+    let one: &[&[u8]] = &[refs[0]];
+    let get = Request::Get {
+        command: GetCommand::Get,
+        keys: one,
+    };
+    for token in [Token(5), Token(4), Token(5), Token(1)] {
+        let t = lp.driver.submit_to(token, &get).unwrap();
+        assert_eq!(t.token, token);
+        assert!(lp.driver.is_open(token));
+        assert!(lp.collect(1)[0].result.is_ok());
+    }
 }

@@ -102,6 +102,15 @@ impl<E: Clone> Cluster<E> {
         Some(self.open(server, now))
     }
 
+    /// Opens another connection to `server` before any request needs it
+    /// (an [`Event::Open`] follows), if the server has fewer than its limit
+    /// of connections; `None` otherwise, or for an unknown server.
+    pub fn open_connection(&mut self, now: Millis, server: NodeId) -> Option<ConnId> {
+        let s = self.servers.get(server.0).filter(|s| !s.removed)?;
+        let max = s.max_conns.unwrap_or(self.config.max_connections);
+        (s.conns.len() < max).then(|| self.open(server, now))
+    }
+
     fn open(&mut self, server: NodeId, now: Millis) -> ConnId {
         let mut conn = Connection::with_config(self.config.policy.clone(), self.config.limits);
         conn.set_protocol(self.config.protocol);

@@ -114,7 +114,7 @@ impl<E: Clone> Cluster<E> {
         now: Millis,
         batch: Checked<'_, Request<'_>>,
     ) -> Result<Ticket, Refusal> {
-        self.submit_valid(now, None, batch.requests)
+        self.submit_valid(now, None, None, batch.requests)
     }
 
     /// Submits a checked batch of meta requests.
@@ -127,7 +127,7 @@ impl<E: Clone> Cluster<E> {
         now: Millis,
         batch: Checked<'_, MetaRequest<'_>>,
     ) -> Result<Ticket, Refusal> {
-        self.submit_valid(now, None, batch.requests)
+        self.submit_valid(now, None, None, batch.requests)
     }
 
     /// Submits a batch of classic requests and returns its ticket.
@@ -197,13 +197,67 @@ impl<E: Clone> Cluster<E> {
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
         self.check_all(requests)?;
-        self.submit_valid(now, target, requests)
+        self.submit_valid(now, target, None, requests)
     }
 
+    /// Submits a batch of classic requests on connection `conn`, whatever
+    /// their keys: requests that must stay in order on one socket. Nothing
+    /// is routed or merged, and node health is not asked.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit); [`Refusal::Invalid`] with
+    /// [`Error::UnexpectedClose`](crate::Error::UnexpectedClose) if `conn`
+    /// is closed or unknown.
+    pub fn submit_on(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[Request<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_pinned(now, conn, requests)
+    }
+
+    /// Submits a batch of meta requests on connection `conn` (see
+    /// [`submit_on`](Self::submit_on)).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit_on`](Self::submit_on).
+    pub fn submit_meta_on(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_pinned(now, conn, requests)
+    }
+
+    fn submit_pinned<'a, W: Wire<'a>>(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[W],
+    ) -> Result<Ticket, Refusal> {
+        self.check_all(requests)?;
+        let Some(slot) = self.slot(conn).filter(|c| !c.conn.is_closed()) else {
+            return Err(Refusal::Invalid(crate::Error::UnexpectedClose));
+        };
+        let full = self.config.max_buffered.unwrap_or(usize::MAX);
+        if slot.tickets >= self.config.depth || slot.conn.transmit().len() >= full {
+            return Err(Refusal::Busy);
+        }
+        let server = slot.server;
+        self.submit_valid(now, Some(server), Some(conn), requests)
+    }
+
+    /// Submits a valid batch: to `target`'s server if given (on `pin` if
+    /// given), else where each key goes.
     fn submit_valid<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
         target: Option<NodeId>,
+        pin: Option<ConnId>,
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
         self.now = now;
@@ -225,7 +279,10 @@ impl<E: Clone> Cluster<E> {
             if chosen.iter().any(|(n, _)| *n == part.node) {
                 continue;
             }
-            let conn = self.acquire(part.node, now).ok_or(Refusal::Busy)?;
+            let conn = match pin {
+                Some(conn) => conn,
+                None => self.acquire(part.node, now).ok_or(Refusal::Busy)?,
+            };
             chosen.push((part.node, conn));
         }
         let ticket = self.new_ticket();

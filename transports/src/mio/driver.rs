@@ -77,6 +77,8 @@ pub struct Driver {
     next_id: u64,
     /// Requests were submitted since the last flush.
     unflushed: bool,
+    /// The token the next socket opened goes under, if free.
+    preferred: Option<usize>,
     origin: Instant,
 }
 
@@ -120,6 +122,7 @@ impl Driver {
             done: VecDeque::new(),
             next_id: 0,
             unflushed: false,
+            preferred: None,
             origin: Instant::now(),
         })
     }
@@ -234,10 +237,14 @@ impl Driver {
         while let Some(event) = self.net.cluster.poll_event() {
             match event {
                 ClusterEvent::Open { conn, server } => {
-                    let free = self
-                        .tokens
-                        .iter()
-                        .position(|t| t.server == server && t.conn.is_none());
+                    let preferred = self.preferred.take().filter(|&s| {
+                        self.tokens[s].server == server && self.tokens[s].conn.is_none()
+                    });
+                    let free = preferred.or_else(|| {
+                        self.tokens
+                            .iter()
+                            .position(|t| t.server == server && t.conn.is_none())
+                    });
                     let Some(slot) = free else {
                         let e = Error::Config("every token of the server is in use".into());
                         self.net.cluster.handle_failure(now, conn, e);
@@ -344,25 +351,26 @@ impl Driver {
         self.accept(submitted)
     }
 
-    /// Submits `request` to the server of `token` whatever its key (and
-    /// whatever that server's health), on the connection the cluster picks
-    /// (it opens a new socket if the server has none).
+    /// Submits `request` on the connection of `token` whatever its key
+    /// (and whatever its server's health), opening a new socket under the
+    /// token first if it has none: requests submitted to one token are
+    /// written and answered in order.
     ///
     /// # Errors
     ///
-    /// As [`submit`](Self::submit); an unknown token is
-    /// [`SubmitError::Failed`].
+    /// As [`submit`](Self::submit); an unknown token, or a socket that
+    /// cannot be opened, is [`SubmitError::Failed`].
     pub fn submit_to(
         &mut self,
         token: Token,
         request: &Request<'_>,
     ) -> Result<Ticket, SubmitError> {
-        let server = self.server_of_token(token)?;
         let now = self.now();
+        let conn = self.conn_for(now, token)?;
         let submitted = self
             .net
             .cluster
-            .submit_to(now, server, std::slice::from_ref(request));
+            .submit_on(now, conn, std::slice::from_ref(request));
         self.handle_events(now);
         self.accept(submitted)
     }
@@ -383,7 +391,7 @@ impl Driver {
         self.accept(submitted)
     }
 
-    /// Submits a meta `request` to the server of `token`; see
+    /// Submits a meta `request` on the connection of `token`; see
     /// [`submit_to`](Self::submit_to).
     ///
     /// # Errors
@@ -394,12 +402,12 @@ impl Driver {
         token: Token,
         request: &MetaRequest<'_>,
     ) -> Result<Ticket, SubmitError> {
-        let server = self.server_of_token(token)?;
         let now = self.now();
+        let conn = self.conn_for(now, token)?;
         let submitted = self
             .net
             .cluster
-            .submit_meta_to(now, server, std::slice::from_ref(request));
+            .submit_meta_on(now, conn, std::slice::from_ref(request));
         self.handle_events(now);
         self.accept(submitted)
     }
@@ -514,6 +522,35 @@ impl Driver {
     #[must_use]
     pub fn node_of(&self, token: Token) -> Option<NodeId> {
         self.slot(token).map(|s| self.tokens[s].server)
+    }
+
+    /// The connection `token`'s socket carries, opened under it now if it
+    /// has none.
+    fn conn_for(&mut self, now: Millis, token: Token) -> Result<cluster::ConnId, SubmitError> {
+        let server = self.server_of_token(token)?;
+        let slot = self.slot(token).ok_or(SubmitError::Full)?;
+        if let Some(conn) = self.conn(&self.tokens[slot]) {
+            return Ok(conn);
+        }
+        // The socket of a connection that broke may still wait for its
+        // Close: let it go first.
+        self.handle_events(now);
+        let conn = self
+            .net
+            .cluster
+            .open_connection(now, server)
+            .ok_or(SubmitError::Full)?;
+        self.preferred = Some(slot);
+        self.handle_events(now);
+        if self.net.cluster.conn_at(conn.index()) == Some(conn) {
+            return Ok(conn);
+        }
+        // The socket could not even be opened.
+        let fault = self.net.cluster.last_fault(server).cloned();
+        Err(SubmitError::Failed(fault.map_or_else(
+            || Error::Config(format!("token {}: could not open a socket", token.0)),
+            |f| self.net.error_of(f),
+        )))
     }
 
     fn server_of_token(&self, token: Token) -> Result<NodeId, SubmitError> {

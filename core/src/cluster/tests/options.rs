@@ -149,3 +149,36 @@ fn fail_resting_fails_requests_for_a_resting_server_with_its_fault() {
     net.advance(Duration::from_millis(1_001));
     assert_eq!(net.run(&[set(&victim, b"v")])[0], Some(Ok(Reply::Stored)));
 }
+
+#[test]
+fn submit_on_pins_a_batch_to_one_connection() {
+    let config = ClusterConfig {
+        spread: true,
+        ..ClusterConfig::default()
+            .max_connections(2)
+            .depth(usize::MAX)
+    };
+    let mut net = Net::new(2, config, 25);
+    let first = net.submit(&[GET]);
+    let busy = net.cluster.conns_of(first)[0];
+    // Another connection of the same server, opened before any request.
+    let server = net.cluster.server_of(busy).unwrap();
+    let other = net.cluster.open_connection(net.now, server).unwrap();
+    assert_eq!(
+        net.cluster.open_connection(net.now, server),
+        None,
+        "at its limit"
+    );
+    let t = net.cluster.submit_on(net.now, busy, &[GET]).unwrap();
+    assert_eq!(net.cluster.conns_of(t), &[busy]);
+    net.drive();
+    assert!(net.done.contains_key(&first) && net.done.contains_key(&t));
+    // A closed connection refuses, sending nothing.
+    net.cluster.close_idle_connections();
+    net.drive();
+    assert!(!net.cluster.is_connected(other));
+    assert_eq!(
+        net.cluster.submit_on(net.now, other, &[GET]),
+        Err(Refusal::Invalid(crate::Error::UnexpectedClose))
+    );
+}
