@@ -781,7 +781,7 @@ fn a_frozen_server_times_out_instead_of_hanging() {
     let message = r.error();
     assert!(message.contains("timed out"), "{r:?}");
     assert!(message.contains(&server.addr_string()), "{r:?}");
-    assert!(elapsed < Duration::from_secs(4), "took {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
 }
 
 #[test]

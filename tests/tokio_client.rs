@@ -347,6 +347,18 @@ async fn a_dead_node_keys_move_and_come_back() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_ipv6() {
+    if !support::ipv6_available() {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    }
+    let server = MemcachedServer::start_ipv6();
+    let c = client(&format!("[::1]:{}", server.port()));
+    assert!(c.set("six", "v6").await.unwrap());
+    assert_eq!(bytes(c.get("six").await.unwrap()), Some(b"v6".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_a_unix_socket() {
     let server = MemcachedServer::start_unix();
     let path = server.socket_path().to_str().unwrap().to_owned();
