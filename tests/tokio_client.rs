@@ -198,7 +198,9 @@ fn futures_noop_waker() -> std::task::Waker {
 
 use std::future::Future;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread: every task submits before the writer's turn, whatever the
+// machine's load, so what merges is deterministic.
+#[tokio::test(flavor = "current_thread")]
 async fn concurrent_gets_are_merged() {
     let server = MemcachedServer::start();
     let proxy = FaultProxy::start(server.socket_addr());
@@ -235,7 +237,10 @@ async fn concurrent_gets_are_merged() {
     let merged = run(true).await;
     // 1,000 `get mk\r\n` and 1,000 `get absent\r\n` when nothing merges.
     assert_eq!(unmerged, 1000 * 8 + 1000 * 12);
-    assert!(merged * 10 < unmerged * 8, "merged {merged} vs {unmerged}");
+    // Merged: `get` and `\r\n` once per up to 64 keys (10,000 bytes of
+    // keys and spaces, plus 6 per request): at least 8 keys per request.
+    assert!(merged * 10 < unmerged * 6, "merged {merged} vs {unmerged}");
+    eprintln!("request bytes: merged {merged}, unmerged {unmerged}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -320,8 +325,14 @@ async fn a_dead_node_keys_move_and_come_back() {
     let dead = servers[0].addr_string();
     servers[0].kill();
     let killed = Instant::now();
-    // The call that meets the dead node fails; the node is dead at once.
-    assert!(c.get_many(&keys).await.is_err());
+    // The call that meets the dead node fails; the node is dead at once
+    // (a closed connection does not count, as in pymemcache: the refused
+    // reconnect of the next call does).
+    let e = c.get_many(&keys).await.unwrap_err();
+    if e.kind() == ErrorKind::UnexpectedClose {
+        let e = c.get_many(&keys).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Io, "{e}");
+    }
     // Its keys moved to live nodes (where they miss); the others still hit.
     let got = c.get_many(&keys).await.unwrap();
     for k in &keys {

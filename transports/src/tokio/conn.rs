@@ -1,7 +1,6 @@
 //! The tasks of the tokio driver: one per connection (connect, then read),
 //! a writer per connection, and the timer.
 
-use std::future::poll_fn;
 use std::io;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -9,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use memcrab_core::cluster::{ConnId, Ticket};
 use memcrab_core::Millis;
 use smallvec::SmallVec;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use super::driver::{wake, Shared, State, Wakes};
@@ -96,37 +95,70 @@ async fn read(
     }
 }
 
+/// Most bytes copied out for one write.
+const WRITE_CHUNK: usize = 256 * 1024;
+
 /// Writes what `conn` has to send whenever it is woken: every request
-/// queued by then, in as few writes as the socket takes.
+/// queued by then, in one write. The bytes are copied out under the lock
+/// and written without it, so callers and the reader never wait for a
+/// write syscall.
 async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
+    let mut buf = Vec::new();
     loop {
         notify.notified().await;
-        let result = poll_fn(|cx| {
+        loop {
             let mut wakes = Wakes::new();
-            let mut st = shared.lock();
-            let now = shared.now();
-            if st.cluster.has_merged_pending() {
-                st.cluster.flush(now);
-            }
-            let poll = st.write_out(conn, now, cx);
-            if let Poll::Ready(Ok(())) = poll {
-                if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
-                    t.writer_idle = t.id == conn;
+            let half = {
+                let mut st = shared.lock();
+                let now = shared.now();
+                if st.cluster.has_merged_pending() {
+                    st.cluster.flush(now);
                 }
-            }
-            st.pump(&shared, &mut wakes);
-            drop(st);
-            wake(wakes);
-            poll
-        })
-        .await;
-        if let Err(e) = result {
-            let err = {
-                let st = shared.lock();
-                let server = st.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
-                Error::io(&st.addr(server), e)
+                let tx = st.cluster.transmit(conn);
+                buf.clear();
+                buf.extend_from_slice(&tx[..tx.len().min(WRITE_CHUNK)]);
+                let slot = st
+                    .conns
+                    .get_mut(conn.index())
+                    .and_then(Option::as_mut)
+                    .filter(|t| t.id == conn);
+                let Some(slot) = slot else { return };
+                let half = if buf.is_empty() {
+                    slot.writer_idle = true;
+                    None
+                } else {
+                    slot.write.take()
+                };
+                st.pump(&shared, &mut wakes);
+                half
             };
-            return fail(&shared, conn, err);
+            wake(wakes);
+            let Some(mut half) = half else { break };
+            let written = match half.write_all(&buf).await {
+                Ok(()) => half.flush().await,
+                Err(e) => Err(e),
+            };
+            let mut wakes = Wakes::new();
+            {
+                let mut st = shared.lock();
+                let now = shared.now();
+                if let Err(e) = written {
+                    let server = st.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
+                    let err = Error::io(&st.addr(server), e);
+                    st.cluster.handle_failure(now, conn, err);
+                    st.pump(&shared, &mut wakes);
+                    drop(st);
+                    return wake(wakes);
+                }
+                if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
+                    if t.id == conn {
+                        t.write = Some(half);
+                    }
+                }
+                st.cluster.advance_transmit(now, conn, buf.len());
+                st.pump(&shared, &mut wakes);
+            }
+            wake(wakes);
         }
     }
 }
