@@ -20,52 +20,52 @@ struct Pending {
     keys: Vec<usize>,
 }
 
-pub(super) fn run(
+/// The engine of a run: `depth` requests in flight per connection, gets
+/// merged up to `merge` keys.
+fn engine(
     c: &Config,
-    servers: String,
     list: &[memcrab::ServerAddr],
-) -> Result<Report, String> {
+    depth: usize,
+    merge: usize,
+) -> Result<Engine, String> {
     let limits = Limits {
         max_item_size: c.value_size.max(Limits::default().max_item_size),
         ..Limits::default()
     };
-    let engine = |depth: usize, merge: usize| {
-        let mut builder = Engine::builder()
-            .connections(c.connections)
-            .depth(depth)
-            .merge_gets(merge)
-            .options(DriverOptions {
-                timeout: Some(c.timeout),
-                protocol: c.protocol,
-                distribution: c.distribution,
-                limits,
-                ..DriverOptions::default()
-            });
-        for s in list {
-            builder = builder.server(s);
-        }
-        builder.build().map_err(|e| message(&e))
-    };
-    let keys = Keys::new(&c.key_prefix, c.keys);
-    let mut value = Vec::new();
-    let width = keys.width();
-    let mut scratch: Vec<u8> = Vec::with_capacity(width * c.multi_get);
-    let in_flight_cap = c
-        .connections
-        .saturating_mul(c.pipeline)
-        .saturating_mul(list.len());
+    let mut builder = Engine::builder()
+        .connections(c.connections)
+        .depth(depth)
+        .merge_gets(merge)
+        .options(DriverOptions {
+            timeout: Some(c.timeout),
+            protocol: c.protocol,
+            distribution: c.distribution,
+            limits,
+            ..DriverOptions::default()
+        });
+    for s in list {
+        builder = builder.server(s);
+    }
+    builder.build().map_err(|e| message(&e))
+}
 
+/// Fills the key space (unless `--no-fill`), pipelined on an engine
+/// whatever the transport; returns how long it took.
+pub(super) fn fill(c: &Config, list: &[memcrab::ServerAddr]) -> Result<Duration, String> {
     let started = Instant::now();
     if c.fill {
-        super::progress_line(&format!("filling {} keys...", c.keys));
+        let keys = Keys::new(&c.key_prefix, c.keys);
+        let mut value = Vec::new();
+        let mut key = Vec::with_capacity(keys.width());
+        progress_line(&format!("filling {} keys...", c.keys));
         // Filling is not measured: as deep a pipeline as it likes.
-        let mut engine = engine(c.pipeline.max(64), 0)?;
+        let mut engine = engine(c, list, c.pipeline.max(64), 0)?;
         for i in 0..c.keys {
-            scratch.clear();
-            keys.push(i, &mut scratch);
-            value_of(c, &scratch, &mut value);
+            key.clear();
+            keys.push(i, &mut key);
+            value_of(c, &key, &mut value);
             engine
-                .submit(&set(&scratch, &value))
+                .submit(&set(&key, &value))
                 .map_err(|e| format!("cannot fill the key space: {e}"))?;
             while let Some((_, r)) = engine.poll() {
                 r.map_err(|e| format!("cannot fill the key space: {}", message(&e)))?;
@@ -75,8 +75,24 @@ pub(super) fn run(
             r.map_err(|e| format!("cannot fill the key space: {}", message(&e)))?;
         }
     }
-    let fill = started.elapsed();
-    let mut engine = engine(c.pipeline, c.merge_gets)?;
+    Ok(started.elapsed())
+}
+
+pub(super) fn run(
+    c: &Config,
+    servers: String,
+    list: &[memcrab::ServerAddr],
+) -> Result<Report, String> {
+    let keys = Keys::new(&c.key_prefix, c.keys);
+    let mut value = Vec::new();
+    let width = keys.width();
+    let mut scratch: Vec<u8> = Vec::with_capacity(width * c.multi_get);
+    let in_flight_cap = c
+        .connections
+        .saturating_mul(c.pipeline)
+        .saturating_mul(list.len());
+    let fill = fill(c, list)?;
+    let mut engine = engine(c, list, c.pipeline, c.merge_gets)?;
 
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;

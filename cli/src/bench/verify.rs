@@ -8,6 +8,11 @@
 //! printed (the first [`PRINTED`] of them), and the run exits 2.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Mismatches printed so far by every verifier of the run (the tasks of
+/// the tokio transport have one each).
+static PRINTED_SO_FAR: AtomicU64 = AtomicU64::new(0);
 
 /// The hex digits of the checksum at the end of every value.
 const CHECKSUM_LEN: usize = 8;
@@ -155,14 +160,25 @@ impl Verifier {
             Wrong::Unasked(k) => format!("key {}, not asked for", show(k)),
         };
         let line = format!("get {} returned {what}", show(asked));
-        if self.mismatches <= PRINTED {
+        let printed = PRINTED_SO_FAR.fetch_add(1, Ordering::Relaxed) + 1;
+        if printed <= PRINTED {
             let mut err = io::stderr().lock();
             let _ = writeln!(err, "memcrab: mismatch: {line}");
-            if self.mismatches == PRINTED {
+            if printed == PRINTED {
                 let _ = writeln!(err, "memcrab: further mismatches are counted, not printed");
             }
         }
         self.first.get_or_insert(line);
+    }
+
+    /// Adds the counts of `other` (another task's).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub fn absorb(&mut self, other: Verifier) {
+        self.checked += other.checked;
+        self.mismatches += other.mismatches;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
     }
 }
 
@@ -218,5 +234,8 @@ mod tests {
             v.first.as_deref(),
             Some("get a returned the value of key b")
         );
+        let mut total = Verifier::new(20);
+        total.absorb(v);
+        assert_eq!((total.checked, total.mismatches), (6, 3));
     }
 }
