@@ -30,6 +30,10 @@ pub use memcrab_transport::mio;
 /// The in-memory test double, `MockClient` (cargo feature `mock`).
 #[cfg(feature = "mock")]
 pub use memcrab_transport::mock;
+/// The async client for tokio (cargo feature `tokio`).
+#[cfg(feature = "tokio")]
+pub use memcrab_transport::tokio;
+pub use memcrab_transport::{AsyncMemcache, AsyncMetaCommands};
 pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Clock, CommandOptions, Error, ErrorKind, Keepalive,
     ManualClock, Memcache, Result, StoreOptions, SystemClock,

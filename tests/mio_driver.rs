@@ -588,3 +588,59 @@ fn engine_multi_key_get_over_three_servers_returns_every_key() {
         assert_eq!(&it.value[..], format!("v-{k}").as_bytes());
     }
 }
+
+/// The driver over the core client: a multi-key get over 3 servers is
+/// split by server and merged back, every key in one completion.
+#[test]
+fn driver_multi_key_get_over_three_servers_returns_every_key() {
+    let servers = MemcachedServer::start_many(3);
+    let mut lp = Loop::new(DriverOptions::default());
+    for (i, s) in servers.iter().enumerate() {
+        lp.driver
+            .add_server(s.addr_string(), &tokens(i * 2, 2))
+            .unwrap();
+    }
+    let keys: Vec<String> = (0..60).map(|i| format!("dmk:{i}")).collect();
+    for k in &keys {
+        lp.driver
+            .submit(&set(k.as_bytes(), format!("v-{k}").as_bytes(), false))
+            .unwrap();
+    }
+    for c in lp.collect(keys.len()) {
+        assert_eq!(c.result.unwrap(), Reply::Stored);
+    }
+    for s in &servers {
+        assert!(keys.iter().any(|k| s.raw_get(k.as_bytes()).is_some()));
+    }
+    let refs: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    let ticket = lp
+        .driver
+        .submit(&Request::Get {
+            command: GetCommand::Get,
+            keys: &refs,
+        })
+        .unwrap();
+    let done = lp.collect(1);
+    assert_eq!(done[0].ticket, ticket);
+    let Ok(Reply::Values(items)) = &done[0].result else {
+        panic!("{:?}", done[0].result)
+    };
+    assert_eq!(items.len(), keys.len(), "every key came back");
+    for it in items {
+        let k = std::str::from_utf8(&it.key).unwrap();
+        assert_eq!(&it.value[..], format!("v-{k}").as_bytes());
+    }
+    assert_eq!(lp.driver.total_in_flight(), 0);
+    // submit_to: on the token's own connection, opened under it if need be.
+    let one: &[&[u8]] = &[refs[0]];
+    let get = Request::Get {
+        command: GetCommand::Get,
+        keys: one,
+    };
+    for token in [Token(5), Token(4), Token(5), Token(1)] {
+        let t = lp.driver.submit_to(token, &get).unwrap();
+        assert_eq!(t.token, token);
+        assert!(lp.driver.is_open(token));
+        assert!(lp.collect(1)[0].result.is_ok());
+    }
+}

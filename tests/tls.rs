@@ -565,3 +565,75 @@ fn tls_config_errors_are_config_errors() {
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(e.to_string().contains("unix socket"), "{e}");
 }
+
+/// The tokio client over TLS (tokio-rustls): verified, pipelined across
+/// tasks, large values, mutual TLS, and a refused certificate.
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokio_client_over_tls() {
+    use memcrab::AsyncMemcache;
+    let ca = Ca::new("memcrab test CA");
+    let client_ca = Ca::new("memcrab client CA");
+    let server = TlsMemcached::start(&ca.server(&["localhost", "127.0.0.1"]), Some(&client_ca));
+    let me = client_ca.client("memcrab-client");
+    let with_cert = TlsConfig::builder()
+        .ca_pem(ca.pem().as_bytes())
+        .client_cert_pem(me.cert_pem.as_bytes(), me.key_pem.as_bytes())
+        .build()
+        .unwrap();
+    let c = memcrab::tokio::Client::builder()
+        .server(format!("localhost:{}", server.port()))
+        .tls(with_cert)
+        .timeout(Duration::from_secs(5))
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
+    assert!(c.set("big", big.clone()).await.unwrap());
+    assert_eq!(
+        c.get("big").await.unwrap().unwrap().as_bytes(),
+        Some(&big[..])
+    );
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let key = format!("t{i}");
+                assert!(c.set(&key, key.as_str()).await.unwrap());
+                let got = c.get(&key).await.unwrap().unwrap();
+                assert_eq!(got.as_bytes(), Some(key.as_bytes()));
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Without a client certificate the server refuses: a clear error
+    // naming the server, well within the timeout.
+    let c = memcrab::tokio::Client::builder()
+        .server(server.addr())
+        .tls(tls(&ca))
+        .timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = c.get("big").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::Tls | ErrorKind::UnexpectedClose | ErrorKind::Io
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&server.addr()), "{e}");
+    // A server certificate from another CA does not verify.
+    let other = Ca::new("other CA");
+    let c = memcrab::tokio::Client::builder()
+        .server(server.addr())
+        .tls(tls(&other))
+        .build()
+        .unwrap();
+    let e = c.get("big").await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
+}

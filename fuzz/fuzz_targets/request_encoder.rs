@@ -10,10 +10,12 @@
 //! nothing in flight; ids increase by one per accepted request.
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use memcrab_core::command::{Awaits, OwnedRequest, RequestRef};
 use memcrab_core::meta::{
     ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode,
 };
@@ -56,95 +58,152 @@ enum Retrieval {
     Gats(i64),
 }
 
-#[derive(Arbitrary, Debug)]
-enum Req {
-    Store {
-        command: Store,
-        key: Vec<u8>,
-        value: Vec<u8>,
-        flags: u32,
-        exptime: i64,
-        noreply: bool,
-    },
-    Get {
-        command: Retrieval,
-        keys: Vec<Vec<u8>>,
-    },
-    Touch {
-        key: Vec<u8>,
-        exptime: i64,
-        noreply: bool,
-    },
-    Delete {
-        key: Vec<u8>,
-        noreply: bool,
-    },
-    Arith {
-        incr: bool,
-        key: Vec<u8>,
-        delta: u64,
-        noreply: bool,
-    },
-    Stats {
-        args: Vec<Vec<u8>>,
-    },
-    Version,
-    FlushAll {
-        delay: i64,
-        noreply: bool,
-    },
-    Verbosity {
-        level: u32,
-        noreply: bool,
-    },
-    CacheMemlimit {
-        megabytes: u64,
-        noreply: bool,
-    },
-    Shutdown {
-        graceful: bool,
-    },
-    Raw {
-        line: Vec<u8>,
-        terminator: Vec<u8>,
-    },
-    Quit,
-    MetaGet {
-        key: Vec<u8>,
-        bits: u16,
-        vivify: Option<i64>,
-        recache: Option<i64>,
-        touch: Option<i64>,
-    },
-    MetaSet {
-        key: Vec<u8>,
-        value: Vec<u8>,
-        mode: u8,
-        client_flags: u32,
-        ttl: Option<i64>,
-        compare_cas: Option<u64>,
-        bits: u8,
-    },
-    MetaDelete {
-        key: Vec<u8>,
-        compare_cas: Option<u64>,
-        ttl: Option<i64>,
-        bits: u8,
-    },
-    MetaArith {
-        key: Vec<u8>,
-        decr: bool,
-        delta: u64,
-        autovivify: Option<i64>,
-        initial: Option<u64>,
-        compare_cas: Option<u64>,
-        ttl: Option<i64>,
-        bits: u8,
-    },
-    MetaNoop,
-    MetaDebug {
-        key: Vec<u8>,
-    },
+/// A request the fuzzer makes: the core's owned request, read from the
+/// input as a derived `Arbitrary` enum of the same variants would read it
+/// (a `u32` picks the variant, then its fields in order), so the corpus
+/// keeps its meaning.
+#[derive(Debug)]
+struct Req(OwnedRequest);
+
+/// The variants, in the order the input picks them.
+const VARIANTS: u64 = 20;
+
+impl<'a> Arbitrary<'a> for Req {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        let variant = (u64::from(u.arbitrary::<u32>()?) * VARIANTS) >> 32;
+        let bytes = |u: &mut Unstructured<'a>| u.arbitrary::<Vec<u8>>().map(Bytes::from);
+        let list = |u: &mut Unstructured<'a>| {
+            u.arbitrary::<Vec<Vec<u8>>>()
+                .map(|v| v.into_iter().map(Bytes::from).collect())
+        };
+        let meta = |request, key, value| OwnedRequest::Meta {
+            request,
+            key,
+            value,
+        };
+        Ok(Req(match variant {
+            0 => OwnedRequest::Store {
+                command: store_command(u.arbitrary()?),
+                key: bytes(u)?,
+                value: bytes(u)?,
+                flags: u.arbitrary()?,
+                exptime: u.arbitrary()?,
+                noreply: u.arbitrary()?,
+            },
+            1 => OwnedRequest::Get {
+                command: get_command(u.arbitrary()?),
+                keys: list(u)?,
+            },
+            2 => OwnedRequest::Touch {
+                key: bytes(u)?,
+                exptime: u.arbitrary()?,
+                noreply: u.arbitrary()?,
+            },
+            3 => OwnedRequest::Delete {
+                key: bytes(u)?,
+                noreply: u.arbitrary()?,
+            },
+            4 => {
+                let incr: bool = u.arbitrary()?;
+                OwnedRequest::Arith {
+                    decr: !incr,
+                    key: bytes(u)?,
+                    delta: u.arbitrary()?,
+                    noreply: u.arbitrary()?,
+                }
+            }
+            5 => OwnedRequest::Stats { args: list(u)? },
+            6 => OwnedRequest::Version,
+            7 => OwnedRequest::FlushAll {
+                delay: u.arbitrary()?,
+                noreply: u.arbitrary()?,
+            },
+            8 => OwnedRequest::Verbosity {
+                level: u.arbitrary()?,
+                noreply: u.arbitrary()?,
+            },
+            9 => OwnedRequest::CacheMemlimit {
+                megabytes: u.arbitrary()?,
+                noreply: u.arbitrary()?,
+            },
+            10 => OwnedRequest::Shutdown {
+                graceful: u.arbitrary()?,
+            },
+            11 => OwnedRequest::Raw {
+                line: bytes(u)?,
+                terminator: bytes(u)?,
+            },
+            12 => OwnedRequest::Quit,
+            13 => {
+                let key = bytes(u)?;
+                let on = {
+                    let bits: u16 = u.arbitrary()?;
+                    move |i: u16| bits & (1 << i) != 0
+                };
+                let get = MetaGet {
+                    key: b"",
+                    return_value: on(0),
+                    return_cas: on(1),
+                    return_flags: on(2),
+                    return_hit: on(3),
+                    return_key: on(4),
+                    return_last_access: on(5),
+                    return_size: on(6),
+                    return_ttl: on(7),
+                    no_bump: on(8),
+                    quiet: on(9),
+                    vivify: u.arbitrary()?,
+                    recache: u.arbitrary()?,
+                    touch: u.arbitrary()?,
+                };
+                meta(MetaRequest::Get(get), key, Bytes::new())
+            }
+            14 => {
+                let (key, value) = (bytes(u)?, bytes(u)?);
+                let mut s = MetaSet::new(b"", b"").mode(set_mode(u.arbitrary()?));
+                s.client_flags = u.arbitrary()?;
+                s.ttl = u.arbitrary()?;
+                s.compare_cas = u.arbitrary()?;
+                let bits: u8 = u.arbitrary()?;
+                s.invalidate = bits & 1 != 0;
+                s.return_cas = bits & 2 != 0;
+                s.return_key = bits & 4 != 0;
+                s.quiet = bits & 8 != 0;
+                meta(MetaRequest::Set(s), key, value)
+            }
+            15 => {
+                let key = bytes(u)?;
+                let mut d = MetaDelete::new(b"");
+                d.compare_cas = u.arbitrary()?;
+                d.ttl = u.arbitrary()?;
+                let bits: u8 = u.arbitrary()?;
+                d.invalidate = bits & 1 != 0;
+                d.return_key = bits & 2 != 0;
+                d.quiet = bits & 4 != 0;
+                meta(MetaRequest::Delete(d), key, Bytes::new())
+            }
+            16 => {
+                let key = bytes(u)?;
+                let decr: bool = u.arbitrary()?;
+                let mut a = MetaArithmetic::new(b"").delta(u.arbitrary()?);
+                if decr {
+                    a = a.mode(ArithMode::Decr);
+                }
+                a.autovivify = u.arbitrary()?;
+                a.initial = u.arbitrary()?;
+                a.compare_cas = u.arbitrary()?;
+                a.ttl = u.arbitrary()?;
+                let bits: u8 = u.arbitrary()?;
+                a.return_value = bits & 1 != 0;
+                a.return_ttl = bits & 2 != 0;
+                a.return_cas = bits & 4 != 0;
+                a.quiet = bits & 8 != 0;
+                meta(MetaRequest::Arithmetic(a), key, Bytes::new())
+            }
+            17 => meta(MetaRequest::Noop, Bytes::new(), Bytes::new()),
+            _ => meta(MetaRequest::Debug { key: b"" }, bytes(u)?, Bytes::new()),
+        }))
+    }
 }
 
 /// The pieces of a command line.
@@ -282,97 +341,6 @@ fn set_mode(m: u8) -> SetMode {
         SetMode::Append,
         SetMode::Prepend,
     ][usize::from(m % 5)]
-}
-
-/// The meta request of a `Req::Meta*`.
-fn meta_request(req: &Req) -> Option<MetaRequest<'_>> {
-    Some(match req {
-        Req::MetaGet {
-            key,
-            bits,
-            vivify,
-            recache,
-            touch,
-        } => {
-            let on = |i: u16| bits & (1 << i) != 0;
-            MetaRequest::Get(MetaGet {
-                key,
-                return_value: on(0),
-                return_cas: on(1),
-                return_flags: on(2),
-                return_hit: on(3),
-                return_key: on(4),
-                return_last_access: on(5),
-                return_size: on(6),
-                return_ttl: on(7),
-                no_bump: on(8),
-                quiet: on(9),
-                vivify: *vivify,
-                recache: *recache,
-                touch: *touch,
-            })
-        }
-        Req::MetaSet {
-            key,
-            value,
-            mode,
-            client_flags,
-            ttl,
-            compare_cas,
-            bits,
-        } => {
-            let mut s = MetaSet::new(key, value).mode(set_mode(*mode));
-            s.client_flags = *client_flags;
-            s.ttl = *ttl;
-            s.compare_cas = *compare_cas;
-            s.invalidate = bits & 1 != 0;
-            s.return_cas = bits & 2 != 0;
-            s.return_key = bits & 4 != 0;
-            s.quiet = bits & 8 != 0;
-            MetaRequest::Set(s)
-        }
-        Req::MetaDelete {
-            key,
-            compare_cas,
-            ttl,
-            bits,
-        } => {
-            let mut d = MetaDelete::new(key);
-            d.compare_cas = *compare_cas;
-            d.ttl = *ttl;
-            d.invalidate = bits & 1 != 0;
-            d.return_key = bits & 2 != 0;
-            d.quiet = bits & 4 != 0;
-            MetaRequest::Delete(d)
-        }
-        Req::MetaArith {
-            key,
-            decr,
-            delta,
-            autovivify,
-            initial,
-            compare_cas,
-            ttl,
-            bits,
-        } => {
-            let mut a = MetaArithmetic::new(key).delta(*delta);
-            if *decr {
-                a = a.mode(ArithMode::Decr);
-            }
-            a.autovivify = *autovivify;
-            a.initial = *initial;
-            a.compare_cas = *compare_cas;
-            a.ttl = *ttl;
-            a.return_value = bits & 1 != 0;
-            a.return_ttl = bits & 2 != 0;
-            a.return_cas = bits & 4 != 0;
-            a.quiet = bits & 8 != 0;
-            MetaRequest::Arithmetic(a)
-        }
-        Req::MetaNoop => MetaRequest::Noop,
-        Req::MetaDebug { key } => MetaRequest::Debug { key },
-        _ => return None,
-    })
 }
 
 /// What memcached should read for a meta request with opaque `id`.
@@ -672,90 +640,6 @@ fn expect_classic(env: &Env, req: &Request<'_>, id: u64, meta: bool) -> Option<E
     Some(Expected::Commands(vec![ServerCmd::new(tokens, data)]))
 }
 
-/// The classic request of a classic `Req`.
-fn with_classic<R>(req: &Req, f: impl FnOnce(&Request<'_>) -> R) -> Option<R> {
-    let keys: Vec<&[u8]> = match req {
-        Req::Get { keys, .. } => keys.iter().map(Vec::as_slice).collect(),
-        Req::Stats { args } => args.iter().map(Vec::as_slice).collect(),
-        _ => Vec::new(),
-    };
-    let r = match req {
-        Req::Store {
-            command,
-            key,
-            value,
-            flags,
-            exptime,
-            noreply,
-        } => Request::Store {
-            command: store_command(*command),
-            key,
-            value,
-            flags: *flags,
-            exptime: *exptime,
-            noreply: *noreply,
-        },
-        Req::Get { command, .. } => Request::Get {
-            command: get_command(*command),
-            keys: &keys,
-        },
-        Req::Touch {
-            key,
-            exptime,
-            noreply,
-        } => Request::Touch {
-            key,
-            exptime: *exptime,
-            noreply: *noreply,
-        },
-        Req::Delete { key, noreply } => Request::Delete {
-            key,
-            noreply: *noreply,
-        },
-        Req::Arith {
-            incr: true,
-            key,
-            delta,
-            noreply,
-        } => Request::Incr {
-            key,
-            delta: *delta,
-            noreply: *noreply,
-        },
-        Req::Arith {
-            incr: false,
-            key,
-            delta,
-            noreply,
-        } => Request::Decr {
-            key,
-            delta: *delta,
-            noreply: *noreply,
-        },
-        Req::Stats { .. } => Request::Stats { args: &keys },
-        Req::Version => Request::Version,
-        Req::FlushAll { delay, noreply } => Request::FlushAll {
-            delay: *delay,
-            noreply: *noreply,
-        },
-        Req::Verbosity { level, noreply } => Request::Verbosity {
-            level: *level,
-            noreply: *noreply,
-        },
-        Req::CacheMemlimit { megabytes, noreply } => Request::CacheMemlimit {
-            megabytes: *megabytes,
-            noreply: *noreply,
-        },
-        Req::Shutdown { graceful } => Request::Shutdown {
-            graceful: *graceful,
-        },
-        Req::Raw { line, terminator } => Request::Raw { line, terminator },
-        Req::Quit => Request::Quit,
-        _ => return None,
-    };
-    Some(f(&r))
-}
-
 /// Checks the bytes one accepted request wrote.
 fn check_written(written: &[u8], expected: Expected) {
     match expected {
@@ -794,26 +678,24 @@ fuzz_target!(|input: Input| {
         limits,
     };
     let mut conn = Connection::with_config(policy.clone(), limits);
-    if input.meta_protocol {
-        conn.set_protocol(Protocol::Meta);
-    }
+    let protocol = match input.meta_protocol {
+        true => Protocol::Meta,
+        false => Protocol::Text,
+    };
+    conn.set_protocol(protocol);
     let mut next_id = 0u64;
     let mut quit = false;
     for req in input.requests.iter().take(64) {
         let before = conn.transmit().len();
         let in_flight = conn.in_flight();
         // `silent`: a classic request that awaits no reply at all.
-        let (result, expected, valid, silent) = if let Some(m) = meta_request(req) {
-            let result = conn.submit_meta(&m, None);
-            let expected = expect_meta(&env, &m, next_id).map(Expected::Commands);
-            (
-                result,
-                expected,
-                m.validate(&policy, &limits).is_ok(),
-                false,
-            )
-        } else {
-            with_classic(req, |r| {
+        let (result, expected, valid, silent) = req.0.with_request(|r| match r {
+            RequestRef::Meta(m) => {
+                let result = conn.submit_meta(m, None);
+                let expected = expect_meta(&env, m, next_id).map(Expected::Commands);
+                (result, expected, m.validate(&policy, &limits).is_ok(), false)
+            }
+            RequestRef::Text(r) => {
                 let result = conn.submit(r, None);
                 let expected = expect_classic(&env, r, next_id, input.meta_protocol);
                 // `validate` checks the text form; over meta, keys it refuses
@@ -823,10 +705,14 @@ fuzz_target!(|input: Input| {
                     assert!(result.is_ok(), "validate accepted {r:?}, submit refused: {result:?}");
                 }
                 let silent = r.is_noreply() && matches!(expected, Some(Expected::Commands(ref c)) if !c[0].tokens[0].starts_with(b"m"));
+                if result.is_ok() {
+                    // The core's word on what it awaits agrees with the oracle.
+                    let never = Awaits::of(r, protocol) == Awaits::Never;
+                    assert_eq!(silent, never, "awaits of {r:?}");
+                }
                 (result, expected, valid || input.meta_protocol, silent)
-            })
-            .expect("a classic request")
-        };
+            }
+        });
         let written = &conn.transmit()[before..];
         match result {
             Ok(id) => {
@@ -850,7 +736,7 @@ fuzz_target!(|input: Input| {
                     "in flight after {req:?}"
                 );
                 check_written(written, expected);
-                if matches!(req, Req::Quit) {
+                if matches!(req.0, OwnedRequest::Quit) {
                     quit = true;
                 }
             }

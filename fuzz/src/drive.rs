@@ -1,9 +1,10 @@
 //! Running a plan through a `Connection`, and the invariants every run
 //! must keep.
 
+use memcrab_core::command::Awaits;
 use memcrab_core::{Connection, Error, ErrorKind, Protocol, Reply, Request, RequestId};
 
-use crate::plan::{meta_op, text_op, MetaOp, Plan, TextOp};
+use crate::plan::{meta_op, text_op, MetaOp, Plan};
 
 /// One result of `Connection::poll`.
 pub type Polled = (RequestId, Result<Reply, Error>);
@@ -17,6 +18,18 @@ pub struct Submitted {
     pub must_answer: bool,
     /// It may come back from `poll` (at most once).
     pub may_answer: bool,
+}
+
+impl Submitted {
+    /// A request accepted as `id` that awaits what `awaits` says (the
+    /// core's answer, not the fuzzer's).
+    fn new(id: RequestId, awaits: Awaits) -> Submitted {
+        Submitted {
+            id,
+            must_answer: awaits == Awaits::Always,
+            may_answer: awaits.may_reply(),
+        }
+    }
 }
 
 /// A connection with the plan's requests submitted.
@@ -45,61 +58,33 @@ pub fn text_setup(plan: &Plan) -> Setup {
         let op = text_op(op[0], op[1], op[2]);
         let req = op.request();
         match conn.submit(&req, None) {
-            Ok(id) => {
-                let answers = !req.is_noreply();
-                submitted.push(Submitted {
-                    id,
-                    must_answer: answers,
-                    may_answer: answers,
-                });
-            }
+            Ok(id) => submitted.push(Submitted::new(id, Awaits::of(&req, Protocol::Text))),
             Err(e) => refused(&e),
         }
     }
     Setup { conn, submitted }
 }
 
-/// True if `Protocol::Meta` carries `op` as meta commands.
-fn translated(op: &TextOp) -> bool {
-    matches!(
-        op.request(),
-        Request::Store { .. }
-            | Request::Get { .. }
-            | Request::Touch { .. }
-            | Request::Delete { .. }
-            | Request::Incr { .. }
-            | Request::Decr { .. }
-    )
-}
-
 /// Submits the plan's ops as meta requests and classic ones (over meta
 /// commands when the plan says so).
 pub fn meta_setup(plan: &Plan) -> Setup {
     let mut conn = Connection::with_config(plan.policy(), plan.limits());
-    if plan.meta_protocol() {
-        conn.set_protocol(Protocol::Meta);
-    }
+    let protocol = match plan.meta_protocol() {
+        true => Protocol::Meta,
+        false => Protocol::Text,
+    };
+    conn.set_protocol(protocol);
     let mut submitted = Vec::new();
     for op in &plan.ops {
-        let (result, must, may) = match meta_op(op[0], op[1], op[2]) {
-            MetaOp::Meta(req) => {
-                let quiet = req.is_quiet();
-                (conn.submit_meta(&req, None), !quiet, true)
-            }
+        let (result, awaits) = match meta_op(op[0], op[1], op[2]) {
+            MetaOp::Meta(req) => (conn.submit_meta(&req, None), Awaits::of_meta(&req)),
             MetaOp::Classic(op) => {
                 let req = op.request();
-                let answers = !req.is_noreply();
-                // Over meta, noreply is quiet mode: failures still answer.
-                let may = answers || (plan.meta_protocol() && translated(&op));
-                (conn.submit(&req, None), answers, may)
+                (conn.submit(&req, None), Awaits::of(&req, protocol))
             }
         };
         match result {
-            Ok(id) => submitted.push(Submitted {
-                id,
-                must_answer: must,
-                may_answer: may,
-            }),
+            Ok(id) => submitted.push(Submitted::new(id, awaits)),
             Err(e) => refused(&e),
         }
     }

@@ -5,12 +5,16 @@
 //! socket; every client implements the [`Memcache`] command trait, with
 //! pymemcache's method names and results. With the `mio` feature,
 //! [`mio`] drives connections inside a user's own `mio::Poll`
-//! and offers a pipelined engine for throughput.
+//! and offers a pipelined engine for throughput. With the `tokio` feature,
+//! [`tokio::Client`] is an async client for any number of tasks, with
+//! automatic pipelining and get merging; every async client implements
+//! [`AsyncMemcache`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod address;
 mod api;
+mod async_api;
 pub mod blocking;
 mod clock;
 mod error;
@@ -24,9 +28,12 @@ pub mod mio;
 #[cfg(feature = "mock")]
 pub mod mock;
 mod retrying;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use address::{ServerAddr, ToServerAddr};
 pub use api::{CommandOptions, Memcache, StoreOptions};
+pub use async_api::{AsyncMemcache, AsyncMetaCommands};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
     PoolOptions, PooledClient,

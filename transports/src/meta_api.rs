@@ -8,7 +8,8 @@ use memcrab_core::meta::{
 use memcrab_core::serde::Value;
 use memcrab_core::Reply;
 
-use crate::api::Memcache;
+use crate::api::{CommandOptions, Memcache};
+use crate::blocking::Outcomes;
 use crate::error::{Error, Result};
 
 /// The meta commands, typed, for every [`Memcache`] client.
@@ -106,50 +107,28 @@ pub trait MetaCommands: Memcache {
         let key = key.as_ref();
         let started = Instant::now();
         loop {
-            let reply = self.meta_get(
-                MetaGet::new(key)
-                    .value()
-                    .flags()
-                    .cas()
-                    .vivify(opts.lock_ttl)
-                    .recache(opts.recache_below),
-            )?;
-            // A loser sees the winner's empty placeholder with `Z`.
-            let placeholder =
-                reply.already_won && reply.value.as_ref().is_none_or(|v| v.is_empty());
-            let has_value = reply.status() == MetaStatus::Value && !placeholder;
-            if reply.win {
-                let value = compute()?;
-                let (data, flags) = self.command_options().serde.serialize(key, &value)?;
-                self.meta_set(MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl))?;
-                return Ok(Recached {
-                    value,
-                    recomputed: true,
-                    stale: reply.stale,
-                });
+            let reply = self.meta_get(recache_get(key, opts))?;
+            match recache_step(
+                self.command_options(),
+                key,
+                reply,
+                started.elapsed() >= opts.wait,
+            )? {
+                Step::Have(found) => return Ok(found),
+                Step::Compute { store, stale } => {
+                    let value = compute()?;
+                    if store {
+                        let (data, flags) = self.command_options().serde.serialize(key, &value)?;
+                        self.meta_set(MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl))?;
+                    }
+                    return Ok(Recached {
+                        value,
+                        recomputed: true,
+                        stale,
+                    });
+                }
+                Step::Wait => std::thread::sleep(RECACHE_POLL),
             }
-            if has_value {
-                let data = reply.value.clone().unwrap_or_default();
-                let value = self.command_options().serde.deserialize(
-                    key,
-                    data,
-                    reply.client_flags.unwrap_or(0),
-                )?;
-                return Ok(Recached {
-                    value,
-                    recomputed: false,
-                    stale: reply.stale,
-                });
-            }
-            if started.elapsed() >= opts.wait {
-                let value = compute()?;
-                return Ok(Recached {
-                    value,
-                    recomputed: true,
-                    stale: false,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
@@ -192,19 +171,88 @@ pub struct Recached {
 }
 
 fn meta_one<C: Memcache + ?Sized>(client: &C, request: MetaRequest<'_>) -> Result<MetaReply> {
-    let quiet = request.is_quiet();
-    let mut out = client.execute_meta(&[request])?;
+    meta_reply(&request, client.execute_meta(&[request])?)
+}
+
+/// How long a loser of `get_or_recache` waits before asking again.
+pub(crate) const RECACHE_POLL: Duration = Duration::from_millis(10);
+
+/// The one meta reply of a one-request batch; a quiet request that
+/// succeeded silently answers as memcached would have.
+pub(crate) fn meta_reply(request: &MetaRequest<'_>, mut out: Outcomes) -> Result<MetaReply> {
     match out.pop().flatten() {
         Some(Ok(Reply::Meta(m))) => Ok(m),
         Some(Ok(other)) => Err(Error::Protocol(memcrab_core::Error::UnexpectedReply(
             format!("{other:?} to a meta request"),
         ))),
         Some(Err(e)) => Err(e),
-        // A quiet request that succeeded silently.
-        None if quiet => Ok(MetaReply::new(match request {
+        None if request.is_quiet() => Ok(MetaReply::new(match request {
             MetaRequest::Get(_) => MetaStatus::Miss,
             _ => MetaStatus::Ok,
         })),
         None => Err(Error::Protocol(memcrab_core::Error::UnexpectedClose)),
     }
+}
+
+/// The `mg` of `get_or_recache`: value, flags, cas, vivify on miss,
+/// recache below a TTL.
+pub(crate) fn recache_get(key: &[u8], opts: Recache) -> MetaGet<'_> {
+    MetaGet::new(key)
+        .value()
+        .flags()
+        .cas()
+        .vivify(opts.lock_ttl)
+        .recache(opts.recache_below)
+}
+
+/// What `get_or_recache` does after an `mg`.
+pub(crate) enum Step {
+    /// A fresh (or stale but not ours to recompute) value.
+    Have(Recached),
+    /// Compute the value; `store` it when this caller won the recache.
+    Compute {
+        /// Store the value computed (this caller won).
+        store: bool,
+        /// The value was stale.
+        stale: bool,
+    },
+    /// Another caller is recomputing: ask again shortly.
+    Wait,
+}
+
+/// Decides `get_or_recache`'s next step from an `mg` reply; `waited_out`
+/// once the caller has waited `Recache::wait`.
+pub(crate) fn recache_step(
+    o: CommandOptions<'_>,
+    key: &[u8],
+    reply: MetaReply,
+    waited_out: bool,
+) -> Result<Step> {
+    // A loser sees the winner's empty placeholder with `Z`.
+    let placeholder = reply.already_won && reply.value.as_ref().is_none_or(|v| v.is_empty());
+    let has_value = reply.status() == MetaStatus::Value && !placeholder;
+    if reply.win {
+        return Ok(Step::Compute {
+            store: true,
+            stale: reply.stale,
+        });
+    }
+    if has_value {
+        let data = reply.value.clone().unwrap_or_default();
+        let value = o
+            .serde
+            .deserialize(key, data, reply.client_flags.unwrap_or(0))?;
+        return Ok(Step::Have(Recached {
+            value,
+            recomputed: false,
+            stale: reply.stale,
+        }));
+    }
+    if waited_out {
+        return Ok(Step::Compute {
+            store: false,
+            stale: false,
+        });
+    }
+    Ok(Step::Wait)
 }

@@ -49,6 +49,19 @@ pub struct ClusterConfig {
     /// Merge single-key `get`s bound for one server into multi-key gets of
     /// up to this many keys while its connections are busy (0 or 1: off).
     pub merge_gets: usize,
+    /// Open another connection (up to `max_connections`) rather than
+    /// pipeline a ticket on a connection that already holds one. Off: a
+    /// connection takes tickets up to the depth before another opens.
+    pub spread: bool,
+    /// Unwritten bytes at which a connection takes no new ticket until its
+    /// socket takes some (`None`: no limit): a server whose connections
+    /// are all that full refuses with [`Refusal::Busy`](super::Refusal::Busy).
+    pub max_buffered: Option<usize>,
+    /// With node health on, fail a request whose server is resting (failed
+    /// less than its retry timeout ago) with the fault that put it to rest,
+    /// instead of answering the command's default (a miss, `false`) as
+    /// pymemcache's `HashClient` does.
+    pub fail_resting: bool,
 }
 
 impl Default for ClusterConfig {
@@ -66,6 +79,9 @@ impl Default for ClusterConfig {
             connect_timeout: None,
             idle_timeout: None,
             merge_gets: 0,
+            spread: false,
+            max_buffered: None,
+            fail_resting: false,
         }
     }
 }

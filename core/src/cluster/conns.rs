@@ -75,10 +75,13 @@ impl<E: Clone> Cluster<E> {
     pub(super) fn acquire(&mut self, server: NodeId, now: Millis) -> Option<ConnId> {
         self.expire_idle(server, now);
         let depth = self.config.depth;
+        let full = self.config.max_buffered.unwrap_or(usize::MAX);
         let mut best: Option<(ConnId, usize, Millis)> = None;
-        for &id in &self.servers.get(server.0)?.conns {
+        let s = self.servers.get(server.0)?;
+        let max = s.max_conns.unwrap_or(self.config.max_connections);
+        for &id in &s.conns {
             let Some(c) = self.slot(id) else { continue };
-            if c.tickets >= depth || c.conn.is_closed() {
+            if c.tickets >= depth || c.conn.is_closed() || c.conn.transmit().len() >= full {
                 continue;
             }
             let better = match best {
@@ -89,13 +92,23 @@ impl<E: Clone> Cluster<E> {
                 best = Some((id, c.tickets, c.idle_since));
             }
         }
-        if let Some((id, _, _)) = best {
-            return Some(id);
-        }
-        if self.servers[server.0].conns.len() >= self.config.max_connections {
-            return None;
+        let room = s.conns.len() < max;
+        match best {
+            Some((_, tickets, _)) if tickets > 0 && room && self.config.spread => {}
+            Some((id, _, _)) => return Some(id),
+            None if !room => return None,
+            None => {}
         }
         Some(self.open(server, now))
+    }
+
+    /// Opens another connection to `server` before any request needs it
+    /// (an [`Event::Open`] follows), if the server has fewer than its limit
+    /// of connections; `None` otherwise, or for an unknown server.
+    pub fn open_connection(&mut self, now: Millis, server: NodeId) -> Option<ConnId> {
+        let s = self.servers.get(server.0).filter(|s| !s.removed)?;
+        let max = s.max_conns.unwrap_or(self.config.max_connections);
+        (s.conns.len() < max).then(|| self.open(server, now))
     }
 
     fn open(&mut self, server: NodeId, now: Millis) -> ConnId {
@@ -186,7 +199,7 @@ impl<E: Clone> Cluster<E> {
         }
         self.events.push_back(Event::Close { conn: id });
         if let (Some(now), true) = (now, fault.is_unreachable()) {
-            self.report_failure(server, now);
+            self.report_failure(server, now, &fault);
         }
         for w in &lane {
             self.deliver(w, Some(Err(fault.clone())));
@@ -199,9 +212,14 @@ impl<E: Clone> Cluster<E> {
         }
     }
 
-    pub(super) fn report_failure(&mut self, server: NodeId, now: Millis) {
+    /// Counts `fault` against `server`'s health (kept for
+    /// [`ClusterConfig::fail_resting`](super::ClusterConfig::fail_resting)).
+    pub(super) fn report_failure(&mut self, server: NodeId, now: Millis, fault: &Fault<E>) {
         if self.config.health.is_some() {
             self.router.report_failure(server, now);
+            if let Some(last) = self.last_fault.get_mut(server.0) {
+                *last = Some(fault.clone());
+            }
         }
     }
 
@@ -261,15 +279,15 @@ impl<E: Clone> Cluster<E> {
             };
             if let Err(f) = &outcome {
                 if f.is_unreachable() {
-                    unreachable = Some(server);
+                    unreachable = Some((server, f.clone()));
                 }
             }
             if let Some(w) = owner {
                 self.deliver(&w, Some(outcome));
             }
         }
-        if let Some(server) = unreachable {
-            self.report_failure(server, now);
+        if let Some((server, fault)) = unreachable {
+            self.report_failure(server, now, &fault);
         }
         self.settle(id);
     }
@@ -281,6 +299,12 @@ impl<E: Clone> Cluster<E> {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        let answered = slot.conn.in_flight() == 0 && !slot.conn.wants_write();
+        if !slot.conn.is_closed() && (slot.lane.is_empty() || !answered) {
+            // Nothing to settle: requests still await their replies, or
+            // none is left.
+            return;
+        }
         let mut awaited = !slot.lane.is_empty();
         if slot.conn.in_flight() == 0 && !slot.conn.wants_write() {
             let lane = core::mem::take(&mut slot.lane);

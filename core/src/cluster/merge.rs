@@ -64,8 +64,9 @@ impl<E: Clone> Cluster<E> {
             _ => return Ok(None),
         };
         let waiting = self.pending_merge(node).map_or(0, Merged::len);
-        if waiting == 0 && self.idle_count(node) > 0 {
-            // Nothing to wait for: send it now.
+        if waiting == 0 && (self.idle_count(node) > 0 || self.connection_count(node) == 0) {
+            // Nothing to wait for (a connection is idle, or none is open
+            // yet and this get opens one): send it now.
             return Ok(None);
         }
         if waiting >= max && !self.flush_server(now, node) {

@@ -87,8 +87,9 @@ pub enum Refusal {
     /// was sent.
     Invalid(Error),
     /// A server of the batch has no connection with room (every one at
-    /// the depth, and `max_connections` open): wait for a ticket to
-    /// complete and submit again. Nothing was sent.
+    /// the depth or holding `max_buffered` unwritten bytes, and
+    /// `max_connections` open): wait for a ticket to complete (or the
+    /// socket to take bytes) and submit again. Nothing was sent.
     Busy,
 }
 
@@ -104,6 +105,8 @@ struct Server {
     name: String,
     removed: bool,
     conns: SmallVec<[ConnId; 4]>,
+    /// Its own limit of connections, if not the config's.
+    max_conns: Option<usize>,
 }
 
 /// The sans-IO memcached client: routing, node health, connection
@@ -189,6 +192,9 @@ pub struct Cluster<E> {
     /// Merged gets in flight.
     groups: Vec<Option<merge::Merged>>,
     free_groups: Vec<u32>,
+    /// Per server: the fault that last counted against it (for
+    /// [`ClusterConfig::fail_resting`]).
+    last_fault: Vec<Option<Fault<E>>>,
 }
 
 impl<E: Clone> Cluster<E> {
@@ -216,6 +222,7 @@ impl<E: Clone> Cluster<E> {
             merging: Vec::new(),
             groups: Vec::new(),
             free_groups: Vec::new(),
+            last_fault: Vec::new(),
         };
         for name in names {
             cluster.add_server(name);
@@ -238,7 +245,9 @@ impl<E: Clone> Cluster<E> {
                 name: String::new(),
                 removed: true,
                 conns: SmallVec::new(),
+                max_conns: None,
             });
+            self.last_fault.resize_with(id.0 + 1, || None);
         }
         let server = &mut self.servers[id.0];
         server.name = name.into();
@@ -260,6 +269,19 @@ impl<E: Clone> Cluster<E> {
             }
         }
         true
+    }
+
+    /// Sets how many connections `server` may have open at most, in place
+    /// of [`ClusterConfig::max_connections`] (at least 1). Returns false for
+    /// an unknown server.
+    pub fn set_max_connections(&mut self, server: NodeId, n: usize) -> bool {
+        match self.servers.get_mut(server.0) {
+            Some(s) => {
+                s.max_conns = Some(n.max(1));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Returns the id of the server named `name`.
@@ -293,6 +315,20 @@ impl<E: Clone> Cluster<E> {
             Route::Node(id) | Route::Wait(id) => Some(id),
             Route::NoNodes => None,
         }
+    }
+
+    /// Returns where `key` goes at `now`: its server, its server while it
+    /// rests after a failure, or no server (the key is the caller's,
+    /// without prefix).
+    pub fn route_of(&mut self, key: &[u8], now: Millis) -> Route {
+        self.route(key, now)
+    }
+
+    /// Returns the fault that last counted against `server`'s health (kept
+    /// only with node health on).
+    #[must_use]
+    pub fn last_fault(&self, server: NodeId) -> Option<&Fault<E>> {
+        self.last_fault.get(server.0).and_then(Option::as_ref)
     }
 
     /// Returns the router, for its getters (node states).
@@ -361,6 +397,20 @@ impl<E: Clone> Cluster<E> {
         Some(out)
     }
 
+    /// Takes the result of a completed ticket of one request (the first
+    /// request's, of a batch): [`take`](Self::take) without the list.
+    /// `None` if it is not complete (or unknown); `Some(None)` for a
+    /// request that awaited no reply and was sent.
+    pub fn take_one(&mut self, ticket: Ticket) -> Option<Outcome<E>> {
+        let state = self.ticket_mut(ticket)?;
+        if !state.is_done() {
+            return None;
+        }
+        let out = state.slots.first_mut().and_then(ticket::Slot::take);
+        self.free_ticket(ticket.index);
+        Some(out)
+    }
+
     /// Gives up on `ticket`: its replies are read and dropped when they
     /// come (a connection is never left out of step), its results never
     /// delivered.
@@ -396,6 +446,13 @@ impl<E: Clone> Cluster<E> {
             .filter(|c| c.live)
             .map(|c| c.conn.in_flight())
             .sum()
+    }
+
+    /// Returns the number of requests written (or queued to be written)
+    /// on `conn` and not yet answered.
+    #[must_use]
+    pub fn in_flight_on(&self, conn: ConnId) -> usize {
+        self.slot(conn).map_or(0, |c| c.conn.in_flight())
     }
 
     /// Returns the live connection in slot `index`, if there is one.

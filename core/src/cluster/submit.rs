@@ -1,5 +1,6 @@
 //! Submitting a batch: validate once, route, split, encode.
 
+use alloc::vec::Vec;
 use core::ops::Range;
 
 use smallvec::SmallVec;
@@ -28,7 +29,8 @@ struct Part {
 struct Plan<'a, E> {
     parts: SmallVec<[Part; 4]>,
     /// Requests answered without I/O.
-    answers: SmallVec<[(usize, Outcome<E>); 1]>,
+    /// Requests answered without I/O (rare: a Vec costs nothing empty).
+    answers: Vec<(usize, Outcome<E>)>,
     /// The keys of split gets, grouped by server.
     keys: SmallVec<[&'a [u8]; 8]>,
 }
@@ -112,7 +114,7 @@ impl<E: Clone> Cluster<E> {
         now: Millis,
         batch: Checked<'_, Request<'_>>,
     ) -> Result<Ticket, Refusal> {
-        self.submit_valid(now, None, batch.requests)
+        self.submit_valid(now, None, None, batch.requests)
     }
 
     /// Submits a checked batch of meta requests.
@@ -125,7 +127,7 @@ impl<E: Clone> Cluster<E> {
         now: Millis,
         batch: Checked<'_, MetaRequest<'_>>,
     ) -> Result<Ticket, Refusal> {
-        self.submit_valid(now, None, batch.requests)
+        self.submit_valid(now, None, None, batch.requests)
     }
 
     /// Submits a batch of classic requests and returns its ticket.
@@ -173,6 +175,21 @@ impl<E: Clone> Cluster<E> {
         self.submit_batch(now, Some(server), requests)
     }
 
+    /// Submits a batch of meta requests to one server (see
+    /// [`submit_to`](Self::submit_to)).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_meta_to(
+        &mut self,
+        now: Millis,
+        server: NodeId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_batch(now, Some(server), requests)
+    }
+
     fn submit_batch<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
@@ -180,13 +197,67 @@ impl<E: Clone> Cluster<E> {
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
         self.check_all(requests)?;
-        self.submit_valid(now, target, requests)
+        self.submit_valid(now, target, None, requests)
     }
 
+    /// Submits a batch of classic requests on connection `conn`, whatever
+    /// their keys: requests that must stay in order on one socket. Nothing
+    /// is routed or merged, and node health is not asked.
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit); [`Refusal::Invalid`] with
+    /// [`Error::UnexpectedClose`](crate::Error::UnexpectedClose) if `conn`
+    /// is closed or unknown.
+    pub fn submit_on(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[Request<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_pinned(now, conn, requests)
+    }
+
+    /// Submits a batch of meta requests on connection `conn` (see
+    /// [`submit_on`](Self::submit_on)).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit_on`](Self::submit_on).
+    pub fn submit_meta_on(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_pinned(now, conn, requests)
+    }
+
+    fn submit_pinned<'a, W: Wire<'a>>(
+        &mut self,
+        now: Millis,
+        conn: ConnId,
+        requests: &[W],
+    ) -> Result<Ticket, Refusal> {
+        self.check_all(requests)?;
+        let Some(slot) = self.slot(conn).filter(|c| !c.conn.is_closed()) else {
+            return Err(Refusal::Invalid(crate::Error::UnexpectedClose));
+        };
+        let full = self.config.max_buffered.unwrap_or(usize::MAX);
+        if slot.tickets >= self.config.depth || slot.conn.transmit().len() >= full {
+            return Err(Refusal::Busy);
+        }
+        let server = slot.server;
+        self.submit_valid(now, Some(server), Some(conn), requests)
+    }
+
+    /// Submits a valid batch: to `target`'s server if given (on `pin` if
+    /// given), else where each key goes.
     fn submit_valid<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
         target: Option<NodeId>,
+        pin: Option<ConnId>,
         requests: &[W],
     ) -> Result<Ticket, Refusal> {
         self.now = now;
@@ -195,14 +266,23 @@ impl<E: Clone> Cluster<E> {
                 return Ok(ticket);
             }
         }
-        let plan = self.plan(now, target, requests);
+        let mut plan = Plan {
+            parts: SmallVec::new(),
+            answers: Vec::new(),
+            keys: SmallVec::new(),
+        };
+        // Filled in place: a plan is large to move.
+        self.plan(now, target, requests, &mut plan);
         // Every server's connection first: all or nothing.
         let mut chosen: SmallVec<[(NodeId, ConnId); 2]> = SmallVec::new();
         for part in &plan.parts {
             if chosen.iter().any(|(n, _)| *n == part.node) {
                 continue;
             }
-            let conn = self.acquire(part.node, now).ok_or(Refusal::Busy)?;
+            let conn = match pin {
+                Some(conn) => conn,
+                None => self.acquire(part.node, now).ok_or(Refusal::Busy)?,
+            };
             chosen.push((part.node, conn));
         }
         let ticket = self.new_ticket();
@@ -264,18 +344,33 @@ impl<E: Clone> Cluster<E> {
         Ok(ticket)
     }
 
+    /// With [`fail_resting`](super::ClusterConfig::fail_resting), the
+    /// result of a request bound for resting `server`: the fault that put
+    /// it to rest.
+    fn resting(&self, server: NodeId) -> Option<Outcome<E>> {
+        if !self.config.fail_resting {
+            return None;
+        }
+        let fault = self
+            .last_fault
+            .get(server.0)
+            .cloned()
+            .flatten()
+            .unwrap_or(Fault::Core {
+                server,
+                error: crate::Error::UnexpectedClose,
+            });
+        Some(Some(Err(fault)))
+    }
+
     /// Routes every request of a batch.
     fn plan<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
         target: Option<NodeId>,
         requests: &[W],
-    ) -> Plan<'a, E> {
-        let mut plan = Plan {
-            parts: SmallVec::new(),
-            answers: SmallVec::new(),
-            keys: SmallVec::new(),
-        };
+        plan: &mut Plan<'a, E>,
+    ) {
         let ignore = self.config.ignore_exc;
         let single = self.servers.len() == 1 && self.config.health.is_none();
         for (i, r) in requests.iter().enumerate() {
@@ -300,19 +395,27 @@ impl<E: Clone> Cluster<E> {
                 Keys::Local => plan.answers.push((i, Some(Ok(noop_reply())))),
                 Keys::One(key) => match self.route(key, now) {
                     Route::Node(node) => plan.parts.push(whole(node)),
-                    Route::Wait(_) => plan.answers.push((i, skipped())),
+                    Route::Wait(node) => {
+                        let answer = self.resting(node).unwrap_or_else(skipped);
+                        plan.answers.push((i, answer));
+                    }
                     Route::NoNodes => plan.answers.push((i, down())),
                 },
                 Keys::Many(_) if single => plan.parts.push(whole(NodeId(0))),
                 Keys::Many(keys) => {
                     let mut routed: SmallVec<[(NodeId, &'a [u8]); 8]> = SmallVec::new();
                     let mut none_live = false;
+                    let mut resting = None;
                     for key in keys {
                         match self.route(key, now) {
                             Route::Node(node) => routed.push((node, key)),
-                            Route::Wait(_) => {}
+                            Route::Wait(node) => resting = resting.or(self.resting(node)),
                             Route::NoNodes => none_live = true,
                         }
+                    }
+                    if let Some(answer) = resting {
+                        plan.answers.push((i, answer));
+                        continue;
                     }
                     if routed.is_empty() {
                         let answer = if none_live { down() } else { skipped() };
@@ -350,6 +453,5 @@ impl<E: Clone> Cluster<E> {
                 }
             }
         }
-        plan
     }
 }

@@ -91,10 +91,11 @@ impl<E: Clone> Slot<E> {
             Some(Err(f)) if ignore_exc && self.ignores(&f) => Some(Ok(self.meaning.skipped())),
             p => p,
         };
-        self.merged = Some(match self.merged.take() {
-            None => part,
-            Some(prev) => merge(prev, part),
-        });
+        match &mut self.merged {
+            // The first part (of one, mostly): stored where it stays.
+            None => self.merged = Some(part),
+            Some(prev) => *prev = merge(core::mem::take(prev), part),
+        }
         self.waiting = self.waiting.saturating_sub(1);
         self.waiting == 0
     }

@@ -3,23 +3,24 @@
 mod forward;
 mod helpers;
 mod options;
+pub(crate) mod results;
 
 use std::collections::HashMap;
 use std::hash::Hash;
 
 use bytes::Bytes;
-use memcrab_core::command::Outcome;
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::serde::Value;
 use memcrab_core::stats::Stats;
-use memcrab_core::{GetCommand, Reply, Request, StoreCommand};
+use memcrab_core::{GetCommand, Request, StoreCommand};
 
-use helpers::{boolean, fetch_many, number, odd, run, store, store_reply, unexpected};
-pub(crate) use helpers::{decode, fetch, one};
+pub(crate) use helpers::{fetch, one};
+use helpers::{fetch_many, run, store, store_reply};
 pub use options::{CommandOptions, StoreOptions};
+use results::{boolean, number};
 
 use crate::blocking::Outcomes;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 
 /// memcached's commands with pymemcache's names and results.
 ///
@@ -225,10 +226,7 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        let opts = StoreOptions {
-            noreply: Some(opts.noreply.unwrap_or(false)),
-            ..opts
-        };
+        let opts = results::cas_options(opts);
         let reply = store_reply(
             self,
             StoreCommand::Cas(cas),
@@ -236,12 +234,7 @@ pub trait Memcache {
             &value.into(),
             opts,
         )?;
-        match reply {
-            None | Some(Reply::Stored) => Ok(Some(true)),
-            Some(Reply::Exists) => Ok(Some(false)),
-            Some(Reply::NotFound) => Ok(None),
-            Some(other) => Err(unexpected(&other)),
-        }
+        results::cas_stored(reply)
     }
 
     /// Stores every `(key, value)` pair in one write and returns the keys
@@ -274,11 +267,7 @@ pub trait Memcache {
     {
         let key = key.as_ref();
         let items = fetch(self, GetCommand::Get, &[key])?;
-        items
-            .into_iter()
-            .next()
-            .map(|it| decode(self, key, it))
-            .transpose()
+        results::first_value(self.command_options(), key, items)
     }
 
     /// Returns the values of the `keys` found, keyed by the caller's keys,
@@ -292,11 +281,7 @@ pub trait Memcache {
         Self: Sized,
     {
         let items = fetch_many(self, GetCommand::Get, keys)?;
-        let mut found = HashMap::with_capacity(items.len());
-        for (k, it) in items {
-            found.insert(k.clone(), decode(self, k.as_ref(), it)?);
-        }
-        Ok(found)
+        results::found(self.command_options(), items)
     }
 
     /// Returns the value of `key` and its cas token, or `None` on a miss.
@@ -310,14 +295,7 @@ pub trait Memcache {
     {
         let key = key.as_ref();
         let items = fetch(self, GetCommand::Gets, &[key])?;
-        items
-            .into_iter()
-            .next()
-            .map(|it| {
-                let cas = it.cas.unwrap_or(0);
-                Ok((decode(self, key, it)?, cas))
-            })
-            .transpose()
+        results::first_value_cas(self.command_options(), key, items)
     }
 
     /// Returns values and cas tokens of the `keys` found, with one request.
@@ -333,12 +311,7 @@ pub trait Memcache {
         Self: Sized,
     {
         let items = fetch_many(self, GetCommand::Gets, keys)?;
-        let mut found = HashMap::with_capacity(items.len());
-        for (k, it) in items {
-            let cas = it.cas.unwrap_or(0);
-            found.insert(k.clone(), (decode(self, k.as_ref(), it)?, cas));
-        }
-        Ok(found)
+        results::found_cas(self.command_options(), items)
     }
 
     /// Returns the value of `key` and sets its expiration to `expire`
@@ -353,11 +326,7 @@ pub trait Memcache {
     {
         let key = key.as_ref();
         let items = fetch(self, GetCommand::Gat(expire), &[key])?;
-        items
-            .into_iter()
-            .next()
-            .map(|it| decode(self, key, it))
-            .transpose()
+        results::first_value(self.command_options(), key, items)
     }
 
     /// Returns the value and cas token of `key` and sets its expiration.
@@ -371,14 +340,7 @@ pub trait Memcache {
     {
         let key = key.as_ref();
         let items = fetch(self, GetCommand::Gats(expire), &[key])?;
-        items
-            .into_iter()
-            .next()
-            .map(|it| {
-                let cas = it.cas.unwrap_or(0);
-                Ok((decode(self, key, it)?, cas))
-            })
-            .transpose()
+        results::first_value_cas(self.command_options(), key, items)
     }
 
     /// Sets the expiration of `key`: `true` if it exists (and with noreply).
@@ -498,10 +460,7 @@ pub trait Memcache {
     /// a connection error.
     fn stats(&self, args: &[&str]) -> Result<Stats> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        match run(self, Request::Stats { args: &args })? {
-            Outcome::Stats(pairs) => Ok(Stats::from_pairs(pairs)),
-            other => Err(odd(&other)),
-        }
+        results::stats_of(run(self, Request::Stats { args: &args })?)
     }
 
     /// Returns the server's version string.
@@ -510,10 +469,7 @@ pub trait Memcache {
     ///
     /// A connection error.
     fn version(&self) -> Result<String> {
-        match run(self, Request::Version)? {
-            Outcome::Version(v) => Ok(String::from_utf8_lossy(&v).into_owned()),
-            other => Err(odd(&other)),
-        }
+        results::version_of(run(self, Request::Version)?)
     }
 
     /// Invalidates every item after `delay` seconds (0: now).
@@ -563,11 +519,7 @@ pub trait Memcache {
     ///
     /// `ERROR: shutdown not enabled` as [`Error`](crate::Error); a connection error.
     fn shutdown(&self, graceful: bool) -> Result<()> {
-        match one(self, Request::Shutdown { graceful }) {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == ErrorKind::UnexpectedClose => Ok(()),
-            Err(e) => Err(e),
-        }
+        results::shut_down(one(self, Request::Shutdown { graceful }))
     }
 
     /// Sends one raw command line and returns the reply up to (not
@@ -582,9 +534,6 @@ pub trait Memcache {
         Self: Sized,
     {
         let line = line.as_ref();
-        match run(self, Request::Raw { line, terminator })? {
-            Outcome::Raw(b) => Ok(b),
-            other => Err(odd(&other)),
-        }
+        results::raw_of(run(self, Request::Raw { line, terminator })?)
     }
 }

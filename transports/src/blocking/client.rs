@@ -242,18 +242,7 @@ impl ClientBuilder {
     /// with a zero setting.
     pub fn build(self) -> Result<Client> {
         let addr = self.addr?;
-        if let Some(ka) = self.opts.keepalive {
-            if ka.idle.is_zero() || ka.interval.is_zero() || ka.count == 0 {
-                return Err(Error::Config(
-                    "keepalive idle, interval and count must each be at least 1".into(),
-                ));
-            }
-        }
-        if !self.opts.key_prefix.is_empty() {
-            // The prefix must be a valid key on its own.
-            memcrab_core::validate_key(&self.opts.key_prefix, b"", self.opts.allow_unicode_keys)
-                .map_err(|e| Error::Config(format!("key_prefix: {e}")))?;
-        }
+        self.opts.check()?;
         Ok(Client::with_options(addr, self.opts))
     }
 }

@@ -115,6 +115,23 @@ impl fmt::Debug for ClientOptions {
 }
 
 impl ClientOptions {
+    /// Checks the options a build refuses: a keepalive with a zero
+    /// setting, a key prefix that is not a valid key on its own.
+    pub(crate) fn check(&self) -> crate::Result<()> {
+        if let Some(ka) = self.keepalive {
+            if ka.idle.is_zero() || ka.interval.is_zero() || ka.count == 0 {
+                return Err(crate::Error::Config(
+                    "keepalive idle, interval and count must each be at least 1".into(),
+                ));
+            }
+        }
+        if !self.key_prefix.is_empty() {
+            memcrab_core::validate_key(&self.key_prefix, b"", self.allow_unicode_keys)
+                .map_err(|e| crate::Error::Config(format!("key_prefix: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Returns the key policy these options describe.
     #[must_use]
     pub fn key_policy(&self) -> KeyPolicy {

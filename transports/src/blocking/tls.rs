@@ -113,7 +113,7 @@ impl TlsConfig {
     }
 
     /// The name to verify for `addr`.
-    fn name_for(&self, addr: &ServerAddr) -> io::Result<ServerName<'static>> {
+    pub(crate) fn name_for(&self, addr: &ServerAddr) -> io::Result<ServerName<'static>> {
         if let Some(name) = &self.server_name {
             return Ok(name.clone());
         }
@@ -280,7 +280,7 @@ impl fmt::Display for TlsFailure {
 
 impl std::error::Error for TlsFailure {}
 
-fn failure(message: String) -> io::Error {
+pub(crate) fn failure(message: String) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, TlsFailure(message))
 }
 

@@ -1,88 +1,44 @@
-//! The driver: memcached connections inside a user's `mio::Poll`.
+//! The driver: memcached connections inside a user's `mio::Poll`, a thin
+//! driver of the core [`Cluster`].
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use memcrab_core::cluster::{self, Cluster, ClusterConfig, Event as ClusterEvent, Refusal};
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::router::{NodeId, Route, Router};
-use memcrab_core::{Millis, Reply, Request, RequestId};
+use memcrab_core::router::{NodeId, Route};
+use memcrab_core::{Millis, Request, RequestId};
 use mio::event::Event;
 use mio::{Registry, Token};
 
-use super::link::{Link, Readiness};
+use super::io::Net;
 use super::options::DriverOptions;
-use crate::address::Resolve;
-use crate::address::{ServerAddr, ToServerAddr};
+use super::ticket::{Completion, SubmitError, Ticket};
+use crate::address::{Resolve, ServerAddr, ToServerAddr};
 use crate::error::Error;
 
-/// Names a submitted request: the connection's token and the request's id
-/// on it. Its [`Completion`] carries the same ticket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Ticket {
-    /// The token of the connection the request went to.
-    pub token: Token,
-    /// The request's id on that connection (ids increase per connection).
-    pub id: RequestId,
-}
-
-/// A finished request: its reply, or why there is none.
+/// One of the caller's tokens: its server, and the connection (by index)
+/// its socket carries now.
 #[derive(Debug)]
-pub struct Completion {
-    /// The request this answers.
-    pub ticket: Ticket,
-    /// The reply, or the error (the server's error line, a timeout, the
-    /// connection breaking), naming the server.
-    pub result: Result<Reply, Error>,
-}
-
-/// Why [`Driver::submit`] did not take a request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum SubmitError {
-    /// The connection's unwritten bytes reached
-    /// [`DriverOptions::max_buffered`]: let the loop run (the socket takes
-    /// bytes on its next writable event) and submit again. The request was
-    /// not queued.
-    Full,
-    /// The request was refused: a bad key or value, no server for it, a
-    /// connection that cannot be opened.
-    Failed(Error),
-}
-
-impl fmt::Display for SubmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SubmitError::Full => f.write_str("the connection's write buffer is full"),
-            SubmitError::Failed(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for SubmitError {
-    /// Transparent: a refused request's causes are its error's.
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SubmitError::Failed(e) => e.source(),
-            _ => None,
-        }
-    }
-}
-
-impl From<Error> for SubmitError {
-    fn from(e: Error) -> Self {
-        SubmitError::Failed(e)
-    }
+struct TokenSlot {
+    token: Token,
+    server: NodeId,
+    conn: Option<usize>,
 }
 
 /// memcached connections driven by the caller's own `mio::Poll`.
 ///
+/// A thin driver of the core [`Cluster`]: the cluster routes each key (a
+/// multi-key get is split by server and its items merged back), chooses
+/// the connection, keeps node health and deadlines; the driver opens
+/// sockets under the caller's tokens, moves bytes and tells the time.
+///
 /// # Methods by kind
 ///
-/// - Setup: [`new`](Self::new), [`add_server`](Self::add_server) (connects
-///   without blocking, registers under the caller's tokens).
+/// - Setup: [`new`](Self::new), [`add_server`](Self::add_server) (up to
+///   one connection per token, registered under the caller's tokens).
 /// - Inputs: [`submit`](Self::submit) and
 ///   [`submit_to`](Self::submit_to) (requests, any time),
 ///   [`handle_event`](Self::handle_event) (readiness),
@@ -102,32 +58,34 @@ impl From<Error> for SubmitError {
 /// Replies on one connection come back in submission order; a connection
 /// that breaks (the server closes or dies, a deadline passes, a malformed
 /// reply) hands every request in flight on it an error, never another
-/// request's reply. The next request routed to it opens a new socket under
-/// the same token (unless the router says the server should be left alone
-/// for a while: then the request fails at once).
+/// request's reply. A server's connections open as requests need them
+/// (another one rather than pipelining on a busy one, up to one per
+/// token), a broken one reopens under its token. A server that failed is
+/// left alone for its retry timeout: requests routed to it fail at once
+/// with the error that put it to rest, while [`submit_to`](Self::submit_to)
+/// still opens a connection.
 pub struct Driver {
     registry: Registry,
-    opts: DriverOptions,
-    links: Vec<Link>,
+    net: Net,
+    tokens: Vec<TokenSlot>,
     by_token: HashMap<Token, usize>,
-    /// Link indices of each node, by `NodeId`.
-    nodes: Vec<Vec<usize>>,
-    router: Router,
-    /// Links with submitted bytes to write.
-    queued: Vec<usize>,
+    /// Per connection index: its token's slot.
+    token_of: Vec<Option<usize>>,
+    /// Per cluster ticket index: the cluster's ticket and the caller's.
+    jobs: Vec<Option<(cluster::Ticket, Ticket)>>,
     done: VecDeque<Completion>,
-    buf: Box<[u8]>,
+    next_id: u64,
+    /// Requests were submitted since the last flush.
+    unflushed: bool,
+    /// The token the next socket opened goes under, if free.
+    preferred: Option<usize>,
     origin: Instant,
-    /// No request's deadline is earlier than this (it may be earlier than
-    /// the true next deadline, never later): finding the true one scans
-    /// every request in flight, so that is done only when this is due.
-    next_deadline: Option<Millis>,
 }
 
 impl fmt::Debug for Driver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Driver")
-            .field("links", &self.links.len())
+            .field("tokens", &self.tokens.len())
             .field("completed", &self.done.len())
             .finish_non_exhaustive()
     }
@@ -141,38 +99,46 @@ impl Driver {
     ///
     /// If the registry cannot be cloned.
     pub fn new(registry: &Registry, options: DriverOptions) -> io::Result<Driver> {
-        let origin = Instant::now();
+        let o = &options;
+        let mut config = ClusterConfig::default().depth(usize::MAX);
+        config.policy = o.key_policy.clone();
+        config.limits = o.limits;
+        config.protocol = o.protocol;
+        config.distribution = o.distribution;
+        config.timeout = o.timeout;
+        config.connect_timeout = o.timeout;
+        config.health = Some(o.health);
+        config.spread = true;
+        config.max_buffered = Some(o.max_buffered);
+        config.fail_resting = true;
+        let cluster = Cluster::new(config, std::iter::empty());
         Ok(Driver {
             registry: registry.try_clone()?,
-            router: Router::new(
-                std::iter::empty::<&str>(),
-                options.distribution,
-                options.health,
-                Millis(0),
-            ),
-            buf: vec![0; options.read_buffer.max(512)].into_boxed_slice(),
-            opts: options,
-            links: Vec::new(),
+            net: Net::new(cluster, Vec::new(), o.no_delay),
+            tokens: Vec::new(),
             by_token: HashMap::new(),
-            nodes: Vec::new(),
-            queued: Vec::new(),
+            token_of: Vec::new(),
+            jobs: Vec::new(),
             done: VecDeque::new(),
-            origin,
-            next_deadline: None,
+            next_id: 0,
+            unflushed: false,
+            preferred: None,
+            origin: Instant::now(),
         })
     }
 
     fn now(&self) -> Millis {
-        Millis::from_duration(self.origin.elapsed())
+        super::engine::millis_since(self.origin)
     }
 
-    /// Adds a server with one connection per token in `tokens`, and returns
-    /// its node id.
+    /// Adds a server with up to one connection per token in `tokens`, and
+    /// returns its node id.
     ///
     /// The server's name for the hash router is pymemcache's (`host:port`),
     /// so keys land where a pymemcache `HashClient` puts them. The name is
-    /// resolved here (a host name may block on DNS); the connects start
-    /// without blocking and finish in the event loop.
+    /// resolved here (a host name may block on DNS); connections open
+    /// without blocking, as requests need them, and finish in the event
+    /// loop.
     ///
     /// # Errors
     ///
@@ -202,107 +168,211 @@ impl Driver {
             .map_err(|e| Error::io(&addr, e))?
             .first()
             .ok_or_else(|| Error::Config(format!("{addr} resolves to no address")))?;
-        let name: Arc<str> = addr.pymemcache_name().into();
-        let node = self.router.add_node(&name);
-        if self.nodes.len() <= node.0 {
-            self.nodes.resize_with(node.0 + 1, Vec::new);
+        let node = self.net.cluster.add_server(&addr.pymemcache_name());
+        let net = &mut self.net;
+        if net.addrs.len() <= node.0 {
+            net.addrs.resize(node.0 + 1, addr.clone());
+            net.resolved.resize(node.0 + 1, None);
         }
+        net.addrs[node.0] = addr;
+        net.resolved[node.0] = Some(sa);
         for &token in tokens {
-            let link = Link::open(&self.registry, token, node, sa, name.clone(), &self.opts);
-            self.by_token.insert(token, self.links.len());
-            self.nodes[node.0].push(self.links.len());
-            self.links.push(link);
+            self.by_token.insert(token, self.tokens.len());
+            self.tokens.push(TokenSlot {
+                token,
+                server: node,
+                conn: None,
+            });
         }
+        let count = self.tokens(node).count();
+        self.net.cluster.set_max_connections(node, count);
         Ok(node)
     }
 
     /// Records a readiness event and does the I/O it allows; returns false
     /// (doing nothing) if `event`'s token is not one of the driver's.
     pub fn handle_event(&mut self, event: &Event) -> bool {
-        self.handle_readiness(event.token(), Readiness::of(event))
-    }
-
-    /// [`handle_event`](Self::handle_event) for an event's token and
-    /// readiness, kept apart from the event.
-    pub(crate) fn handle_readiness(&mut self, token: Token, readiness: Readiness) -> bool {
-        let Some(i) = self.index(token) else {
+        let Some(slot) = self.slot(event.token()) else {
             return false;
         };
-        self.links[i].handle_readiness(readiness);
-        self.drive(i);
+        let now = self.now();
+        if let Some(i) = self.tokens[slot].conn {
+            if let Some(Some(sock)) = self.net.socks.get_mut(i) {
+                sock.handle(event);
+                self.net.drive(&self.registry, now, i);
+            }
+        }
+        self.settle(now);
         true
     }
 
-    /// Returns the token of the connection a request for `key` goes to: the
-    /// router's server for the key, and of its connections the one with the
-    /// fewest requests in flight.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoServers`] when no server is live; a connection error when
-    /// the key's server failed less than its retry timeout ago.
-    pub fn route(&mut self, key: &[u8]) -> Result<Token, Error> {
-        let node = self.node_for(key)?;
-        Ok(self.links[self.pick(node)].token)
+    /// Writes what was submitted since the last flush (as much as the
+    /// sockets take; the rest goes on writable events).
+    pub fn flush(&mut self) {
+        let now = self.now();
+        self.unflushed = false;
+        self.net.write_all(&self.registry, now);
+        self.settle(now);
     }
 
-    /// The link of `node` with the fewest requests in flight, preferring
-    /// open ones.
-    pub(crate) fn pick(&self, node: NodeId) -> usize {
-        let links = &self.nodes[node.0];
-        let mut best = links[0];
-        let mut best_load = usize::MAX;
-        for &i in links {
-            let l = &self.links[i];
-            let load = l.conn.in_flight() + if l.is_broken() { 1 << 40 } else { 0 };
-            if load < best_load {
-                best = i;
-                best_load = load;
+    /// Fails the requests whose deadline has passed (each connection with
+    /// one closes). Calling it early is a no-op.
+    pub fn handle_timeout(&mut self) {
+        let now = self.now();
+        if self.net.cluster.poll_timeout().is_some_and(|d| d <= now) {
+            self.net.cluster.handle_timeout(now);
+            self.settle(now);
+        }
+    }
+
+    /// Opens and closes the sockets the cluster asks for, then collects
+    /// the requests it completed.
+    fn settle(&mut self, now: Millis) {
+        self.handle_events(now);
+        self.collect();
+    }
+
+    /// Opens and closes the sockets the cluster asks for.
+    fn handle_events(&mut self, now: Millis) {
+        while let Some(event) = self.net.cluster.poll_event() {
+            match event {
+                ClusterEvent::Open { conn, server } => {
+                    let preferred = self.preferred.take().filter(|&s| {
+                        self.tokens[s].server == server && self.tokens[s].conn.is_none()
+                    });
+                    let free = preferred.or_else(|| {
+                        self.tokens
+                            .iter()
+                            .position(|t| t.server == server && t.conn.is_none())
+                    });
+                    let Some(slot) = free else {
+                        let e = Error::Config("every token of the server is in use".into());
+                        self.net.cluster.handle_failure(now, conn, e);
+                        continue;
+                    };
+                    self.tokens[slot].conn = Some(conn.index());
+                    if self.token_of.len() <= conn.index() {
+                        self.token_of.resize(conn.index() + 1, None);
+                    }
+                    self.token_of[conn.index()] = Some(slot);
+                    let token = self.tokens[slot].token;
+                    self.net.open(&self.registry, now, (conn, server), token);
+                }
+                ClusterEvent::Close { conn } => {
+                    if let Some(slot) = self.token_of.get_mut(conn.index()).and_then(Option::take) {
+                        self.tokens[slot].conn = None;
+                    }
+                    self.net.close(&self.registry, conn);
+                }
+                // Nobody awaited it; the connection's Close follows.
+                ClusterEvent::Unsolicited { .. } => {}
             }
         }
-        best
     }
 
-    /// Submits `request` to the server its key belongs to (the first key of
-    /// a multi-key get: split keys by [`route`](Self::route) first when they
-    /// may live on several servers). It is written at the next
-    /// [`flush`](Self::flush).
+    /// Hands the requests the cluster completed to [`poll`](Self::poll).
+    fn collect(&mut self) {
+        while let Some(t) = self.net.cluster.poll_done() {
+            let Some(job) = self.jobs.get_mut(t.index()) else {
+                continue;
+            };
+            let ticket = match job {
+                Some((owner, ticket)) if *owner == t => *ticket,
+                _ => continue,
+            };
+            *job = None;
+            // A request that awaited no reply and was written: nothing.
+            if let Some(result) = self.net.cluster.take_one(t).flatten() {
+                let result = result.map_err(|f| self.net.error_of(f));
+                self.done.push_back(Completion { ticket, result });
+            }
+        }
+    }
+
+    /// Takes a ticket of the cluster as one of the caller's.
+    fn accept(
+        &mut self,
+        submitted: Result<cluster::Ticket, Refusal>,
+    ) -> Result<Ticket, SubmitError> {
+        let t = match submitted {
+            Ok(t) => t,
+            Err(Refusal::Busy) => return Err(SubmitError::Full),
+            Err(Refusal::Invalid(e)) => return Err(SubmitError::Failed(e.into())),
+        };
+        self.unflushed = true;
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        let token = self
+            .net
+            .cluster
+            .conns_of(t)
+            .first()
+            .and_then(|c| self.token_of.get(c.index()).copied().flatten());
+        let token = token.or((!self.tokens.is_empty()).then_some(0));
+        let ticket = Ticket {
+            token: token.map_or(Token(usize::MAX), |s| self.tokens[s].token),
+            id,
+        };
+        if self.net.cluster.is_done(t) {
+            // Answered at once, without I/O: a resting or missing server.
+            return match self.net.cluster.take_one(t).flatten() {
+                Some(Err(f)) => Err(SubmitError::Failed(self.net.error_of(f))),
+                Some(Ok(reply)) => {
+                    self.done.push_back(Completion {
+                        ticket,
+                        result: Ok(reply),
+                    });
+                    Ok(ticket)
+                }
+                None => Ok(ticket),
+            };
+        }
+        if self.jobs.len() <= t.index() {
+            self.jobs.resize(t.index() + 1, None);
+        }
+        self.jobs[t.index()] = Some((t, ticket));
+        Ok(ticket)
+    }
+
+    /// Submits `request` to the server its key belongs to (a multi-key get
+    /// is split by server and its items merged back; a keyless request
+    /// goes to every server, the first one's reply kept). It is written at
+    /// the next [`flush`](Self::flush).
     ///
     /// # Errors
     ///
-    /// [`SubmitError::Full`] if the connection's write buffer is full;
-    /// [`SubmitError::Failed`] for a request without a key (use
-    /// [`submit_to`](Self::submit_to)), a bad key or value, or a server that
-    /// is down.
+    /// [`SubmitError::Full`] if the server's connections' write buffers
+    /// are full; [`SubmitError::Failed`] for a bad key or value, or a
+    /// server that is down or resting after a failure.
     pub fn submit(&mut self, request: &Request<'_>) -> Result<Ticket, SubmitError> {
-        let key = request_key(request).ok_or_else(|| {
-            Error::Config("this request has no key: send it with submit_to".into())
-        })?;
-        let token = self.route(key)?;
-        self.submit_to(token, request)
+        let now = self.now();
+        let submitted = self.net.cluster.submit(now, std::slice::from_ref(request));
+        self.handle_events(now);
+        self.accept(submitted)
     }
 
-    /// Submits `request` on the connection of `token`, opening a new socket
-    /// first if the connection broke.
+    /// Submits `request` on the connection of `token` whatever its key
+    /// (and whatever its server's health), opening a new socket under the
+    /// token first if it has none: requests submitted to one token are
+    /// written and answered in order.
     ///
     /// # Errors
     ///
-    /// As [`submit`](Self::submit); an unknown token is
-    /// [`SubmitError::Failed`].
+    /// As [`submit`](Self::submit); an unknown token, or a socket that
+    /// cannot be opened, is [`SubmitError::Failed`].
     pub fn submit_to(
         &mut self,
         token: Token,
         request: &Request<'_>,
     ) -> Result<Ticket, SubmitError> {
-        let i = self.ready_link(token)?;
-        let deadline = self.deadline();
-        let link = &mut self.links[i];
-        let id = link
-            .conn
-            .submit(request, deadline)
-            .map_err(|e| link.error(e))?;
-        self.queue(i);
-        Ok(Ticket { token, id })
+        let now = self.now();
+        let conn = self.conn_for(now, token)?;
+        let submitted = self
+            .net
+            .cluster
+            .submit_on(now, conn, std::slice::from_ref(request));
+        self.handle_events(now);
+        self.accept(submitted)
     }
 
     /// Submits a meta `request` to the server of its key; see
@@ -312,11 +382,13 @@ impl Driver {
     ///
     /// As [`submit`](Self::submit).
     pub fn submit_meta(&mut self, request: &MetaRequest<'_>) -> Result<Ticket, SubmitError> {
-        let key = request.key().ok_or_else(|| {
-            Error::Config("this request has no key: send it with submit_meta_to".into())
-        })?;
-        let token = self.route(key)?;
-        self.submit_meta_to(token, request)
+        let now = self.now();
+        let submitted = self
+            .net
+            .cluster
+            .submit_meta(now, std::slice::from_ref(request));
+        self.handle_events(now);
+        self.accept(submitted)
     }
 
     /// Submits a meta `request` on the connection of `token`; see
@@ -330,99 +402,14 @@ impl Driver {
         token: Token,
         request: &MetaRequest<'_>,
     ) -> Result<Ticket, SubmitError> {
-        let i = self.ready_link(token)?;
-        let deadline = self.deadline();
-        let link = &mut self.links[i];
-        let id = link
-            .conn
-            .submit_meta(request, deadline)
-            .map_err(|e| link.error(e))?;
-        self.queue(i);
-        Ok(Ticket { token, id })
-    }
-
-    fn deadline(&mut self) -> Option<Millis> {
-        let deadline = self.opts.timeout.map(|t| self.now() + t)?;
-        self.next_deadline = Some(self.next_deadline.map_or(deadline, |d| d.min(deadline)));
-        Some(deadline)
-    }
-
-    /// The index of `token`'s link, reopened if it broke, if it has room.
-    fn ready_link(&mut self, token: Token) -> Result<usize, SubmitError> {
-        let Some(i) = self.index(token) else {
-            return Err(Error::Config(format!("token {} is not the driver's", token.0)).into());
-        };
-        if self.links[i].is_broken() {
-            self.reopen(i);
-        }
-        let link = &self.links[i];
-        if link.conn.transmit().len() >= self.opts.max_buffered {
-            return Err(SubmitError::Full);
-        }
-        if link.is_broken() {
-            return Err(link.closed_error().into());
-        }
-        Ok(i)
-    }
-
-    fn reopen(&mut self, i: usize) {
-        let old = &mut self.links[i];
-        old.close(&self.registry);
-        let (token, node, addr, server) = (old.token, old.node, old.addr, old.server.clone());
-        self.links[i] = Link::open(&self.registry, token, node, addr, server, &self.opts);
-        if self.links[i].is_broken() {
-            self.router.report_failure(node, self.now());
-        }
-    }
-
-    fn queue(&mut self, i: usize) {
-        let link = &mut self.links[i];
-        if !link.queued {
-            link.queued = true;
-            self.queued.push(i);
-        }
-    }
-
-    /// Writes what was submitted since the last flush (as much as the
-    /// sockets take; the rest goes on writable events).
-    pub fn flush(&mut self) {
-        let mut queued = std::mem::take(&mut self.queued);
-        for &i in &queued {
-            self.links[i].queued = false;
-            self.drive(i);
-        }
-        queued.clear();
-        if self.queued.is_empty() {
-            self.queued = queued;
-        }
-    }
-
-    /// Moves link `i`'s bytes and collects its replies; closes its socket
-    /// if it broke, and tells the router.
-    fn drive(&mut self, i: usize) {
-        self.drive_at(i, None);
-    }
-
-    /// As [`drive`](Self::drive), applying deadlines at `now` if given.
-    fn drive_at(&mut self, i: usize, due: Option<Millis>) {
-        let link = &mut self.links[i];
-        let was_connecting = link.is_connecting();
-        // A connection the server closes while idle (memcached's idle
-        // timeout) is not a failure of the server; one that breaks while
-        // connecting or with requests in flight is.
-        let had_work = was_connecting || link.conn.in_flight() > 0 || link.conn.wants_write();
-        link.drive(due, &mut self.buf, &mut self.done);
-        if link.is_broken() {
-            let now = due.unwrap_or_else(|| Millis::from_duration(self.origin.elapsed()));
-            if link.has_socket() {
-                link.close(&self.registry);
-                if had_work {
-                    self.router.report_failure(link.node, now);
-                }
-            }
-        } else if was_connecting && !link.is_connecting() {
-            self.router.report_success(link.node);
-        }
+        let now = self.now();
+        let conn = self.conn_for(now, token)?;
+        let submitted = self
+            .net
+            .cluster
+            .submit_meta_on(now, conn, std::slice::from_ref(request));
+        self.handle_events(now);
+        self.accept(submitted)
     }
 
     /// Returns the next completed request, or `None`.
@@ -437,138 +424,159 @@ impl Driver {
 
     /// Returns how long the caller's `poll.poll` may sleep before
     /// [`handle_timeout`](Self::handle_timeout) is due: until the earliest
-    /// deadline of a request in flight; `Some(ZERO)` when completions are
-    /// waiting in [`poll`](Self::poll) or bytes wait for a
-    /// [`flush`](Self::flush); `None` when nothing waits.
+    /// deadline of a request in flight or a connect; `Some(ZERO)` when
+    /// completions are waiting in [`poll`](Self::poll) or requests wait
+    /// for a [`flush`](Self::flush); `None` when nothing waits.
     ///
     /// It changes when a request is submitted or completes.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Duration> {
-        if !self.done.is_empty() || !self.queued.is_empty() {
+        if !self.done.is_empty() || self.unflushed {
             return Some(Duration::ZERO);
         }
-        let next = self.next_deadline?;
+        let next = self.net.cluster.poll_timeout()?;
         // Round up: waking a millisecond early would find nothing due.
         Some(next.saturating_since(self.now()) + Duration::from_millis(1))
     }
 
-    /// Fails the requests whose deadline has passed (each connection with
-    /// one closes). Calling it early is a no-op.
-    pub fn handle_timeout(&mut self) {
+    /// Returns the token of a connection a request for `key` goes to: of
+    /// the tokens of the key's server, the one whose connection has the
+    /// fewest requests in flight (a token without a connection counts as
+    /// idle).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoServers`] when no server is live; the error that put the
+    /// key's server to rest, while it rests after a failure.
+    pub fn route(&mut self, key: &[u8]) -> Result<Token, Error> {
         let now = self.now();
-        if self.next_deadline.is_none_or(|d| d > now) {
-            return;
-        }
-        let mut next: Option<Millis> = None;
-        for i in 0..self.links.len() {
-            let due = self.links[i].conn.poll_timeout();
-            if due.is_some_and(|t| t <= now) {
-                self.drive_at(i, Some(now));
+        let server = match self.net.cluster.route_of(key, now) {
+            Route::Node(s) => s,
+            Route::Wait(s) => {
+                let fault = self.net.cluster.last_fault(s).cloned();
+                return Err(fault.map_or(Error::NoServers, |f| self.net.error_of(f)));
             }
-            if let Some(t) = self.links[i].conn.poll_timeout() {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        self.next_deadline = next;
+            Route::NoNodes => return Err(Error::NoServers),
+        };
+        self.tokens
+            .iter()
+            .filter(|t| t.server == server)
+            .min_by_key(|t| self.conn(t).map_or(0, |c| self.net.cluster.in_flight_on(c)))
+            .map(|t| t.token)
+            .ok_or(Error::NoServers)
     }
 
     /// Returns the number of requests awaiting a reply on `token`'s
     /// connection (0 for an unknown token).
     #[must_use]
     pub fn in_flight(&self, token: Token) -> usize {
-        self.link(token).map_or(0, |l| l.conn.in_flight())
+        self.conn_of(token)
+            .map_or(0, |c| self.net.cluster.in_flight_on(c))
     }
 
     /// Returns the number of requests awaiting a reply on every connection.
     #[must_use]
     pub fn total_in_flight(&self) -> usize {
-        self.links.iter().map(|l| l.conn.in_flight()).sum()
+        self.net.cluster.in_flight()
     }
 
     /// Returns the bytes submitted on `token`'s connection and not yet
-    /// written; at [`DriverOptions::max_buffered`] it refuses requests.
+    /// written; at [`DriverOptions::max_buffered`] it takes no more
+    /// requests.
     #[must_use]
     pub fn buffered(&self, token: Token) -> usize {
-        self.link(token).map_or(0, |l| l.conn.transmit().len())
+        self.conn_of(token)
+            .map_or(0, |c| self.net.cluster.transmit(c).len())
     }
 
     /// Returns true if a connection that is not broken has bytes it has
     /// not yet written.
     #[must_use]
     pub fn has_unwritten(&self) -> bool {
-        self.links
-            .iter()
-            .any(|l| !l.is_broken() && l.conn.wants_write())
+        self.net.has_unwritten()
     }
 
     /// Returns true if `token`'s connection has bytes to write.
     #[must_use]
     pub fn wants_write(&self, token: Token) -> bool {
-        self.link(token).is_some_and(|l| l.conn.wants_write())
+        self.buffered(token) > 0
     }
 
     /// Returns true if `token`'s connection is open (connected or
     /// connecting, not broken).
     #[must_use]
     pub fn is_open(&self, token: Token) -> bool {
-        self.link(token).is_some_and(|l| !l.is_broken())
+        self.conn_of(token)
+            .is_some_and(|c| self.net.socks.get(c.index()).is_some_and(Option::is_some))
     }
 
     /// Returns the tokens of `node`'s connections.
     pub fn tokens(&self, node: NodeId) -> impl Iterator<Item = Token> + '_ {
-        self.nodes
-            .get(node.0)
-            .into_iter()
-            .flatten()
-            .map(|&i| self.links[i].token)
+        self.tokens
+            .iter()
+            .filter(move |t| t.server == node)
+            .map(|t| t.token)
     }
 
     /// Returns the node of `token`'s connection.
     #[must_use]
     pub fn node_of(&self, token: Token) -> Option<NodeId> {
-        self.link(token).map(|l| l.node)
+        self.slot(token).map(|s| self.tokens[s].server)
     }
 
-    /// Returns the node `key` belongs to (without health checks).
-    pub(crate) fn node_for(&mut self, key: &[u8]) -> Result<NodeId, Error> {
-        if self.nodes.len() == 1 && self.nodes[0].iter().any(|&i| !self.links[i].is_broken()) {
-            // One server, reachable: nothing to hash, no health to check.
-            return Ok(NodeId(0));
+    /// The connection `token`'s socket carries, opened under it now if it
+    /// has none.
+    fn conn_for(&mut self, now: Millis, token: Token) -> Result<cluster::ConnId, SubmitError> {
+        let server = self.server_of_token(token)?;
+        let slot = self.slot(token).ok_or(SubmitError::Full)?;
+        if let Some(conn) = self.conn(&self.tokens[slot]) {
+            return Ok(conn);
         }
-        let now = self.now();
-        match self.router.node_for(key, now) {
-            Route::Node(node) => Ok(node),
-            Route::Wait(node) => {
-                let i = self.nodes[node.0][0];
-                Err(self.links[i].closed_error())
-            }
-            Route::NoNodes => Err(Error::NoServers),
+        // The socket of a connection that broke may still wait for its
+        // Close: let it go first.
+        self.handle_events(now);
+        let conn = self
+            .net
+            .cluster
+            .open_connection(now, server)
+            .ok_or(SubmitError::Full)?;
+        self.preferred = Some(slot);
+        self.handle_events(now);
+        if self.net.cluster.conn_at(conn.index()) == Some(conn) {
+            return Ok(conn);
         }
+        // The socket could not even be opened.
+        let fault = self.net.cluster.last_fault(server).cloned();
+        Err(SubmitError::Failed(fault.map_or_else(
+            || Error::Config(format!("token {}: could not open a socket", token.0)),
+            |f| self.net.error_of(f),
+        )))
     }
 
-    fn link(&self, token: Token) -> Option<&Link> {
-        self.index(token).map(|i| &self.links[i])
+    fn server_of_token(&self, token: Token) -> Result<NodeId, SubmitError> {
+        self.node_of(token).ok_or_else(|| {
+            SubmitError::Failed(Error::Config(format!(
+                "token {} is not the driver's",
+                token.0
+            )))
+        })
     }
 
-    /// The index of `token`'s link: tokens given in order from 0 (as the
-    /// engine gives them) are their own index, others are looked up.
-    fn index(&self, token: Token) -> Option<usize> {
-        match self.links.get(token.0) {
-            Some(l) if l.token == token => Some(token.0),
+    /// The connection `token`'s socket carries now.
+    fn conn_of(&self, token: Token) -> Option<cluster::ConnId> {
+        self.conn(&self.tokens[self.slot(token)?])
+    }
+
+    fn conn(&self, slot: &TokenSlot) -> Option<cluster::ConnId> {
+        self.net.cluster.conn_at(slot.conn?)
+    }
+
+    /// The slot of `token`: tokens given in order from 0 are their own
+    /// index, others are looked up.
+    fn slot(&self, token: Token) -> Option<usize> {
+        match self.tokens.get(token.0) {
+            Some(t) if t.token == token => Some(token.0),
             _ => self.by_token.get(&token).copied(),
         }
-    }
-}
-
-/// The key a request is routed by: its key, or its first key.
-pub(crate) fn request_key<'a>(request: &Request<'a>) -> Option<&'a [u8]> {
-    match *request {
-        Request::Store { key, .. }
-        | Request::Touch { key, .. }
-        | Request::Delete { key, .. }
-        | Request::Incr { key, .. }
-        | Request::Decr { key, .. } => Some(key),
-        Request::Get { keys, .. } => keys.first().copied(),
-        _ => None,
     }
 }

@@ -6,12 +6,12 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Refusal, Ticket};
+use memcrab_core::cluster::{Cluster, ClusterConfig, Event, Refusal, Ticket};
 use memcrab_core::{Millis, Protocol, Reply, Request};
 use mio::{Events, Poll, Token};
 
+use super::io::Net;
 use super::options::DriverOptions;
-use super::socket::Sock;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::blocking::Outcomes;
 use crate::error::Error;
@@ -169,14 +169,11 @@ impl EngineBuilder {
         Ok(Engine {
             poll,
             events: Events::with_capacity(1024),
-            cluster,
-            addrs: self.servers,
-            socks: Vec::new(),
+            net: Net::new(cluster, self.servers, o.no_delay),
             jobs: Vec::new(),
             ready: VecDeque::new(),
             next_job: 0,
             awaited: 0,
-            no_delay: o.no_delay,
             origin: Instant::now(),
             batches: Vec::new(),
         })
@@ -210,17 +207,14 @@ impl EngineBuilder {
 pub struct Engine {
     pub(super) poll: Poll,
     pub(super) events: Events,
-    pub(super) cluster: Cluster<Error>,
-    pub(super) addrs: Vec<ServerAddr>,
-    /// Per connection index: its socket.
-    pub(super) socks: Vec<Option<Sock>>,
+    /// The cluster and its sockets.
+    pub(super) net: Net,
     /// Per ticket index: the ticket and its job.
     pub(super) jobs: Vec<Option<(Ticket, JobId)>>,
     pub(super) ready: VecDeque<Done>,
     pub(super) next_job: u64,
     /// Jobs submitted whose result has not reached `ready`.
     pub(super) awaited: usize,
-    pub(super) no_delay: bool,
     pub(super) origin: Instant,
     /// Batches of the command API that completed.
     pub(super) batches: Vec<(Ticket, Outcomes)>,
@@ -260,19 +254,17 @@ impl Engine {
     /// Returns true if submitted bytes are not yet written.
     #[must_use]
     pub fn has_unwritten(&self) -> bool {
-        self.live_conns()
-            .any(|c| !self.cluster.transmit(c).is_empty())
-            || self.cluster.has_merged_pending()
+        self.net.has_unwritten() || self.net.cluster.has_merged_pending()
     }
 
     /// Returns the core client underneath, for its getters.
     #[must_use]
     pub fn cluster(&self) -> &Cluster<Error> {
-        &self.cluster
+        &self.net.cluster
     }
 
     pub(super) fn now(&self) -> Millis {
-        Millis::from_duration(self.origin.elapsed())
+        millis_since(self.origin)
     }
 
     /// Submits `request`, waiting for replies (collected for
@@ -303,7 +295,7 @@ impl Engine {
     /// the depth; [`TrySubmitError::Failed`] for a bad request.
     pub fn try_submit(&mut self, request: &Request<'_>) -> Result<JobId, TrySubmitError> {
         let now = self.now();
-        let ticket = match self.cluster.submit(now, std::slice::from_ref(request)) {
+        let ticket = match self.net.cluster.submit(now, std::slice::from_ref(request)) {
             Ok(t) => t,
             Err(Refusal::Busy) => return Err(TrySubmitError::Busy),
             Err(Refusal::Invalid(e)) => return Err(TrySubmitError::Failed(e.into())),
@@ -363,11 +355,12 @@ impl Engine {
     fn turn(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         let now = self.now();
         let awaited = self.awaited;
-        self.cluster.flush(now);
-        self.handle_events();
-        self.write_all();
+        self.net.cluster.flush(now);
+        self.handle_events(now);
+        self.net.write_all(self.poll.registry(), now);
         self.collect();
-        let deadline = self.cluster.poll_timeout().map(|d| d.saturating_since(now));
+        let due = self.net.cluster.poll_timeout();
+        let deadline = due.map(|d| d.saturating_since(now));
         let mut wait = match (timeout, deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -389,66 +382,65 @@ impl Engine {
                 Err(e) => return Err(e),
             }
         }
-        let tokens: Vec<(Token, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                if let Some(Some(s)) = self.socks.get_mut(e.token().0) {
-                    s.handle(e);
-                }
-                (e.token(), e.is_writable())
-            })
-            .collect();
-        for (token, _) in tokens {
-            self.drive(token.0);
-        }
         let now = self.now();
-        if self.cluster.poll_timeout().is_some_and(|d| d <= now) {
-            self.cluster.handle_timeout(now);
+        for e in self.events.iter() {
+            let i = e.token().0;
+            if let Some(Some(s)) = self.net.socks.get_mut(i) {
+                s.handle(e);
+                self.net.drive(self.poll.registry(), now, i);
+            }
         }
-        self.handle_events();
+        // Nothing read brings a deadline nearer: the one before the wait
+        // says whether one may be due (a spurious call is a no-op).
+        if due.is_some_and(|d| d <= now) {
+            self.net.cluster.handle_timeout(now);
+        }
+        self.handle_events(now);
         self.collect();
         Ok(())
     }
 
-    /// The connections with a socket.
-    fn live_conns(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.socks.iter().enumerate().filter_map(|(i, s)| {
-            s.as_ref()?;
-            self.conn_at(i)
-        })
-    }
-
-    pub(super) fn conn_at(&self, index: usize) -> Option<ConnId> {
-        self.cluster.conn_at(index)
+    /// Opens and closes the sockets the cluster asks for (a connection's
+    /// token is its index).
+    fn handle_events(&mut self, now: Millis) {
+        while let Some(ev) = self.net.cluster.poll_event() {
+            match ev {
+                Event::Open { conn, server } => {
+                    let token = Token(conn.index());
+                    self.net
+                        .open(self.poll.registry(), now, (conn, server), token);
+                }
+                Event::Close { conn } => self.net.close(self.poll.registry(), conn),
+                // Nobody awaited it; the connection's Close follows.
+                Event::Unsolicited { .. } => {}
+            }
+        }
     }
 
     /// Moves the cluster's completed tickets to the jobs awaiting them.
     fn collect(&mut self) {
-        while let Some(ticket) = self.cluster.poll_done() {
-            let Some((t, job)) = self.jobs.get_mut(ticket.index()).and_then(Option::take) else {
+        while let Some(ticket) = self.net.cluster.poll_done() {
+            let Some(slot) = self.jobs.get_mut(ticket.index()) else {
                 continue;
             };
-            if t != ticket {
-                continue;
-            }
-            let out = self.cluster.take(ticket).unwrap_or_default();
-            let addrs = &self.addrs;
-            let error_of = |f| crate::fault::error_of(f, |s| addrs[s.0].to_string());
+            let job = match slot {
+                Some((t, job)) if *t == ticket => *job,
+                _ => continue,
+            };
+            *slot = None;
             if job == BATCH {
+                let out = self.net.cluster.take(ticket).unwrap_or_default();
                 let out = out
                     .into_iter()
-                    .map(|o| o.map(|r| r.map_err(error_of)))
+                    .map(|o| o.map(|r| r.map_err(|f| self.net.error_of(f))))
                     .collect();
                 self.batches.push((ticket, out));
                 continue;
             }
-            match out.into_iter().next().flatten() {
-                Some(result) => {
-                    let result =
-                        result.map_err(|f| crate::fault::error_of(f, |s| addrs[s.0].to_string()));
-                    self.ready.push_back((job, result));
-                }
+            match self.net.cluster.take_one(ticket).flatten() {
+                Some(r) => self
+                    .ready
+                    .push_back((job, r.map_err(|f| self.net.error_of(f)))),
                 // Awaited no reply and was written: nothing to hand back.
                 None => self.awaited = self.awaited.saturating_sub(1),
             }
@@ -465,7 +457,7 @@ impl Engine {
     ) -> Result<Outcomes, Error> {
         let ticket = loop {
             let now = self.now();
-            match submit(&mut self.cluster, now) {
+            match submit(&mut self.net.cluster, now) {
                 Ok(t) => break t,
                 Err(Refusal::Busy) => self.turn(None).map_err(poll_error)?,
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
@@ -491,6 +483,13 @@ impl Engine {
     pub fn into_client(self) -> super::EngineClient {
         super::EngineClient::new(self)
     }
+}
+
+/// The milliseconds since `origin`, without `Duration::as_millis`'s
+/// 128-bit division (the clock is read on every turn).
+pub(super) fn millis_since(origin: Instant) -> Millis {
+    let d = origin.elapsed();
+    Millis(d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
 }
 
 fn poll_error(e: io::Error) -> Error {

@@ -60,11 +60,12 @@ mod client;
 mod driver;
 mod engine;
 mod io;
-mod link;
 mod options;
 mod socket;
+mod ticket;
 
 pub use client::EngineClient;
-pub use driver::{Completion, Driver, SubmitError, Ticket};
+pub use driver::Driver;
 pub use engine::{Done, Engine, EngineBuilder, JobId, TrySubmitError};
 pub use options::DriverOptions;
+pub use ticket::{Completion, SubmitError, Ticket};

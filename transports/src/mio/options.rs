@@ -43,7 +43,9 @@ pub struct DriverOptions {
     pub distribution: Distribution,
     /// When a failed server is tried again or declared dead.
     pub health: HealthConfig,
-    /// Size of the buffer each read fills. Default 64 KiB.
+    /// Kept for compatibility; reads go into the connection's own buffer
+    /// (no copy), sized toward the value being received, whatever this
+    /// says. Default 64 KiB.
     pub read_buffer: usize,
 }
 

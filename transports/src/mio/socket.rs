@@ -1,6 +1,7 @@
 //! One non-blocking socket of the engine, with its readiness.
 
 use std::io::{self, Read, Write};
+use std::net::SocketAddr;
 
 use mio::event::Event;
 use mio::{Interest, Registry, Token};
@@ -28,22 +29,27 @@ pub(super) struct Sock {
 }
 
 impl Sock {
-    /// Starts a non-blocking connect to `addr`, registered under `token`.
+    /// Starts a non-blocking connect to `addr` (at `resolved`, if it was
+    /// resolved already), registered under `token`.
     pub(super) fn open(
         registry: &Registry,
         token: Token,
         addr: &ServerAddr,
+        resolved: Option<SocketAddr>,
         no_delay: bool,
     ) -> io::Result<Sock> {
         let mut stream = match addr {
             #[cfg(unix)]
             ServerAddr::Unix(path) => Stream::Unix(mio::net::UnixStream::connect(path)?),
             _ => {
-                let sa = addr
-                    .resolve()?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
+                let sa = match resolved {
+                    Some(sa) => sa,
+                    None => addr
+                        .resolve()?
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?,
+                };
                 let s = mio::net::TcpStream::connect(sa)?;
                 if no_delay {
                     s.set_nodelay(true)?;

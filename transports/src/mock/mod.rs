@@ -250,6 +250,28 @@ impl Memcache for MockClient {
     }
 }
 
+/// The async twin: the same in-memory server, every future ready at once,
+/// so async code is unit-tested with the mock too.
+impl crate::async_api::AsyncMemcache for MockClient {
+    fn command_options(&self) -> crate::api::CommandOptions<'_> {
+        self.opts.command_options()
+    }
+
+    fn execute<'a>(
+        &'a self,
+        requests: &'a [Request<'a>],
+    ) -> impl std::future::Future<Output = Result<Outcomes>> + Send + 'a {
+        std::future::ready(Memcache::execute(self, requests))
+    }
+
+    fn execute_meta<'a>(
+        &'a self,
+        requests: &'a [MetaRequest<'a>],
+    ) -> impl std::future::Future<Output = Result<Outcomes>> + Send + 'a {
+        std::future::ready(Memcache::execute_meta(self, requests))
+    }
+}
+
 /// Builds a [`MockClient`]; the setters are [`ClientBuilder`](crate::ClientBuilder)'s
 /// that make sense without a socket, plus the server's settings.
 ///

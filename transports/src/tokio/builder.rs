@@ -1,0 +1,271 @@
+//! Building a [`Client`](super::Client): servers, the blocking client's
+//! options, hashing and health, connections, merging.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use memcrab_core::cluster::Cluster;
+use memcrab_core::router::{Distribution, HealthConfig};
+use memcrab_core::serde::Serde;
+use memcrab_core::Protocol;
+
+use super::client::Client;
+use crate::address::{ServerAddr, ToServerAddr};
+use crate::blocking::{ClientOptions, Keepalive};
+use crate::error::{Error, Result};
+
+/// Most single-key gets merged into one multi-key get.
+const MERGE_MAX: usize = 64;
+
+/// Builds a [`Client`](super::Client); every option of the blocking
+/// [`ClientBuilder`](crate::ClientBuilder) and
+/// [`HashClientBuilder`](crate::HashClientBuilder), plus connections per
+/// server, pipelining depth and get merging.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use memcrab_transport::tokio::Client;
+///
+/// let client = Client::builder()
+///     .servers(["127.0.0.1:11211", "127.0.0.1:11212"])
+///     .connections(2)
+///     .timeout(Duration::from_millis(500))
+///     .dead_timeout(Duration::from_secs(10))
+///     .build()?;
+/// assert_eq!(client.servers().len(), 2);
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    servers: Vec<Result<ServerAddr>>,
+    opts: ClientOptions,
+    distribution: Distribution,
+    health: Option<HealthConfig>,
+    connections: usize,
+    depth: usize,
+    merge_gets: bool,
+    idle_timeout: Option<Duration>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder::new()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with no server and the default options: one connection
+    /// per server, 1,024 calls in flight per connection, gets merged.
+    pub fn new() -> ClientBuilder {
+        ClientBuilder {
+            servers: Vec::new(),
+            opts: ClientOptions::default(),
+            distribution: Distribution::Rendezvous,
+            health: None,
+            connections: 1,
+            depth: 1024,
+            merge_gets: true,
+            idle_timeout: None,
+        }
+    }
+
+    /// Adds a server: `host:port`, `[v6]:port`, a unix socket path or
+    /// `unix:path`, a `ServerAddr`, or a socket address.
+    pub fn server(mut self, server: impl ToServerAddr) -> Self {
+        self.servers.push(
+            server
+                .to_server_addr()
+                .map_err(|e| Error::Config(e.to_string())),
+        );
+        self
+    }
+
+    /// Adds every server of `servers`.
+    pub fn servers<I>(mut self, servers: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: ToServerAddr,
+    {
+        for s in servers {
+            self = self.server(s);
+        }
+        self
+    }
+
+    /// Replaces every client option at once.
+    pub fn options(mut self, opts: ClientOptions) -> Self {
+        self.opts = opts;
+        self
+    }
+
+    /// How long connecting may take (pymemcache's `connect_timeout`).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.opts.connect_timeout = Some(t);
+        self
+    }
+
+    /// How long a call may wait for its reply (pymemcache's `timeout`);
+    /// past it the call fails with a timeout and its connection is closed.
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.opts.timeout = Some(t);
+        self
+    }
+
+    /// Sets `TCP_NODELAY` (default on).
+    pub fn no_delay(mut self, on: bool) -> Self {
+        self.opts.no_delay = on;
+        self
+    }
+
+    /// Turns TCP keepalive on.
+    pub fn socket_keepalive(mut self, ka: Keepalive) -> Self {
+        self.opts.keepalive = Some(ka);
+        self
+    }
+
+    /// Prepends `prefix` to every key on the wire.
+    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
+        self.opts.key_prefix = prefix.into();
+        self
+    }
+
+    /// The noreply default of the storage commands (default true).
+    pub fn default_noreply(mut self, on: bool) -> Self {
+        self.opts.default_noreply = on;
+        self
+    }
+
+    /// Allows keys with non-ASCII bytes.
+    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
+        self.opts.allow_unicode_keys = on;
+        self
+    }
+
+    /// Turns errors into the command's default (a miss, `false`).
+    pub fn ignore_exc(mut self, on: bool) -> Self {
+        self.opts.ignore_exc = on;
+        self
+    }
+
+    /// How values become bytes and flags, and back.
+    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
+        self.opts.serde = std::sync::Arc::new(serde);
+        self
+    }
+
+    /// The largest value sent or accepted.
+    pub fn max_item_size(mut self, bytes: usize) -> Self {
+        self.opts.max_item_size = bytes;
+        self
+    }
+
+    /// Which protocol carries the classic commands.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.opts.protocol = protocol;
+        self
+    }
+
+    /// Speaks TLS to every server (cargo feature `tls`).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::TlsConfig) -> Self {
+        self.opts.tls = Some(config);
+        self
+    }
+
+    /// How keys are spread over servers (rendezvous as pymemcache, or
+    /// ketama as twemproxy).
+    pub fn distribution(mut self, d: Distribution) -> Self {
+        self.distribution = d;
+        self
+    }
+
+    /// Failures in a row before a server is marked dead (node health is
+    /// on with several servers, or once a health setting is given).
+    pub fn retry_attempts(mut self, n: u32) -> Self {
+        self.health
+            .get_or_insert_with(HealthConfig::default)
+            .retry_attempts = n;
+        self
+    }
+
+    /// The window in which failures count toward `retry_attempts`.
+    pub fn retry_timeout(mut self, d: Duration) -> Self {
+        self.health
+            .get_or_insert_with(HealthConfig::default)
+            .retry_timeout = d;
+        self
+    }
+
+    /// How long a dead server is skipped before it is tried again.
+    pub fn dead_timeout(mut self, d: Duration) -> Self {
+        self.health
+            .get_or_insert_with(HealthConfig::default)
+            .dead_timeout = d;
+        self
+    }
+
+    /// Connections per server (default 1; more spread the server's work
+    /// over its threads).
+    pub fn connections(mut self, n: usize) -> Self {
+        self.connections = n.max(1);
+        self
+    }
+
+    /// Calls in flight per connection before another is opened or calls
+    /// wait (default 1,024).
+    pub fn depth(mut self, n: usize) -> Self {
+        self.depth = n.max(1);
+        self
+    }
+
+    /// Merges concurrent single-key gets bound for one server into one
+    /// multi-key get while its connections are busy (default on).
+    pub fn merge_gets(mut self, on: bool) -> Self {
+        self.merge_gets = on;
+        self
+    }
+
+    /// Closes connections idle for longer than `d`.
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = Some(d);
+        self
+    }
+
+    /// Builds the client (no I/O happens here: connections open on the
+    /// first call that needs them).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a bad address or key prefix, a keepalive with
+    /// a zero setting, or no server.
+    pub fn build(self) -> Result<Client> {
+        let mut addrs = Vec::with_capacity(self.servers.len());
+        for s in self.servers {
+            addrs.push(Some(s?));
+        }
+        if addrs.is_empty() {
+            return Err(Error::Config("a client needs at least one server".into()));
+        }
+        self.opts.check()?;
+        let mut config = self.opts.cluster_config();
+        config.distribution = self.distribution;
+        config.ignore_exc = self.opts.ignore_exc;
+        config.connect_timeout = self.opts.connect_timeout;
+        config.idle_timeout = self.idle_timeout;
+        config.merge_gets = if self.merge_gets { MERGE_MAX } else { 0 };
+        config = config.max_connections(self.connections).depth(self.depth);
+        if addrs.len() > 1 || self.health.is_some() {
+            config = config.health(self.health.unwrap_or_default());
+        }
+        let names: Vec<String> = addrs
+            .iter()
+            .flatten()
+            .map(|a| a.node_name(self.distribution))
+            .collect();
+        let cluster = Cluster::new(config, names.iter().map(String::as_str));
+        Ok(Client::from_parts(cluster, addrs, self.opts))
+    }
+}
