@@ -17,6 +17,8 @@ use crate::message;
 mod engine;
 mod options;
 mod report;
+#[cfg(feature = "tokio")]
+mod tasks;
 mod verify;
 
 pub use options::{config, BenchArgs, Config, SYNOPSIS};
@@ -139,6 +141,9 @@ fn run(c: &Config) -> Result<Report, String> {
     probe(c, &list)?;
     match c.transport {
         Transport::Mio => engine::run(c, servers, &list),
+        #[cfg(feature = "tokio")]
+        Transport::Tokio => tasks::run(c, servers, &list),
+        #[cfg(not(feature = "tokio"))]
         Transport::Tokio => Err("this memcrab was built without the tokio transport".into()),
     }
 }

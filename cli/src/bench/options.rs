@@ -94,7 +94,8 @@ pub struct BenchArgs {
           value_parser = Choice::new("--protocol", PROTOCOLS))]
     protocol: Option<Protocol>,
     /// Merge concurrent single-key gets to one server into gets of up to N
-    /// keys (default off; at most 10000).
+    /// keys (default off; at most 10000). With --transport tokio, any N
+    /// over 1 turns the client's merging on (its own limit applies).
     #[arg(long, value_name = "N", default_value = "0",
           value_parser = whole("--merge-gets", 0, MAX_MERGE_GETS))]
     merge_gets: usize,
@@ -265,7 +266,7 @@ pub fn config(args: BenchArgs, cli: &Cli) -> Result<Config, String> {
                     .into(),
             );
         }
-        Transport::Tokio => {
+        Transport::Tokio if !cfg!(feature = "tokio") => {
             return Err(
                 "--transport tokio: this memcrab was built without the tokio \
                         transport (cargo feature tokio)"

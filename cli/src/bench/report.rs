@@ -70,7 +70,9 @@ impl Report {
             c.get,
             c.set,
             c.multi_get,
-            if c.merge_gets > 1 {
+            if c.merge_gets > 1 && c.transport == Transport::Tokio {
+                ", gets merged".to_string()
+            } else if c.merge_gets > 1 {
                 format!(", gets merged up to {}", c.merge_gets)
             } else {
                 String::new()
