@@ -129,13 +129,14 @@ pub fn many_callers(s: &mut String, results: &Results) {
             s,
             "| 256 callers: memcrab tokio{what} p99 no worse than async-memcached's p99 at \
              its peak (its p99 ÷ ours) | {} | ≥ 1.00× | {} | {} µs vs {} µs (async-memcached's \
-             peak: {} callers, pool of {}) |",
+             peak: {} callers, pool of {}); its p99 at 256 callers, best pool: {} µs |",
             show(p99),
             verdict(p99, 1.0),
             mine.map_or("–".into(), |m| format!("{:.0}", m.latency_us[1])),
             peak.map_or("–".into(), |(_, _, b)| format!("{:.0}", b.latency_us[1])),
             peak.map_or(0, |(n, _, _)| n),
             peak.map_or(0, |(_, b, _)| pool_size(b)),
+            at256.map_or("–".into(), |(_, b)| format!("{:.0}", b.latency_us[1])),
         );
         let cpu = mine
             .zip(at256)
