@@ -9,8 +9,11 @@
 # run the parser/encoder microbenchmarks (criterion, memcrab-core); build
 # benches/peers (its own crate: tokio, async-memcached, the memcache
 # crate, plotters); count instructions per operation under callgrind
-# (memcrab-ir, when valgrind is installed); and run the peers. Never part of the test suite. Takes about
-# 10 minutes with the defaults (2 s per measurement, 3 rounds).
+# (memcrab-ir, when valgrind is installed); and run the peers, including the
+# many-caller workload (1 to 1024 concurrent callers of single gets: memcrab's
+# tokio client, async-memcached behind pools of 1, 4, 16, the blocking pool,
+# the bare socket). Never part of the test suite. Takes about 14 minutes with
+# the defaults (2 s per measurement, 3 rounds).
 #
 # The machine is shared: absolute numbers drift with its load, so every
 # figure is reported as a ratio to peers measured in the same run. Run it

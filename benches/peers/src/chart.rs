@@ -40,11 +40,17 @@ fn short(w: Workload) -> String {
         Workload::Mixed(n) => format!("9:1 c{n}"),
         Workload::Pipelined(d) => format!("pipe d{d}"),
         Workload::Merged => "merged gets".into(),
+        Workload::Callers(n) => format!("{n} callers"),
     }
 }
 
 pub fn draw(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let mut workloads: Vec<Workload> = results.keys().map(|(w, _)| *w).collect();
+    // The many-caller workload has its own table (report.rs), not bars.
+    let mut workloads: Vec<Workload> = results
+        .keys()
+        .map(|(w, _)| *w)
+        .filter(|w| !w.is_callers())
+        .collect();
     workloads.dedup();
     let peers: Vec<Peer> = Peer::ALL
         .into_iter()
@@ -106,7 +112,12 @@ pub fn draw(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Er
         BLACK.stroke_width(1),
     )))?;
     for (pi, p) in peers.iter().enumerate() {
-        let color = COLORS[Peer::ALL.iter().position(|q| q == p).unwrap_or(0)];
+        let color = Peer::ALL
+            .iter()
+            .position(|q| q == p)
+            .and_then(|i| COLORS.get(i))
+            .copied()
+            .unwrap_or(COLORS[0]);
         let mine: Vec<_> = bars.iter().filter(|b| b.3 == pi).collect();
         chart
             .draw_series(mine.iter().map(|&&(g, slot, n, _, r)| {

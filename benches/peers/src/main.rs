@@ -8,6 +8,8 @@
 //! `benches/run.sh`, which also runs the parser microbenchmarks whose
 //! results it includes.
 
+mod callers;
+mod callers_report;
 mod chart;
 mod external;
 mod peers;
@@ -38,10 +40,15 @@ pub enum Peer {
     RustMemcache,
     AsyncMemcached,
     Memcaslap,
+    MemcrabTokio,
+    MemcrabTokioNoMerge,
+    AsyncPool1,
+    AsyncPool4,
+    AsyncPool16,
 }
 
 impl Peer {
-    pub const ALL: [Peer; 9] = [
+    pub const ALL: [Peer; 14] = [
         Peer::Bare,
         Peer::BareOneThread,
         Peer::MemcrabClient,
@@ -51,7 +58,33 @@ impl Peer {
         Peer::RustMemcache,
         Peer::AsyncMemcached,
         Peer::Memcaslap,
+        Peer::MemcrabTokio,
+        Peer::MemcrabTokioNoMerge,
+        Peer::AsyncPool1,
+        Peer::AsyncPool4,
+        Peer::AsyncPool16,
     ];
+
+    /// The peers of the many-caller workload, in table order.
+    pub const CALLERS: [Peer; 7] = [
+        Peer::MemcrabTokio,
+        Peer::MemcrabTokioNoMerge,
+        Peer::AsyncPool1,
+        Peer::AsyncPool4,
+        Peer::AsyncPool16,
+        Peer::MemcrabPool,
+        Peer::Bare,
+    ];
+
+    /// The pool size of an `async-memcached` pool peer.
+    pub fn async_pool(self) -> Option<usize> {
+        match self {
+            Peer::AsyncPool1 => Some(1),
+            Peer::AsyncPool4 => Some(4),
+            Peer::AsyncPool16 => Some(16),
+            _ => None,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -64,18 +97,30 @@ impl Peer {
             Peer::RustMemcache => "memcache crate 0.17",
             Peer::AsyncMemcached => "async-memcached 0.9",
             Peer::Memcaslap => "memcaslap",
+            Peer::MemcrabTokio => "memcrab tokio Client",
+            Peer::MemcrabTokioNoMerge => "memcrab tokio Client, merge_gets(false)",
+            Peer::AsyncPool1 => "async-memcached 0.9, pool of 1",
+            Peer::AsyncPool4 => "async-memcached 0.9, pool of 4",
+            Peer::AsyncPool16 => "async-memcached 0.9, pool of 16",
         }
     }
 
     pub fn is_memcrab(self) -> bool {
         matches!(
             self,
-            Peer::MemcrabClient | Peer::MemcrabPool | Peer::MemcrabEngine
+            Peer::MemcrabClient
+                | Peer::MemcrabPool
+                | Peer::MemcrabEngine
+                | Peer::MemcrabTokio
+                | Peer::MemcrabTokioNoMerge
         )
     }
 
     fn supports(self, w: Workload) -> bool {
         use Workload::*;
+        if w.is_callers() {
+            return Peer::CALLERS.contains(&self);
+        }
         match self {
             Peer::Bare => !matches!(w, Merged),
             Peer::BareOneThread => matches!(w, Pipelined(_)),
@@ -87,6 +132,7 @@ impl Peer {
                 matches!(w, Get | Set | GetMany | Mixed(_))
             }
             Peer::Memcaslap => matches!(w, Mixed(_)),
+            _ => false,
         }
     }
 }
@@ -168,6 +214,33 @@ fn main() {
                 if !p.supports(w) {
                     continue;
                 }
+                if let Workload::Callers(n) = w {
+                    match run_callers(&server, p, n, &addr, &keys, opts.duration) {
+                        Ok(sample) => {
+                            eprintln!(
+                                "round {}/{} {:<22} {:<40} {:>10.0} gets/s  p50 {:.0} p99 {:.0} p99.9 {:.0} us  client {:.2} us/get",
+                                round + 1,
+                                opts.rounds,
+                                w.name(),
+                                p.name(),
+                                sample.ops,
+                                sample.latency_us[0],
+                                sample.latency_us[1],
+                                sample.latency_us[2],
+                                sample.cpu_us_per_op
+                            );
+                            results.entry((w, p)).or_default().push(sample);
+                        }
+                        Err(e) => {
+                            let note = format!("{} / {}: {e}", w.name(), p.name());
+                            eprintln!("skipped {note}");
+                            if !skipped.contains(&note) {
+                                skipped.push(note);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 let counts: Result<(Counts, (f64, f64)), String> = match p {
                     Peer::Pymemcache => match &python {
                         Some(py) => measure_cpu(&server, || {
@@ -190,6 +263,7 @@ fn main() {
                         keys: c.1 as f64 / secs,
                         server_cpu,
                         client_cpu,
+                        ..Sample::default()
                     }
                 });
                 match counts {
@@ -259,6 +333,47 @@ fn measure_cpu(
     Ok((counts, ((s1 - s0) / secs, (c1 - c0) / secs)))
 }
 
+/// One measurement of the many-caller workload: `n` callers of peer `p`.
+fn run_callers(
+    server: &Memcached,
+    p: Peer,
+    n: usize,
+    addr: &str,
+    keys: &Keys,
+    d: Duration,
+) -> Result<Sample, String> {
+    let pid = server.pid().to_string();
+    let s0 = cpu_seconds(&pid, false);
+    let m = match p {
+        Peer::Bare => callers::bare(addr, n, keys, d),
+        Peer::MemcrabPool => callers::pooled(addr, n, keys, d),
+        #[cfg(feature = "memcrab-tokio")]
+        Peer::MemcrabTokio => callers::memcrab_tokio(addr, n, true, d),
+        #[cfg(feature = "memcrab-tokio")]
+        Peer::MemcrabTokioNoMerge => callers::memcrab_tokio(addr, n, false, d),
+        #[cfg(not(feature = "memcrab-tokio"))]
+        Peer::MemcrabTokio | Peer::MemcrabTokioNoMerge => {
+            return Err("built without feature memcrab-tokio (memcrab::tokio::Client)".into());
+        }
+        p => match p.async_pool() {
+            Some(k) => callers::async_memcached(addr, n, k, d),
+            None => unreachable!("{p:?} is not a many-caller peer"),
+        },
+    };
+    let s1 = cpu_seconds(&pid, false);
+    let secs = m.elapsed.as_secs_f64().max(1e-9);
+    let ops = m.gets as f64 / secs;
+    let q = |q: f64| m.hist.value_at_quantile(q) as f64;
+    Ok(Sample {
+        ops,
+        keys: ops,
+        server_cpu: (s1 - s0) / secs,
+        client_cpu: m.cpu / secs,
+        latency_us: [q(0.5), q(0.99), q(0.999)],
+        cpu_us_per_op: m.cpu / (m.gets.max(1) as f64) * 1e6,
+    })
+}
+
 fn run_in_process(
     p: Peer,
     w: Workload,
@@ -302,7 +417,7 @@ fn run_in_process(
             peers::run_blocking(w, conns, keys, value, d)
         }
         Peer::AsyncMemcached => peers::async_memcached(addr, w, keys, value, d),
-        Peer::Pymemcache | Peer::Memcaslap => unreachable!(),
+        _ => unreachable!("{p:?} runs elsewhere"),
     }
 }
 

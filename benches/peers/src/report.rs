@@ -34,7 +34,7 @@ fn fig(results: &Results, w: Workload, p: Peer) -> Option<f64> {
     median(results, w, p).map(|s| s.figure(w))
 }
 
-fn human(x: f64) -> String {
+pub fn human(x: f64) -> String {
     if x >= 1e9 {
         format!("{:.2}G", x / 1e9)
     } else if x >= 1e6 {
@@ -113,10 +113,15 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
     // The table.
     let peers: Vec<Peer> = Peer::ALL
         .into_iter()
-        .filter(|p| results.keys().any(|(_, q)| q == p))
+        .filter(|p| results.keys().any(|(w, q)| q == p && !w.is_callers()))
         .collect();
+    // The many-caller workload has its own section (many_callers).
     let workloads: Vec<Workload> = {
-        let mut w: Vec<Workload> = results.keys().map(|(w, _)| *w).collect();
+        let mut w: Vec<Workload> = results
+            .keys()
+            .map(|(w, _)| *w)
+            .filter(|w| !w.is_callers())
+            .collect();
         w.dedup();
         w
     };
@@ -320,6 +325,8 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
         );
     }
 
+    crate::callers_report::many_callers(&mut s, results);
+
     // CPU.
     let _ = writeln!(s, "\n## CPU: who is saturated\n");
     let _ = writeln!(
@@ -378,7 +385,8 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
     }
     // Instructions, from `memcrab-ir` (run by benches/run.sh when valgrind
     // is installed).
-    let ir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/instructions.md");
+    let ir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../benches/instructions.md");
     if let Ok(table) = std::fs::read_to_string(&ir) {
         let _ = writeln!(
             s,
@@ -502,6 +510,8 @@ pub fn json(results: &Results, env: &Env) -> String {
             "samples": samples.iter().map(|s| serde_json::json!({
                 "ops_per_sec": s.ops, "keys_per_sec": s.keys,
                 "memcached_cpu": s.server_cpu, "client_cpu": s.client_cpu,
+                "latency_us": {"p50": s.latency_us[0], "p99": s.latency_us[1], "p999": s.latency_us[2]},
+                "client_cpu_us_per_op": s.cpu_us_per_op,
             })).collect::<Vec<_>>(),
         }));
     }

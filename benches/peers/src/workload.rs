@@ -27,6 +27,9 @@ pub enum Workload {
     /// Single-key gets over 4 connections at depth 128, merged by the
     /// engine into multi-key gets.
     Merged,
+    /// N concurrent callers, each doing single-key gets one at a time
+    /// (`callers.rs`).
+    Callers(usize),
 }
 
 impl Workload {
@@ -43,7 +46,17 @@ impl Workload {
             Workload::Pipelined(16),
             Workload::Pipelined(128),
             Workload::Merged,
+            Workload::Callers(1),
+            Workload::Callers(16),
+            Workload::Callers(64),
+            Workload::Callers(256),
+            Workload::Callers(1024),
         ]
+    }
+
+    /// True for the many-caller workload (its own table and targets).
+    pub fn is_callers(self) -> bool {
+        matches!(self, Workload::Callers(_))
     }
 
     pub fn name(self) -> String {
@@ -55,6 +68,7 @@ impl Workload {
             Workload::Mixed(n) => format!("mixed_9to1_c{n}"),
             Workload::Pipelined(d) => format!("pipelined_c4_d{d}"),
             Workload::Merged => "merged_gets_c4_d128".into(),
+            Workload::Callers(n) => format!("callers_{n}"),
         }
     }
 
@@ -67,6 +81,7 @@ impl Workload {
             Workload::Mixed(n) => format!("mixed 9:1 get:set, {n} conn"),
             Workload::Pipelined(d) => format!("pipelined gets, 4 conn, depth {d}"),
             Workload::Merged => "single gets merged, 4 conn, depth 128, keys/s".into(),
+            Workload::Callers(n) => format!("{n} concurrent callers, single gets"),
         }
     }
 
@@ -97,6 +112,11 @@ pub struct Sample {
     /// The client's CPU use (this process and the children it ran), in
     /// cores.
     pub client_cpu: f64,
+    /// Latency percentiles p50, p99, p99.9 in µs (many-caller workload
+    /// only, else 0).
+    pub latency_us: [f64; 3],
+    /// Client CPU µs per request (many-caller workload only, else 0).
+    pub cpu_us_per_op: f64,
 }
 
 impl Sample {

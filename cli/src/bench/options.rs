@@ -19,7 +19,8 @@ use crate::args::{seconds, Choice, Cli, Hash, PROTOCOLS};
 /// The arguments of `bench`, as its usage shows them.
 pub const SYNOPSIS: &str = "[--connections N] [--pipeline N] \
      [--value-size BYTES] [--keys N] [--ratio GET:SET] [--multi-get N] \
-     [--duration SECONDS | --requests N] [--protocol text|meta] [--json]";
+     [--duration SECONDS | --requests N] [--protocol text|meta] [--json] [--verify] \
+     [--transport mio|tokio] [--tasks N]";
 
 /// Most connections per server.
 pub const MAX_CONNECTIONS: usize = 1024;
@@ -35,6 +36,8 @@ pub const MAX_MULTI_GET: usize = 10_000;
 pub const MAX_MERGE_GETS: usize = 10_000;
 /// Largest part of `--ratio`.
 pub const MAX_RATIO: u32 = 1_000_000;
+/// Most concurrent tasks of the tokio transport.
+pub const MAX_TASKS: usize = 65_536;
 /// Most reply bytes that may be in memory at once: connections × servers
 /// × pipeline × keys per get × value size (4 GiB).
 pub const MAX_IN_FLIGHT_BYTES: u128 = 4 << 30;
@@ -91,7 +94,8 @@ pub struct BenchArgs {
           value_parser = Choice::new("--protocol", PROTOCOLS))]
     protocol: Option<Protocol>,
     /// Merge concurrent single-key gets to one server into gets of up to N
-    /// keys (default off; at most 10000).
+    /// keys (default off; at most 10000). With --transport tokio, any N
+    /// over 1 turns the client's merging on (its own limit applies).
     #[arg(long, value_name = "N", default_value = "0",
           value_parser = whole("--merge-gets", 0, MAX_MERGE_GETS))]
     merge_gets: usize,
@@ -113,9 +117,47 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout instead of text.
     #[arg(long)]
     json: bool,
+    /// Write values that name their key and a checksum, check every value
+    /// read against the key asked for; mismatches are counted, printed,
+    /// and make the exit status 2.
+    #[arg(long)]
+    verify: bool,
+    /// mio (default: the pipelined engine, one thread) or tokio (the async
+    /// client, --tasks concurrent tasks).
+    #[arg(long, value_name = "TRANSPORT", allow_hyphen_values = true,
+          value_parser = Choice::new("--transport", TRANSPORTS))]
+    transport: Option<Transport>,
+    /// Concurrent tasks of --transport tokio, one request in flight each
+    /// (default 1, at most 65536).
+    #[arg(long, value_name = "N", value_parser = whole("--tasks", 1, MAX_TASKS))]
+    tasks: Option<usize>,
     #[arg(hide = true)]
     extra: Vec<OsString>,
 }
+
+/// What drives the load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// The pipelined mio engine: `--pipeline` requests in flight per
+    /// connection, one thread.
+    #[default]
+    Mio,
+    /// The tokio client: `--tasks` tasks, one request in flight each.
+    Tokio,
+}
+
+impl Transport {
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Mio => "mio",
+            Transport::Tokio => "tokio",
+        }
+    }
+}
+
+/// Every value of `--transport`.
+const TRANSPORTS: &[(&str, Transport)] = &[("mio", Transport::Mio), ("tokio", Transport::Tokio)];
 
 /// What to stop at.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -161,6 +203,12 @@ pub struct Config {
     pub timeout: Duration,
     /// `--json`.
     pub json: bool,
+    /// `--verify`.
+    pub verify: bool,
+    /// `--transport`.
+    pub transport: Transport,
+    /// `--tasks` (1 unless the transport is tokio).
+    pub tasks: usize,
 }
 
 /// A parser of a whole number of `option` from `min` to `max`.
@@ -202,6 +250,31 @@ pub fn config(args: BenchArgs, cli: &Cli) -> Result<Config, String> {
         (None, Some(d)) => Stop::Duration(d),
         (None, None) => Stop::Duration(Duration::from_secs(10)),
     };
+    let transport = args.transport.unwrap_or_default();
+    match transport {
+        Transport::Mio if args.tasks.is_some() => {
+            return Err(
+                "--tasks needs --transport tokio (the mio engine keeps --pipeline \
+                        requests in flight per connection)"
+                    .into(),
+            );
+        }
+        Transport::Tokio if args.pipeline != 1 => {
+            return Err(
+                "--pipeline is for --transport mio: the tokio transport keeps \
+                        --tasks requests in flight"
+                    .into(),
+            );
+        }
+        Transport::Tokio if !cfg!(feature = "tokio") => {
+            return Err(
+                "--transport tokio: this memcrab was built without the tokio \
+                        transport (cargo feature tokio)"
+                    .into(),
+            );
+        }
+        _ => {}
+    }
     let servers = args.servers.or_else(|| cli.servers.clone());
     let c = Config {
         distribution: args.hash.unwrap_or(cli.hash).distribution(),
@@ -219,10 +292,14 @@ pub fn config(args: BenchArgs, cli: &Cli) -> Result<Config, String> {
         fill: !args.no_fill,
         timeout: args.timeout.unwrap_or(cli.timeout),
         json: args.json,
+        verify: args.verify,
+        transport,
+        tasks: args.tasks.unwrap_or(1),
         servers,
     };
     check_keys(&c)?;
     check_memory(&c)?;
+    check_verify(&c)?;
     Ok(c)
 }
 
@@ -268,8 +345,33 @@ fn check_keys(c: &Config) -> Result<(), String> {
         .map_err(|e| format!("invalid --key-prefix '{}': {e}", c.key_prefix))
 }
 
+/// `--verify`'s values can name their key.
+fn check_verify(c: &Config) -> Result<(), String> {
+    let min = super::verify::min_value_size(c.key_prefix.len() + key_digits(c.keys));
+    if c.verify && c.value_size < min {
+        return Err(format!(
+            "--verify needs --value-size {min} or more with these keys (the key, a space \
+             and an 8-digit checksum), got {}",
+            c.value_size
+        ));
+    }
+    Ok(())
+}
+
 /// The replies in memory at once stay under [`MAX_IN_FLIGHT_BYTES`].
 fn check_memory(c: &Config) -> Result<(), String> {
+    if c.transport == Transport::Tokio {
+        let bytes = [c.tasks, c.multi_get, c.value_size.max(1)]
+            .iter()
+            .try_fold(1u128, |acc, &n| acc.checked_mul(n as u128));
+        return match bytes {
+            Some(b) if b <= MAX_IN_FLIGHT_BYTES => Ok(()),
+            _ => Err(format!(
+                "--tasks x --multi-get x --value-size must be at most {MAX_IN_FLIGHT_BYTES} \
+                 bytes (the replies that may be in memory at once)"
+            )),
+        };
+    }
     let list = crate::args::server_list_text(c.servers.as_deref());
     let servers = list.split(',').count().max(1);
     let bytes = [

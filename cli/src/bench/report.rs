@@ -6,7 +6,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use memcrab::Protocol;
 
-use super::Config;
+use super::verify::Verifier;
+use super::{Config, Transport};
 
 /// What a run measured.
 pub struct Report {
@@ -19,6 +20,8 @@ pub struct Report {
     pub fill: Duration,
     pub hist: Histogram<u64>,
     pub first_error: Option<String>,
+    /// With `--verify`: what was checked and found wrong.
+    pub verify: Option<Verifier>,
 }
 
 impl Report {
@@ -36,14 +39,29 @@ impl Report {
 
     pub fn text(&self, c: &Config) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "memcrab bench: {} ({} connection(s) per server, pipeline {}, {} protocol)",
-            self.servers,
-            c.connections,
-            c.pipeline,
-            protocol_name(c.protocol)
-        );
+        match c.transport {
+            Transport::Mio => {
+                let _ = writeln!(
+                    s,
+                    "memcrab bench: {} ({} connection(s) per server, pipeline {}, {} protocol)",
+                    self.servers,
+                    c.connections,
+                    c.pipeline,
+                    protocol_name(c.protocol)
+                );
+            }
+            Transport::Tokio => {
+                let _ = writeln!(
+                    s,
+                    "memcrab bench: {} (tokio, {} task(s), {} connection(s) per server, {} \
+                     protocol)",
+                    self.servers,
+                    c.tasks,
+                    c.connections,
+                    protocol_name(c.protocol)
+                );
+            }
+        }
         let _ = writeln!(
             s,
             "workload:   {} keys, {}-byte values, GET:SET {}:{}, {} key(s) per get{}",
@@ -52,7 +70,9 @@ impl Report {
             c.get,
             c.set,
             c.multi_get,
-            if c.merge_gets > 1 {
+            if c.merge_gets > 1 && c.transport == Transport::Tokio {
+                ", gets merged".to_string()
+            } else if c.merge_gets > 1 {
                 format!(", gets merged up to {}", c.merge_gets)
             } else {
                 String::new()
@@ -85,6 +105,16 @@ impl Report {
         if let Some(e) = &self.first_error {
             let _ = writeln!(s, "first error: {e}");
         }
+        if let Some(v) = &self.verify {
+            let _ = writeln!(
+                s,
+                "verify:     {} values checked, {} mismatches",
+                v.checked, v.mismatches
+            );
+            if let Some(m) = &v.first {
+                let _ = writeln!(s, "first mismatch: {m}");
+            }
+        }
         s
     }
 
@@ -96,7 +126,8 @@ impl Report {
              \"misses\":{},\"duration_s\":{:.3},\"latency_us\":{{\"p50\":{},\"p90\":{},\
              \"p99\":{},\"p999\":{},\"max\":{},\"mean\":{:.1}}},\"config\":{{\"servers\":{},\
              \"connections\":{},\"pipeline\":{},\"value_size\":{},\"keys\":{},\"ratio\":\"{}:{}\",\
-             \"multi_get\":{},\"merge_gets\":{},\"protocol\":\"{}\"}}",
+             \"multi_get\":{},\"merge_gets\":{},\"protocol\":\"{}\",\"transport\":\"{}\",\
+             \"tasks\":{},\"verify\":{}}}",
             self.requests as f64 / self.secs(),
             self.keys as f64 / self.secs(),
             self.requests,
@@ -123,9 +154,22 @@ impl Report {
             c.multi_get,
             c.merge_gets,
             protocol_name(c.protocol),
+            c.transport.name(),
+            c.tasks,
+            c.verify,
         );
         if let Some(e) = &self.first_error {
             let _ = write!(s, ",\"first_error\":{}", json_string(e));
+        }
+        if let Some(v) = &self.verify {
+            let _ = write!(
+                s,
+                ",\"verified\":{},\"mismatches\":{}",
+                v.checked, v.mismatches
+            );
+            if let Some(m) = &v.first {
+                let _ = write!(s, ",\"first_mismatch\":{}", json_string(m));
+            }
         }
         s.push_str("}\n");
         s

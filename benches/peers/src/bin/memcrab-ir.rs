@@ -35,7 +35,13 @@ const PEERS: [&str; 7] = [
     "memcrab-core-parse",
     "memchr-scan",
 ];
-const WORKS: [&str; 5] = ["get", "get_many_100", "get_many_1000", "get_1mib", "get_1kib"];
+const WORKS: [&str; 5] = [
+    "get",
+    "get_many_100",
+    "get_many_1000",
+    "get_1mib",
+    "get_1kib",
+];
 
 /// Only the parser and the scan have a 1 KiB column; they have no
 /// get_many(1000) one.
@@ -152,7 +158,10 @@ fn main() {
             let _ = std::fs::remove_file(&file);
             let total: u64 = text
                 .lines()
-                .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+                .find_map(|l| {
+                    l.strip_prefix("totals:")
+                        .or_else(|| l.strip_prefix("summary:"))
+                })
                 .and_then(|t| t.split_whitespace().next())
                 .and_then(|t| t.parse().ok())
                 .expect("totals line");
@@ -341,11 +350,14 @@ fn child(peer: &str, work: &str, addr: &str, n: usize) {
             ir_measured(n, &mut f);
         }
         "memcache-crate" => {
-            let c = memcache::Client::connect(format!("memcache://{addr}?tcp_nodelay=true"))
-                .unwrap();
+            let c =
+                memcache::Client::connect(format!("memcache://{addr}?tcp_nodelay=true")).unwrap();
             let mut f = |i: usize| {
                 let keys = pick(i);
-                let keys: Vec<&str> = keys.iter().map(|k| std::str::from_utf8(k).unwrap()).collect();
+                let keys: Vec<&str> = keys
+                    .iter()
+                    .map(|k| std::str::from_utf8(k).unwrap())
+                    .collect();
                 if keys.len() == 1 {
                     let v: Option<Vec<u8>> = c.get(keys[0]).unwrap();
                     expect(usize::from(v.is_some()));
@@ -369,7 +381,10 @@ fn select<'k>(keys: &'k [String], work: &str, m: usize, i: usize) -> Vec<&'k [u8
         return vec![b"ir:big".as_slice()];
     }
     let start = (i * m) % (KEYS - m + 1);
-    keys[start..start + m].iter().map(|k| k.as_bytes()).collect()
+    keys[start..start + m]
+        .iter()
+        .map(|k| k.as_bytes())
+        .collect()
 }
 
 /// The core's parser alone: `n` replies (as memcached sends them) already
@@ -450,10 +465,21 @@ impl Server {
             .map(|a| a.port())
             .expect("a free port");
         let mut cmd = Command::new(std::env::var("MEMCACHED").unwrap_or("memcached".into()));
-        cmd.args(["-l", "127.0.0.1", "-U", "0", "-m", "256", "-I", "2m", "-t", "1"])
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+        cmd.args([
+            "-l",
+            "127.0.0.1",
+            "-U",
+            "0",
+            "-m",
+            "256",
+            "-I",
+            "2m",
+            "-t",
+            "1",
+        ])
+        .args(["-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
         if is_root() {
             cmd.args(["-u", "root"]);
         }
