@@ -194,8 +194,8 @@ impl State {
         }
     }
 
-    /// Writes a just-submitted ticket's bytes from the calling task while
-    /// its connections' writers are idle (one task switch fewer per call);
+    /// Writes a just-submitted ticket's bytes from the calling task when it
+    /// is alone on an idle connection (one task switch fewer per call);
     /// what the socket does not take at once is left to the writer.
     pub(crate) fn write_now(&mut self, shared: &Arc<Shared>, ticket: Ticket) {
         if self.cluster.has_merged_pending() {
@@ -210,7 +210,10 @@ impl State {
                 .get(conn.index())
                 .and_then(Option::as_ref)
                 .is_some_and(|t| t.id == conn && t.writer_idle && t.write.is_some());
-            if !idle {
+            // Only a lone request goes at once: with others in flight, the
+            // writer's turn sends everything queued by then in one write
+            // (a send per request would cost more than the task switch).
+            if !idle || self.cluster.in_flight_on(conn) > 1 {
                 continue;
             }
             let mut cx = Context::from_waker(Waker::noop());
