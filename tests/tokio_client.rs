@@ -445,3 +445,43 @@ async fn the_mock_answers_the_async_trait_as_memcached_does() {
     assert_eq!(scenario(&mock).await, real);
     assert_eq!(real[2], "Ok(Some(42))");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_connection_makes_calls_wait_not_fail() {
+    let server = MemcachedServer::start();
+    for merge in [true, false] {
+        let c = Client::builder()
+            .server(server.addr_string())
+            .connections(2)
+            .depth(2)
+            .merge_gets(merge)
+            .default_noreply(false)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        c.set("full", "yes").await.unwrap();
+        let tasks: Vec<_> = (0..300)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    if i % 3 == 0 {
+                        let key = format!("w{i}");
+                        assert!(c.set(&key, key.as_str()).await.unwrap());
+                        assert_eq!(bytes(c.get(&key).await.unwrap()), Some(key.into_bytes()));
+                    } else {
+                        assert_eq!(bytes(c.get("full").await.unwrap()), Some(b"yes".to_vec()));
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.expect("no call failed");
+        }
+        let conns: u64 = server
+            .raw_stat("curr_connections")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(conns <= 2 * 2 + 2, "{conns} connections");
+    }
+}

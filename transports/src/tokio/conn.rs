@@ -129,6 +129,10 @@ async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
                 } else {
                     slot.write.take()
                 };
+                if half.is_none() && st.cluster.has_merged_pending() {
+                    // No connection has room for them: wait for a reply.
+                    st.merge_stalled = true;
+                }
                 st.pump(&shared, &mut wakes);
                 half
             };

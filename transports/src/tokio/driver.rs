@@ -82,6 +82,9 @@ pub(crate) struct State {
     busy_waiters: usize,
     /// Requests or connections have deadlines (a timer is needed).
     timed: bool,
+    /// Merged gets wait for a connection with room: writers are not woken
+    /// for them again until a ticket completes.
+    pub(crate) merge_stalled: bool,
 }
 
 impl Shared {
@@ -95,6 +98,7 @@ impl Shared {
         Shared {
             state: Mutex::new(State {
                 timed,
+                merge_stalled: false,
                 cluster,
                 addrs,
                 conns: Vec::new(),
@@ -294,7 +298,10 @@ impl State {
         if freed && self.busy_waiters > 0 {
             shared.freed.notify_waiters();
         }
-        let merging = self.cluster.has_merged_pending();
+        if freed {
+            self.merge_stalled = false;
+        }
+        let merging = !self.merge_stalled && self.cluster.has_merged_pending();
         for t in self.conns.iter_mut().flatten() {
             if t.writer_idle && (merging || !self.cluster.transmit(t.id).is_empty()) {
                 t.writer_idle = false;
