@@ -374,6 +374,13 @@ impl<E: Clone> Cluster<E> {
             .min()
     }
 
+    /// Returns the latest time an input brought (a driver that has just
+    /// submitted can use it instead of reading its clock again).
+    #[must_use]
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
     /// Returns the next ticket completed since the last call.
     pub fn poll_done(&mut self) -> Option<Ticket> {
         self.done.pop_front()

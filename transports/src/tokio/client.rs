@@ -150,7 +150,7 @@ impl Client {
             )));
         };
         self.shared()
-            .run(|c, now| c.submit_to(now, id, requests))
+            .run(requests.len(), |c, now| c.submit_to(now, id, requests))
             .await
     }
 
@@ -174,7 +174,7 @@ impl AsyncMemcache for Client {
         // Validated once, under the lock of the first attempt.
         let mut checked = None;
         self.shared()
-            .run(move |c, now| {
+            .run(requests.len(), move |c, now| {
                 let batch = match checked {
                     Some(b) => b,
                     None => *checked.insert(c.validate(requests)?),
@@ -187,7 +187,7 @@ impl AsyncMemcache for Client {
     async fn execute_meta<'a>(&'a self, requests: &'a [MetaRequest<'a>]) -> Result<Outcomes> {
         let mut checked = None;
         self.shared()
-            .run(move |c, now| {
+            .run(requests.len(), move |c, now| {
                 let batch = match checked {
                     Some(b) => b,
                     None => *checked.insert(c.validate_meta(requests)?),

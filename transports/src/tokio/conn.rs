@@ -201,12 +201,13 @@ impl State {
     /// Writes a just-submitted ticket's bytes from the calling task when it
     /// is alone on an idle connection (one task switch fewer per call);
     /// what the socket does not take at once is left to the writer.
-    pub(crate) fn write_now(&mut self, shared: &Arc<Shared>, ticket: Ticket) {
+    pub(crate) fn write_now(&mut self, ticket: Ticket) {
         if self.cluster.has_merged_pending() {
             // The writer's turn sends the merged gets with it.
             return;
         }
-        let now = shared.now();
+        // Writing moves no deadline: the submit's time serves.
+        let now = self.cluster.now();
         let conns: SmallVec<[ConnId; 2]> = self.cluster.conns_of(ticket).into();
         for conn in conns {
             let idle = self

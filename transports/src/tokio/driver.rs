@@ -132,7 +132,7 @@ impl Shared {
 
     /// Submits a batch, waiting while every connection it needs is busy
     /// (up to the call timeout), and resolves with its outcomes.
-    pub(crate) async fn run<F>(self: &Arc<Self>, submit: F) -> Result<Outcomes>
+    pub(crate) async fn run<F>(self: &Arc<Self>, count: usize, submit: F) -> Result<Outcomes>
     where
         F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal> + Unpin,
     {
@@ -141,6 +141,7 @@ impl Shared {
             shared: self,
             submit,
             ticket: None,
+            one: count == 1,
         };
         if let Attempt::Done(out) = (&mut call).await {
             return out;
@@ -194,6 +195,8 @@ struct Call<'a, F> {
     shared: &'a Arc<Shared>,
     submit: F,
     ticket: Option<Ticket>,
+    /// The batch is one request (its result is taken without a list).
+    one: bool,
 }
 
 impl<F> Future for &mut Call<'_, F>
@@ -212,7 +215,7 @@ where
             None => match (this.submit)(&mut st.cluster, shared.now()) {
                 Ok(t) => {
                     this.ticket = Some(t);
-                    st.write_now(shared, t);
+                    st.write_now(t);
                     st.pump(shared, &mut wakes);
                     t
                 }
@@ -223,7 +226,7 @@ where
             },
         };
         if st.cluster.is_done(ticket) {
-            let out = st.take(ticket);
+            let out = st.take(ticket, this.one);
             if let Some(w) = st.wakers.get_mut(ticket.index()) {
                 *w = None;
             }
@@ -379,7 +382,11 @@ impl State {
     }
 
     /// Takes a done ticket's results, naming each fault's server.
-    fn take(&mut self, ticket: Ticket) -> Outcomes {
+    fn take(&mut self, ticket: Ticket, one: bool) -> Outcomes {
+        if one {
+            let out = self.cluster.take_one(ticket).flatten();
+            return smallvec::smallvec![out.map(|r| r.map_err(|f| self.fault(f)))];
+        }
         let out = self.cluster.take(ticket).unwrap_or_default();
         out.into_iter()
             .map(|o| o.map(|r| r.map_err(|f| self.fault(f))))
