@@ -485,3 +485,33 @@ async fn a_full_connection_makes_calls_wait_not_fail() {
         assert!(conns <= 2 * 2 + 2, "{conns} connections");
     }
 }
+
+/// A client outlives the runtime that opened its connections: used from a
+/// second runtime, it reconnects instead of waiting on dead tasks.
+#[test]
+fn a_client_survives_its_first_runtime() {
+    let server = MemcachedServer::start();
+    let c = Client::builder()
+        .server(server.addr_string())
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    for round in 0..3 {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let c2 = c.clone();
+        let got = rt.block_on(async move {
+            let value = format!("round {round}");
+            assert!(c2.set("rt", value.as_str()).await.unwrap());
+            tokio::time::timeout(Duration::from_secs(5), c2.get("rt"))
+                .await
+                .expect("no hang")
+                .unwrap()
+        });
+        assert_eq!(bytes(got), Some(format!("round {round}").into_bytes()));
+        drop(rt);
+    }
+}

@@ -212,7 +212,10 @@ where
         let mut st = shared.lock();
         let ticket = match this.ticket {
             Some(t) => t,
-            None => match (this.submit)(&mut st.cluster, shared.now()) {
+            None => match {
+                st.reap(shared);
+                (this.submit)(&mut st.cluster, shared.now())
+            } {
                 Ok(t) => {
                     this.ticket = Some(t);
                     st.write_now(t);
@@ -315,6 +318,37 @@ impl State {
             // Deadlines only grow (now plus one timeout) except a new
             // connection's: otherwise the armed one stays the earliest.
             self.arm_timer(shared);
+        }
+    }
+
+    /// Fails the connections whose tasks ended while the cluster still
+    /// counts on them (the runtime that ran them shut down, say: a client
+    /// used again from another runtime reconnects instead of waiting
+    /// forever), and forgets a timer task that ended.
+    fn reap(&mut self, shared: &Arc<Shared>) {
+        if self
+            .timer_task
+            .as_ref()
+            .is_some_and(AbortHandle::is_finished)
+        {
+            self.timer_task = None;
+            self.timer_at = None;
+        }
+        let dead: SmallVec<[ConnId; 2]> = self
+            .conns
+            .iter()
+            .flatten()
+            .filter(|t| t.tasks.iter().any(AbortHandle::is_finished))
+            .map(|t| t.id)
+            .collect();
+        for conn in dead {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the connection's task ended (its tokio runtime shut down?)",
+            );
+            let server = self.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
+            let err = Error::io(&self.addr(server), e);
+            self.cluster.handle_failure(shared.now(), conn, err);
         }
     }
 
