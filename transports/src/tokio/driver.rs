@@ -212,10 +212,7 @@ where
         let mut st = shared.lock();
         let ticket = match this.ticket {
             Some(t) => t,
-            None => match {
-                st.reap(shared);
-                (this.submit)(&mut st.cluster, shared.now())
-            } {
+            None => match st.reap_then(shared, &mut this.submit) {
                 Ok(t) => {
                     this.ticket = Some(t);
                     st.write_now(t);
@@ -350,6 +347,19 @@ impl State {
             let err = Error::io(&self.addr(server), e);
             self.cluster.handle_failure(shared.now(), conn, err);
         }
+    }
+
+    /// Reaps dead connections, then submits.
+    fn reap_then<F>(
+        &mut self,
+        shared: &Arc<Shared>,
+        submit: &mut F,
+    ) -> std::result::Result<Ticket, Refusal>
+    where
+        F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
+    {
+        self.reap(shared);
+        submit(&mut self.cluster, shared.now())
     }
 
     /// Starts the connection task of `conn`.
