@@ -107,6 +107,14 @@ async fn every_command() {
         assert_eq!(got.value.as_bytes(), Some(&b"fresh"[..]));
     }
     assert_eq!(computed.load(Ordering::SeqCst), 1);
+    // `stats` of one server by address, and closing idle connections.
+    let addr = c.servers().remove(0);
+    let out = c
+        .execute_on(&addr, &[memcrab::core::Request::Version])
+        .await
+        .unwrap();
+    assert!(matches!(out[0], Some(Ok(memcrab::core::Reply::Version(_)))));
+    c.close();
     assert!(c.flush_all(0, None).await.unwrap());
     assert_eq!(c.get("k").await.unwrap(), None);
     // A bad key is refused before anything is sent.
@@ -438,6 +446,14 @@ async fn scenario<C: AsyncMemcache>(c: &C) -> Vec<String> {
 async fn the_mock_answers_the_async_trait_as_memcached_does() {
     let server = MemcachedServer::start();
     let real = scenario(&client(&server.addr_string())).await;
+    // The classic commands over the meta protocol answer the same.
+    let meta = Client::builder()
+        .server(server.addr_string())
+        .protocol(memcrab::Protocol::Meta)
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    assert_eq!(scenario(&meta).await, real);
     let mock = memcrab_transport::mock::MockClient::builder()
         .default_noreply(false)
         .build()
