@@ -1,5 +1,5 @@
-//! One server's connection and the requests awaiting it, for the front ends
-//! (`Protocol`, `Session`).
+//! One server's connection and the requests awaiting it, for `Protocol`
+//! (a byte stream the caller drives; `Session` drives the core's `Cluster`).
 //!
 //! The core's [`Connection`] reports a completion for every request that
 //! gets a reply. A noreply request, or a quiet meta request that succeeded,
@@ -11,24 +11,11 @@
 
 use std::collections::VecDeque;
 
+use memcrab_core::command::{Awaits, Meaning, OwnedRequest};
 use memcrab_core::{Connection, Error, Millis, Reply};
 use wasm_bindgen::JsValue;
 
-use crate::command::Command;
 use crate::shape::Shape;
-
-/// What a silent success resolves to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Silent {
-    /// The request always has a reply.
-    No,
-    /// A noreply request (or `quit`): `Shape::noreply_value`.
-    Noreply,
-    /// A quiet `mg`: a miss.
-    QuietGet,
-    /// Another quiet meta request: success.
-    QuietOk,
-}
 
 /// A request awaiting its completion.
 #[derive(Debug)]
@@ -40,34 +27,25 @@ struct Outstanding {
     end: u64,
     /// The front end's id for it.
     ticket: u64,
+    meaning: Meaning,
     shape: Shape,
-    silent: Silent,
-}
-
-/// How a request ended.
-#[derive(Debug)]
-pub(crate) enum Outcome {
-    /// Its reply.
-    Reply(Reply),
-    /// No reply was due, and it is past: the value it resolves to.
-    Silent(JsValue),
+    awaits: Awaits,
 }
 
 /// One completed request.
 #[derive(Debug)]
 pub(crate) struct Done {
     pub(crate) ticket: u64,
-    pub(crate) shape: Shape,
-    pub(crate) result: Result<Outcome, Error>,
+    meaning: Meaning,
+    shape: Shape,
+    /// Its reply (`None`: none was due, and it is past).
+    result: Result<Option<Reply>, Error>,
 }
 
 impl Done {
-    /// Returns the result as the JS value its shape gives.
+    /// Returns the result as the JS value the command gives.
     pub(crate) fn value(self) -> Result<JsValue, Error> {
-        match self.result? {
-            Outcome::Reply(reply) => self.shape.value(reply),
-            Outcome::Silent(value) => Ok(value),
-        }
+        self.shape.result(self.meaning, self.result?)
     }
 }
 
@@ -95,7 +73,8 @@ impl Node {
         self.outstanding.len()
     }
 
-    /// Encodes `command` as the request `ticket`.
+    /// Encodes `request` as the request `ticket`; `awaits` says whether a
+    /// reply comes.
     ///
     /// # Errors
     ///
@@ -103,33 +82,22 @@ impl Node {
     /// that closed the connection.
     pub(crate) fn submit(
         &mut self,
-        command: &Command,
-        shape: Shape,
+        request: &OwnedRequest,
+        (meaning, shape, awaits): (Meaning, Shape, Awaits),
         deadline: Option<Millis>,
         ticket: u64,
     ) -> Result<(), Error> {
         let before = self.conn.in_flight();
-        let rid = command.submit(&mut self.conn, deadline)?;
+        let rid = request.submit_to(&mut self.conn, deadline)?;
         let after = self.conn.in_flight();
         self.pushed += after.saturating_sub(before) as u64;
-        let silent = match command {
-            Command::Meta(meta) if meta.is_quiet() => {
-                if matches!(meta, crate::meta::MetaCommand::Get(..)) {
-                    Silent::QuietGet
-                } else {
-                    Silent::QuietOk
-                }
-            }
-            other if other.is_noreply() || matches!(other, Command::Quit) => Silent::Noreply,
-            // A translated noreply (meta protocol) is quiet on the wire.
-            _ => Silent::No,
-        };
         self.outstanding.push_back(Outstanding {
             rid: rid.0,
             end: self.pushed,
             ticket,
+            meaning,
             shape,
-            silent,
+            awaits,
         });
         Ok(())
     }
@@ -148,8 +116,9 @@ impl Node {
                 if let Some(o) = self.outstanding.pop_front() {
                     out.push(Done {
                         ticket: o.ticket,
+                        meaning: o.meaning,
                         shape: o.shape,
-                        result: result.map(Outcome::Reply),
+                        result: result.map(Some),
                     });
                 }
             }
@@ -158,6 +127,7 @@ impl Node {
             for o in self.outstanding.drain(..) {
                 out.push(Done {
                     ticket: o.ticket,
+                    meaning: o.meaning,
                     shape: o.shape,
                     result: Err(e.clone()),
                 });
@@ -171,48 +141,29 @@ impl Node {
         while self
             .outstanding
             .front()
-            .is_some_and(|o| o.silent != Silent::No && o.end <= completed)
+            .is_some_and(|o| o.awaits != Awaits::Always && o.end <= completed)
         {
             if let Some(o) = self.outstanding.pop_front() {
                 out.push(silent_done(o));
             }
         }
     }
-
-    /// Fails every outstanding request with `e` (the socket failed or was
-    /// closed by the caller).
-    pub(crate) fn fail_all(&mut self, e: &Error, out: &mut Vec<Done>) {
-        for o in self.outstanding.drain(..) {
-            out.push(Done {
-                ticket: o.ticket,
-                shape: o.shape,
-                result: Err(e.clone()),
-            });
-        }
-    }
 }
 
 /// The completion of a request that got no reply and is past.
 fn silent_done(o: Outstanding) -> Done {
-    let value = match o.silent {
-        Silent::No => {
-            // A request with a reply due was skipped: cannot happen with
-            // replies in order, but never resolve it as a success.
-            return Done {
-                ticket: o.ticket,
-                shape: o.shape,
-                result: Err(Error::UnexpectedReply(
-                    "no reply came for this request".into(),
-                )),
-            };
-        }
-        Silent::Noreply => o.shape.noreply_value(),
-        Silent::QuietGet => crate::meta::silent_reply(true),
-        Silent::QuietOk => crate::meta::silent_reply(false),
+    // A request with a reply due that was skipped cannot happen with
+    // replies in order, but is never resolved as a success.
+    let result = match o.awaits {
+        Awaits::Always => Err(Error::UnexpectedReply(
+            "no reply came for this request".into(),
+        )),
+        _ => Ok(None),
     };
     Done {
         ticket: o.ticket,
+        meaning: o.meaning,
         shape: o.shape,
-        result: Ok(Outcome::Silent(value)),
+        result,
     }
 }

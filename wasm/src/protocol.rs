@@ -371,13 +371,18 @@ impl Protocol {
 
     fn submit(&mut self, call: Call) -> Result<f64, JsValue> {
         let fail = |e: Error| core_error(&e, None);
-        call.command
-            .check_keys(&self.config.policy, self.config.binary_keys)
+        command::check_key(&call.request, &self.config.policy, self.config.binary_keys)
             .map_err(fail)?;
         let id = self.next_id;
         let deadline = call.time.map(|t| Millis(t.max(0.0).ceil() as u64));
+        let awaits = command::awaits(&call.request, self.config.protocol);
         self.node
-            .submit(&call.command, call.shape, deadline, id)
+            .submit(
+                &call.request,
+                (call.meaning, call.shape, awaits),
+                deadline,
+                id,
+            )
             .map_err(fail)?;
         self.next_id += 1;
         self.last_id = Some(id);

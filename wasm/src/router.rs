@@ -206,6 +206,26 @@ pub(crate) fn from_options(
     options: &JsValue,
     now: Millis,
 ) -> Result<(router::Router, Vec<String>), JsValue> {
+    let ring = Ring::from_options(nodes, options)?;
+    Ok((
+        router::Router::new(&ring.names, ring.distribution, ring.health, now),
+        ring.names,
+    ))
+}
+
+/// The routing options: how keys are spread over servers, the node health
+/// rules, and each server's name on the ring.
+pub(crate) struct Ring {
+    pub(crate) distribution: Distribution,
+    pub(crate) health: HealthConfig,
+    pub(crate) names: Vec<String>,
+}
+
+impl Ring {
+    /// Reads the routing options (`distribution`, `retryAttempts`,
+    /// `retryTimeoutMs`, `deadTimeoutMs`; the caller checked the names)
+    /// and the ring names of the server addresses `nodes`.
+    pub(crate) fn from_options(nodes: &[String], options: &JsValue) -> Result<Ring, JsValue> {
     let distribution = match field(options, "distribution").as_string().as_deref() {
         None | Some("rendezvous") => Distribution::Rendezvous,
         Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
@@ -244,10 +264,12 @@ pub(crate) fn from_options(
         .iter()
         .map(|node| ring_name(node, distribution))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((
-        router::Router::new(&names, distribution, health, now),
+    Ok(Ring {
+        distribution,
+        health,
         names,
-    ))
+    })
+    }
 }
 
 /// Parses the server address `node` with the core's parser and returns

@@ -173,6 +173,21 @@ impl<E: Clone> Cluster<E> {
         self.submit_batch(now, Some(server), requests)
     }
 
+    /// Submits a batch of meta requests to one server, whatever their
+    /// keys (for example an `mn` as a barrier on that server's connection).
+    ///
+    /// # Errors
+    ///
+    /// As [`submit`](Self::submit).
+    pub fn submit_meta_to(
+        &mut self,
+        now: Millis,
+        server: NodeId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Ticket, Refusal> {
+        self.submit_batch(now, Some(server), requests)
+    }
+
     fn submit_batch<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,

@@ -1,7 +1,8 @@
-// memcrab's promise Client: a thin driver of the wasm Session. The Session
-// decides everything (validation, routing, merging, timeouts, when to open
-// and close sockets, what each reply resolves to); this file only moves
-// bytes between sockets and the Session and settles promises.
+// memcrab's promise Client: a thin driver of the wasm Session, itself a thin
+// driver of the core's Cluster, which decides everything (validation,
+// routing, node health, merging, timeouts, when to open and close sockets,
+// what each reply resolves to); this file only moves bytes between sockets
+// and the Session, tells it the time and settles promises.
 import { Session, Protocol, Router, setHelpers } from "./wasm/memcrab_wasm.js";
 
 /** Every failure memcrab reports: bad arguments, refused commands, broken
@@ -67,6 +68,11 @@ export function install(wasmExports) {
 
 const CONNECT_TIMEOUT_MS = 10000;
 
+// The Session's clock: monotonic milliseconds.
+const now = typeof performance !== "undefined" && typeof performance.now === "function"
+  ? () => performance.now()
+  : () => Date.now();
+
 /** Splits `"host:port"`, `"[v6]:port"` (port default 11211). */
 export function parseAddress(name) {
   let host = name;
@@ -96,6 +102,7 @@ function describe(e) {
  * promise; commands issued together are pipelined. */
 export class Client {
   #s;
+  #names;
   #open;
   #options;
   #sockets = [];
@@ -110,6 +117,7 @@ export class Client {
   /** Use `connect()`. */
   constructor(session, open, options) {
     this.#s = session;
+    this.#names = session.servers;
     this.#open = open;
     this.#options = options;
     this.#timed = options.timeoutMs !== undefined;
@@ -117,7 +125,7 @@ export class Client {
 
   /** The servers, as given. */
   get servers() {
-    return this.#closed ? [] : this.#s.servers;
+    return this.#closed ? [] : [...this.#names];
   }
   /** Commands not settled yet. */
   get inFlight() {
@@ -158,7 +166,7 @@ export class Client {
   async close() {
     if (this.#closed) return;
     this.#settle(this.#s.close());
-    this.#runActions();
+    this.#runActions(this.#s.actions());
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -176,8 +184,9 @@ export class Client {
   /** Opens a first socket to every server; rejects if none opens. */
   async _start() {
     const opened = [];
-    for (let i = 0; i < this.#s.servers.length; i++) this.#s.prepare(i);
-    this.#runActions(opened);
+    const t = now();
+    for (let i = 0; i < this.#names.length; i++) this.#s.prepare(i, t);
+    this.#runActions(this.#s.actions(), opened);
     const results = await Promise.allSettled(opened);
     if (results.every((r) => r.status === "rejected")) {
       await this.close();
@@ -192,7 +201,7 @@ export class Client {
     }
     let ticket;
     try {
-      ticket = this.#s.submit(op, a, b, c, d);
+      ticket = this.#s.submit(op, a, b, c, d, now());
     } catch (e) {
       return Promise.reject(e);
     }
@@ -218,7 +227,9 @@ export class Client {
   #flush() {
     if (this.#closed) return;
     const s = this.#s;
-    this.#runActions();
+    const t = now();
+    // Sends the gets held back to be merged; returns the socket actions.
+    this.#runActions(s.flush(t));
     const sockets = this.#sockets;
     for (let i = 0; i < sockets.length; i++) {
       const sock = sockets[i];
@@ -228,15 +239,18 @@ export class Client {
         if (view !== undefined) sock.handle.write(copy(view));
       }
     }
-    this.#settle(s.poll());
+    this.#settle(s.poll(t));
     this.#arm();
   }
 
-  #runActions(opened) {
-    const actions = this.#s.actions();
+  // Runs socket actions, flat [op, conn, gen, server, …]: 0 opens socket
+  // `conn` to `servers[server]`, 1 closes it.
+  #runActions(actions, opened) {
     if (actions === undefined) return;
-    for (let k = 0; k < actions.length; k += 3) {
-      const [op, i, gen] = [actions[k], actions[k + 1], actions[k + 2]];
+    for (let k = 0; k < actions.length; k += 4) {
+      const op = actions[k];
+      const i = actions[k + 1];
+      const gen = actions[k + 2];
       const sock = this.#sockets[i];
       if (op === 1) {
         if (sock !== undefined && sock.gen === gen) {
@@ -245,7 +259,7 @@ export class Client {
           sock.stale = true;
         }
       } else {
-        const p = this.#openSocket(i, gen);
+        const p = this.#openSocket(i, gen, actions[k + 3]);
         // Opened for a call: the call's promise reports the failure.
         if (opened) opened.push(p);
         else p.catch(() => {});
@@ -253,8 +267,8 @@ export class Client {
     }
   }
 
-  #openSocket(i, gen) {
-    const name = this.#s.servers[i];
+  #openSocket(i, gen, server) {
+    const name = this.#names[server];
     const sock = { gen, handle: undefined, stale: false };
     this.#sockets[i] = sock;
     const live = () => !this.#closed && this.#sockets[i] === sock;
@@ -263,12 +277,12 @@ export class Client {
         if (!live()) return;
         // New calls flush themselves; a broken stream's socket is closed
         // through the settle's action marker.
-        this.#settle(this.#s.receive(i, gen, bytes));
+        this.#settle(this.#s.receive(i, gen, bytes, now()));
       },
       closed: (error) => {
         if (!live()) return;
         this.#sockets[i] = undefined;
-        this.#settle(this.#s.closed(i, gen, error === undefined ? undefined : describe(error)));
+        this.#settle(this.#s.closed(i, gen, error === undefined ? undefined : describe(error), now()));
         this.#flush();
       },
     };
@@ -295,7 +309,7 @@ export class Client {
         const message = `could not connect to ${name}: ${describe(e)}`;
         if (live()) {
           this.#sockets[i] = undefined;
-          this.#settle(this.#s.connectFailed(i, gen, message));
+          this.#settle(this.#s.connectFailed(i, gen, message, now()));
           this.#flush();
         }
         throw new MemcrabError("Io", "CONNECT_FAILED", message, true);
@@ -320,12 +334,12 @@ export class Client {
       if (flat[k + 1]) waiter.resolve(flat[k + 2]);
       else waiter.reject(flat[k + 2]);
     }
-    if (act && !this.#closed) this.#runActions();
+    if (act && !this.#closed) this.#runActions(this.#s.actions());
   }
 
   #arm() {
     if (!this.#timed) return;
-    const ms = this.#s.timeout();
+    const ms = this.#s.timeout(now());
     if (ms === undefined) {
       if (this.#timer !== undefined) {
         clearTimeout(this.#timer);
@@ -340,7 +354,7 @@ export class Client {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed) return;
-      this.#settle(this.#s.handleTimeout());
+      this.#settle(this.#s.handleTimeout(now()));
       this.#flush();
     }, ms + 1);
   }
