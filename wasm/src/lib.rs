@@ -25,6 +25,7 @@
 mod command;
 mod config;
 mod convert;
+mod driver;
 mod error;
 mod helpers;
 mod meta;
@@ -36,6 +37,7 @@ mod session;
 mod shape;
 mod typescript;
 
+pub use driver::SessionDriver;
 pub use helpers::{set_helpers, Helpers};
 pub use protocol::Protocol;
 pub use router::Router;

@@ -38,13 +38,14 @@ use core::time::Duration;
 
 use js_sys::Uint8Array;
 use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Fault, Refusal, Ticket};
-use memcrab_core::command::{Meaning, RequestRef};
+use memcrab_core::command::{Meaning, Outcome, RequestRef};
 use memcrab_core::router::NodeId;
 use memcrab_core::{Error, KeyPolicy, Millis};
 use wasm_bindgen::prelude::*;
 
 use crate::command::{self, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
+use crate::driver::SessionDriver;
 use crate::convert::{self, field};
 use crate::error::{bad_argument, core_error, js_error, CLOSED, IO};
 use crate::shape::Shape;
@@ -116,6 +117,8 @@ pub struct Session {
     settled: Vec<JsValue>,
     actions: Vec<u32>,
     closed: bool,
+    /// The JS side, when it takes calls (else the flat arrays).
+    driver: Option<SessionDriver>,
 }
 
 #[wasm_bindgen]
@@ -129,7 +132,15 @@ impl Session {
     /// merged into one, default 64; 0 off), and the driver's
     /// `connectTimeoutMs`, `tls`, `socket`, `protocols`.
     #[wasm_bindgen(constructor)]
-    pub fn new(servers: Vec<String>, options: Option<SessionOptions>) -> Result<Session, JsValue> {
+    ///
+    /// With a `driver` the session calls it to open, write and close
+    /// sockets and to settle tickets; `flush()` then writes, and the calls
+    /// that return settled tickets return `undefined`.
+    pub fn new(
+        servers: Vec<String>,
+        options: Option<SessionOptions>,
+        driver: Option<SessionDriver>,
+    ) -> Result<Session, JsValue> {
         let options = JsValue::from(options);
         let mut known: Vec<&str> = CONNECTION_OPTIONS.to_vec();
         known.extend(DRIVER_OPTIONS);
@@ -199,6 +210,7 @@ impl Session {
             settled: Vec::new(),
             actions: Vec::new(),
             closed: false,
+            driver,
         })
     }
 
@@ -297,11 +309,18 @@ impl Session {
     }
 
     /// Sends the gets held back to be merged (the driver calls it before
-    /// writing, once per turn); returns `actions()`.
+    /// writing, once per turn); returns `actions()`. With a driver it also
+    /// writes every socket's bytes and settles what that completed
+    /// (noreply requests).
     pub fn flush(&mut self, now: Option<f64>) -> Option<Vec<u32>> {
         let now = self.catch_up(now);
         self.cluster.flush(now);
         self.pump();
+        if self.driver.is_some() {
+            self.write_all(now);
+            self.pump();
+            self.collect();
+        }
         self.actions()
     }
 
@@ -403,7 +422,7 @@ impl Session {
                 Some(message) => {
                     let error = SocketError {
                         code: "CONNECTION_LOST",
-                        message,
+                        message: format!("the connection was lost: {message}"),
                     };
                     self.cluster.handle_failure(now, sock.conn, error);
                 }
@@ -445,13 +464,15 @@ impl Session {
         for job in core::mem::take(&mut self.jobs).into_iter().flatten() {
             self.cluster.forget(job.ticket);
             let error = js_error(CLOSED, "CLOSED", "closed by Client.close()", true);
-            self.settled
-                .extend([JsValue::from_f64(job.id), JsValue::FALSE, error]);
+            self.settle(job.id, Err(error));
         }
         self.pending = 0;
         for (i, sock) in self.socks.iter_mut().enumerate() {
             if let Some(sock) = sock.take() {
-                self.actions.extend([1, i as u32, sock.gen, 0]);
+                match &self.driver {
+                    Some(d) => d.close(i as u32, sock.gen),
+                    None => self.actions.extend([1, i as u32, sock.gen, 0]),
+                }
             }
         }
         self.take_settled()
@@ -493,14 +514,21 @@ impl Session {
                         conn,
                         gen: self.gen,
                     });
-                    self.actions
-                        .extend([0, index as u32, self.gen, server.0 as u32]);
+                    match &self.driver {
+                        Some(d) => d.open(index as u32, self.gen, server.0 as u32),
+                        None => self
+                            .actions
+                            .extend([0, index as u32, self.gen, server.0 as u32]),
+                    }
                 }
                 Event::Close { conn } => {
                     let index = conn.index();
                     if let Some(slot) = self.socks.get_mut(index) {
                         if let Some(sock) = slot.take_if(|s| s.conn == conn) {
-                            self.actions.extend([1, index as u32, sock.gen, 0]);
+                            match &self.driver {
+                                Some(d) => d.close(index as u32, sock.gen),
+                                None => self.actions.extend([1, index as u32, sock.gen, 0]),
+                            }
                         }
                     }
                     if self.unsent.is_some_and(|(c, _)| c == conn) {
@@ -531,21 +559,63 @@ impl Session {
                 .and_then(|o| o.into_iter().next());
             let result = match outcome {
                 Some(Some(Err(fault))) => Err(self.fault_error(fault)),
-                Some(reply) => job
-                    .shape
-                    .result(job.meaning, reply.and_then(Result::ok))
-                    .map_err(|e| core_error(&e, None)),
+                Some(reply) => match job.meaning.outcome(reply.and_then(Result::ok)) {
+                    Ok(Outcome::Items(items)) if job.shape == Shape::One => {
+                        match (&self.driver, items.first()) {
+                            (Some(d), Some(item)) => {
+                                // The item in one call: the driver knows the key.
+                                let cas = item.cas.map(|c| c.to_string());
+                                d.hit(job.id, &item.value, item.flags, cas);
+                                continue;
+                            }
+                            (_, Some(item)) => Ok(crate::reply::item(item)),
+                            (_, None) => Ok(JsValue::NULL),
+                        }
+                    }
+                    Ok(outcome) => Ok(job.shape.value(outcome)),
+                    Err(e) => Err(core_error(&e, None)),
+                },
                 None => Err(core_error(
                     &Error::UnexpectedReply("the request's result was lost".into()),
                     None,
                 )),
             };
-            let (ok, value) = match result {
-                Ok(v) => (true, v),
-                Err(e) => (false, e),
-            };
-            self.settled
-                .extend([JsValue::from_f64(job.id), ok.into(), value]);
+            self.settle(job.id, result);
+        }
+    }
+
+    /// Resolves or rejects the ticket `id`: through the driver, or into
+    /// the flat array `poll()` returns.
+    fn settle(&mut self, id: f64, result: Result<JsValue, JsValue>) {
+        let (ok, value) = match result {
+            Ok(v) => (true, v),
+            Err(e) => (false, e),
+        };
+        match &self.driver {
+            Some(d) => d.settle(id, ok, value),
+            None => self
+                .settled
+                .extend([JsValue::from_f64(id), ok.into(), value]),
+        }
+    }
+
+    /// Writes every open socket's bytes through the driver.
+    fn write_all(&mut self, now: Millis) {
+        let Some(driver) = &self.driver else {
+            return;
+        };
+        for (i, sock) in self.socks.iter().enumerate() {
+            let Some(sock) = sock else { continue };
+            if !self.cluster.is_connected(sock.conn) {
+                continue;
+            }
+            let bytes = self.cluster.transmit(sock.conn);
+            if bytes.is_empty() {
+                continue;
+            }
+            let n = bytes.len();
+            driver.write(i as u32, bytes);
+            self.cluster.advance_transmit(now, sock.conn, n);
         }
     }
 

@@ -98,6 +98,8 @@ function describe(e) {
   return e instanceof Error ? e.message : String(e ?? "unknown error");
 }
 
+const decoder = new TextDecoder();
+
 /** A memcached client over one server or many: every command returns a
  * promise; commands issued together are pipelined. */
 export class Client {
@@ -105,7 +107,9 @@ export class Client {
   #names;
   #open;
   #options;
+  /** By the session's connection index: { gen, handle, stale }. */
   #sockets = [];
+  /** By ticket: { resolve, reject, key }. */
   #waiters = new Map();
   #queued = false;
   #timer = undefined;
@@ -113,14 +117,18 @@ export class Client {
   #closed = false;
   /** Some call has a timeout: the timer must follow the session's. */
   #timed = false;
+  /** While the session runs a call: socket events wait for a microtask. */
+  #busy = false;
+  /** During `_start`: the promises of the first sockets. */
+  #opening = undefined;
 
   /** Use `connect()`. */
-  constructor(session, open, options) {
-    this.#s = session;
-    this.#names = session.servers;
+  constructor(servers, open, options) {
+    this.#s = new Session(servers, options, this.#driver());
+    this.#names = this.#s.servers;
     this.#open = open;
-    this.#options = options;
-    this.#timed = options.timeoutMs !== undefined;
+    this.#options = options ?? {};
+    this.#timed = this.#options.timeoutMs !== undefined;
   }
 
   /** The servers, as given. */
@@ -165,8 +173,7 @@ export class Client {
    * memory; commands in flight reject with `kind: "Closed"`. */
   async close() {
     if (this.#closed) return;
-    this.#settle(this.#s.close());
-    this.#runActions(this.#s.actions());
+    this.#enter(() => this.#s.close());
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -183,10 +190,12 @@ export class Client {
 
   /** Opens a first socket to every server; rejects if none opens. */
   async _start() {
-    const opened = [];
+    const opened = (this.#opening = []);
     const t = now();
-    for (let i = 0; i < this.#names.length; i++) this.#s.prepare(i, t);
-    this.#runActions(this.#s.actions(), opened);
+    this.#enter(() => {
+      for (let i = 0; i < this.#names.length; i++) this.#s.prepare(i, t);
+    });
+    this.#opening = undefined;
     const results = await Promise.allSettled(opened);
     if (results.every((r) => r.status === "rejected")) {
       await this.close();
@@ -195,21 +204,73 @@ export class Client {
     return this;
   }
 
+  /** What the session calls: sockets and settlements. */
+  #driver() {
+    return {
+      open: (conn, gen, server) => {
+        const p = this.#openSocket(conn, gen, server);
+        // Opened for a call: the call's promise reports the failure.
+        if (this.#opening) this.#opening.push(p);
+        else p.catch(() => {});
+      },
+      close: (conn, gen) => {
+        const sock = this.#sockets[conn];
+        if (sock !== undefined && sock.gen === gen) {
+          this.#sockets[conn] = undefined;
+          sock.stale = true;
+          sock.handle?.close();
+        }
+      },
+      // A view of wasm memory: copied at once.
+      write: (conn, view) => this.#sockets[conn]?.handle?.write(copy(view)),
+      settle: (ticket, ok, value) => {
+        const waiter = this.#waiters.get(ticket);
+        if (waiter === undefined) return;
+        this.#waiters.delete(ticket);
+        if (ok) waiter.resolve(value);
+        else waiter.reject(value);
+      },
+      // A get's item: the key is the caller's; `view` is wasm memory.
+      hit: (ticket, view, flags, cas) => {
+        const waiter = this.#waiters.get(ticket);
+        if (waiter === undefined) return;
+        this.#waiters.delete(ticket);
+        const k = waiter.key;
+        const key = typeof k === "string" ? k : decoder.decode(k);
+        const value = copy(view);
+        waiter.resolve(cas === undefined ? { key, value, flags } : { key, value, flags, cas });
+      },
+    };
+  }
+
+  /** Runs `f` (calls into the session); socket events it causes wait. */
+  #enter(f) {
+    this.#busy = true;
+    try {
+      return f();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
   #call(op, a, b, c, d) {
     if (this.#closed) {
       return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
     }
     let ticket;
+    this.#busy = true;
     try {
       ticket = this.#s.submit(op, a, b, c, d, now());
     } catch (e) {
       return Promise.reject(e);
+    } finally {
+      this.#busy = false;
     }
     if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
       this.#timed = true;
     }
     const idle = this.#waiters.size === 0;
-    const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject }));
+    const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject, key: a }));
     if (idle && !this.#queued) {
       // Nothing in flight (sequential use): write now. Otherwise calls made
       // together go out in one write, after this tick.
@@ -224,47 +285,17 @@ export class Client {
     return promise;
   }
 
+  /** Writes what the session has (merged gets first) and settles what
+   * that completed. */
   #flush() {
     if (this.#closed) return;
-    const s = this.#s;
-    const t = now();
-    // Sends the gets held back to be merged; returns the socket actions.
-    this.#runActions(s.flush(t));
-    const sockets = this.#sockets;
-    for (let i = 0; i < sockets.length; i++) {
-      const sock = sockets[i];
-      if (sock !== undefined && sock.handle !== undefined) {
-        // A view of wasm memory: copied before any other call into it.
-        const view = s.transmit(i);
-        if (view !== undefined) sock.handle.write(copy(view));
-      }
+    this.#busy = true;
+    try {
+      this.#s.flush(now());
+    } finally {
+      this.#busy = false;
     }
-    this.#settle(s.poll(t));
     this.#arm();
-  }
-
-  // Runs socket actions, flat [op, conn, gen, server, …]: 0 opens socket
-  // `conn` to `servers[server]`, 1 closes it.
-  #runActions(actions, opened) {
-    if (actions === undefined) return;
-    for (let k = 0; k < actions.length; k += 4) {
-      const op = actions[k];
-      const i = actions[k + 1];
-      const gen = actions[k + 2];
-      const sock = this.#sockets[i];
-      if (op === 1) {
-        if (sock !== undefined && sock.gen === gen) {
-          this.#sockets[i] = undefined;
-          sock.handle?.close();
-          sock.stale = true;
-        }
-      } else {
-        const p = this.#openSocket(i, gen, actions[k + 3]);
-        // Opened for a call: the call's promise reports the failure.
-        if (opened) opened.push(p);
-        else p.catch(() => {});
-      }
-    }
   }
 
   #openSocket(i, gen, server) {
@@ -275,14 +306,27 @@ export class Client {
     const events = {
       data: (bytes) => {
         if (!live()) return;
-        // New calls flush themselves; a broken stream's socket is closed
-        // through the settle's action marker.
-        this.#settle(this.#s.receive(i, gen, bytes, now()));
+        if (this.#busy) {
+          // From inside a write: later, with a copy (the buffer may be reused).
+          const copied = bytes.slice();
+          queueMicrotask(() => events.data(copied));
+          return;
+        }
+        this.#busy = true;
+        try {
+          this.#s.receive(i, gen, bytes, now());
+        } finally {
+          this.#busy = false;
+        }
       },
       closed: (error) => {
         if (!live()) return;
+        if (this.#busy) {
+          queueMicrotask(() => events.closed(error));
+          return;
+        }
         this.#sockets[i] = undefined;
-        this.#settle(this.#s.closed(i, gen, error === undefined ? undefined : describe(error), now()));
+        this.#enter(() => this.#s.closed(i, gen, error === undefined ? undefined : describe(error), now()));
         this.#flush();
       },
     };
@@ -300,7 +344,7 @@ export class Client {
           return;
         }
         sock.handle = handle;
-        this.#s.connected(i, gen);
+        this.#enter(() => this.#s.connected(i, gen));
         this.#flush();
       },
       (e) => {
@@ -309,32 +353,12 @@ export class Client {
         const message = `could not connect to ${name}: ${describe(e)}`;
         if (live()) {
           this.#sockets[i] = undefined;
-          this.#settle(this.#s.connectFailed(i, gen, message, now()));
+          this.#enter(() => this.#s.connectFailed(i, gen, message, now()));
           this.#flush();
         }
         throw new MemcrabError("Io", "CONNECT_FAILED", message, true);
       },
     );
-  }
-
-  #settle(flat) {
-    if (flat === undefined) return;
-    const waiters = this.#waiters;
-    let act = false;
-    for (let k = 0; k < flat.length; k += 3) {
-      const ticket = flat[k];
-      // The session has socket actions (a broken stream to close).
-      if (ticket === -1) {
-        act = true;
-        continue;
-      }
-      const waiter = waiters.get(ticket);
-      if (waiter === undefined) continue;
-      waiters.delete(ticket);
-      if (flat[k + 1]) waiter.resolve(flat[k + 2]);
-      else waiter.reject(flat[k + 2]);
-    }
-    if (act && !this.#closed) this.#runActions(this.#s.actions());
   }
 
   #arm() {
@@ -354,7 +378,7 @@ export class Client {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed) return;
-      this.#settle(this.#s.handleTimeout(now()));
+      this.#enter(() => this.#s.handleTimeout(now()));
       this.#flush();
     }, ms + 1);
   }
@@ -368,8 +392,7 @@ export function makeConnect(open) {
       if (list === undefined || list.some((s) => typeof s !== "string")) {
         throw new MemcrabError("IllegalInput", "BAD_ARGUMENT", "connect takes a server address or an array of them", false);
       }
-      const session = new Session(list, options);
-      const client = new Client(session, options?.socket ?? open, options ?? {});
+      const client = new Client(list, options?.socket ?? open, options);
       return client._start();
     } catch (e) {
       return Promise.reject(e);
