@@ -8,6 +8,11 @@ use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
 extern "C" {
+    /// An argument of a `Client` method, passed on as it is (`undefined`
+    /// crosses as nothing).
+    #[wasm_bindgen(typescript_type = "any")]
+    pub type Arg;
+
     /// The package's `Client`, as its session sees it.
     #[wasm_bindgen(typescript_type = "SessionDriver")]
     pub type SessionDriver;

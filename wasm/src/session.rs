@@ -45,7 +45,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::command::{self, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
-use crate::driver::SessionDriver;
+use crate::driver::{Arg, SessionDriver};
 use crate::convert::{self, field};
 use crate::error::{bad_argument, core_error, js_error, CLOSED, IO};
 use crate::shape::Shape;
@@ -53,6 +53,34 @@ use crate::typescript::SessionOptions;
 
 /// Option names the JS driver reads itself (sockets); accepted here.
 const DRIVER_OPTIONS: [&str; 4] = ["connectTimeoutMs", "tls", "socket", "protocols"];
+
+/// The commands of `submitCode`, by index.
+const OPS: [&str; 24] = [
+    "set",
+    "add",
+    "replace",
+    "append",
+    "prepend",
+    "cas",
+    "get",
+    "gets",
+    "getMany",
+    "getsMany",
+    "delete",
+    "incr",
+    "decr",
+    "touch",
+    "stats",
+    "version",
+    "flushAll",
+    "shutdown",
+    "metaGet",
+    "metaSet",
+    "metaDelete",
+    "metaArithmetic",
+    "metaNoop",
+    "metaDebug",
+];
 
 /// Gets merged into one multi-key get at most, by default (`mergeGets`).
 const MERGE_GETS: usize = 64;
@@ -231,70 +259,35 @@ impl Session {
     pub fn submit(
         &mut self,
         op: &str,
-        a: JsValue,
-        b: JsValue,
-        c: JsValue,
-        d: JsValue,
+        a: Option<Arg>,
+        b: Option<Arg>,
+        c: Option<Arg>,
+        d: Option<Arg>,
         now: Option<f64>,
     ) -> Result<f64, JsValue> {
-        if self.closed {
-            return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
-        }
-        let call = if op == "cas" {
-            command::build_cas(Front::Session, &a, &b, &c, &d)?
-        } else if op == "quit" {
-            return Err(bad_argument("use close() to end a client"));
-        } else {
-            command::build(Front::Session, op, &a, &b, &c)?
-        };
-        command::check_key(&call.request, &self.policy, self.binary_keys)
-            .map_err(|e| core_error(&e, None))?;
-        let target = match &call.server {
-            Some(server) => Some(NodeId(self.server_option(server)?)),
-            None => None,
-        };
-        let now = self.catch_up(now);
-        let timeout = call.time.map(duration).or(self.timeout);
-        if timeout != self.armed {
-            self.cluster.set_timeout(timeout);
-            self.armed = timeout;
-        }
-        let cluster = &mut self.cluster;
-        let submitted = call.request.with_request(|r| match (r, target) {
-            (RequestRef::Text(r), None) => cluster.submit(now, core::slice::from_ref(r)),
-            (RequestRef::Text(r), Some(n)) => cluster.submit_to(now, n, core::slice::from_ref(r)),
-            (RequestRef::Meta(r), None) => cluster.submit_meta(now, core::slice::from_ref(r)),
-            (RequestRef::Meta(r), Some(n)) => {
-                cluster.submit_meta_to(now, n, core::slice::from_ref(r))
-            }
-        });
-        let ticket = match submitted {
-            Ok(ticket) => ticket,
-            Err(Refusal::Invalid(e)) => return Err(core_error(&e, None)),
-            Err(Refusal::Busy) => {
-                return Err(js_error(
-                    "PoolExhausted",
-                    "BUSY",
-                    "the server's connection is full",
-                    false,
-                ))
-            }
-        };
-        let id = self.next_id;
-        self.next_id += 1.0;
-        let index = ticket.index();
-        if self.jobs.len() <= index {
-            self.jobs.resize(index + 1, None);
-        }
-        self.jobs[index] = Some(Job {
-            ticket,
-            id,
-            meaning: call.meaning,
-            shape: call.shape,
-        });
-        self.pending += 1;
-        self.pump();
-        Ok(id)
+        let arg = |v: Option<Arg>| v.map_or(JsValue::UNDEFINED, JsValue::from);
+        self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)
+    }
+
+    /// `submit` with the command named by its index in `OPS` (the order of
+    /// the `Client` methods: `set`, `add`, `replace`, `append`, `prepend`,
+    /// `cas`, `get`, `gets`, `getMany`, `getsMany`, `delete`, `incr`,
+    /// `decr`, `touch`, `stats`, `version`, `flushAll`, `shutdown`,
+    /// `metaGet`, `metaSet`, `metaDelete`, `metaArithmetic`, `metaNoop`,
+    /// `metaDebug`): no string crosses for the name.
+    #[wasm_bindgen(js_name = submitCode)]
+    pub fn submit_code(
+        &mut self,
+        op: u32,
+        a: Option<Arg>,
+        b: Option<Arg>,
+        c: Option<Arg>,
+        d: Option<Arg>,
+        now: Option<f64>,
+    ) -> Result<f64, JsValue> {
+        let op = OPS.get(op as usize).copied().unwrap_or("?");
+        let arg = |v: Option<Arg>| v.map_or(JsValue::UNDEFINED, JsValue::from);
+        self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)
     }
 
     /// Asks for a socket to `server` now (`connect` opens every server's
@@ -476,6 +469,78 @@ impl Session {
             }
         }
         self.take_settled()
+    }
+}
+
+impl Session {
+    /// Submits `op` with its JS arguments (see `submit`).
+    fn submit_op(
+        &mut self,
+        op: &str,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+        d: JsValue,
+        now: Option<f64>,
+    ) -> Result<f64, JsValue> {
+        if self.closed {
+            return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
+        }
+        let call = if op == "cas" {
+            command::build_cas(Front::Session, &a, &b, &c, &d)?
+        } else if op == "quit" {
+            return Err(bad_argument("use close() to end a client"));
+        } else {
+            command::build(Front::Session, op, &a, &b, &c)?
+        };
+        command::check_key(&call.request, &self.policy, self.binary_keys)
+            .map_err(|e| core_error(&e, None))?;
+        let target = match &call.server {
+            Some(server) => Some(NodeId(self.server_option(server)?)),
+            None => None,
+        };
+        let now = self.catch_up(now);
+        let timeout = call.time.map(duration).or(self.timeout);
+        if timeout != self.armed {
+            self.cluster.set_timeout(timeout);
+            self.armed = timeout;
+        }
+        let cluster = &mut self.cluster;
+        let submitted = call.request.with_request(|r| match (r, target) {
+            (RequestRef::Text(r), None) => cluster.submit(now, core::slice::from_ref(r)),
+            (RequestRef::Text(r), Some(n)) => cluster.submit_to(now, n, core::slice::from_ref(r)),
+            (RequestRef::Meta(r), None) => cluster.submit_meta(now, core::slice::from_ref(r)),
+            (RequestRef::Meta(r), Some(n)) => {
+                cluster.submit_meta_to(now, n, core::slice::from_ref(r))
+            }
+        });
+        let ticket = match submitted {
+            Ok(ticket) => ticket,
+            Err(Refusal::Invalid(e)) => return Err(core_error(&e, None)),
+            Err(Refusal::Busy) => {
+                return Err(js_error(
+                    "PoolExhausted",
+                    "BUSY",
+                    "the server's connection is full",
+                    false,
+                ))
+            }
+        };
+        let id = self.next_id;
+        self.next_id += 1.0;
+        let index = ticket.index();
+        if self.jobs.len() <= index {
+            self.jobs.resize(index + 1, None);
+        }
+        self.jobs[index] = Some(Job {
+            ticket,
+            id,
+            meaning: call.meaning,
+            shape: call.shape,
+        });
+        self.pending += 1;
+        self.pump();
+        Ok(id)
     }
 }
 

@@ -100,6 +100,22 @@ function describe(e) {
 
 const decoder = new TextDecoder();
 
+// One executor for every call's promise (no closure per call).
+let resolveNext;
+let rejectNext;
+function capture(resolve, reject) {
+  resolveNext = resolve;
+  rejectNext = reject;
+}
+
+// The Session's command codes (`submitCode`): the index in this list.
+const OPS = [
+  "set", "add", "replace", "append", "prepend", "cas", "get", "gets", "getMany", "getsMany",
+  "delete", "incr", "decr", "touch", "stats", "version", "flushAll", "shutdown",
+  "metaGet", "metaSet", "metaDelete", "metaArithmetic", "metaNoop", "metaDebug",
+];
+const CODE = Object.fromEntries(OPS.map((op, i) => [op, i]));
+
 /** A memcached client over one server or many: every command returns a
  * promise; commands issued together are pipelined. */
 export class Client {
@@ -258,9 +274,10 @@ export class Client {
       return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
     }
     let ticket;
+    const t = now();
     this.#busy = true;
     try {
-      ticket = this.#s.submit(op, a, b, c, d, now());
+      ticket = this.#s.submitCode(CODE[op], a, b, c, d, t);
     } catch (e) {
       return Promise.reject(e);
     } finally {
@@ -270,11 +287,12 @@ export class Client {
       this.#timed = true;
     }
     const idle = this.#waiters.size === 0;
-    const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject, key: a }));
+    const promise = new Promise(capture);
+    this.#waiters.set(ticket, { resolve: resolveNext, reject: rejectNext, key: a });
     if (idle && !this.#queued) {
       // Nothing in flight (sequential use): write now. Otherwise calls made
       // together go out in one write, after this tick.
-      this.#flush();
+      this.#flush(t);
     } else if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
@@ -287,11 +305,11 @@ export class Client {
 
   /** Writes what the session has (merged gets first) and settles what
    * that completed. */
-  #flush() {
+  #flush(t = now()) {
     if (this.#closed) return;
     this.#busy = true;
     try {
-      this.#s.flush(now());
+      this.#s.flush(t);
     } finally {
       this.#busy = false;
     }
