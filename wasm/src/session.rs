@@ -38,12 +38,13 @@ use core::time::Duration;
 
 use js_sys::Uint8Array;
 use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Fault, Refusal, Ticket};
-use memcrab_core::command::{Meaning, Outcome, RequestRef};
+use bytes::Bytes;
+use memcrab_core::command::{Meaning, OwnedRequest, Outcome, RequestRef};
 use memcrab_core::router::NodeId;
-use memcrab_core::{Error, KeyPolicy, Millis};
+use memcrab_core::{Error, GetCommand, KeyPolicy, Millis};
 use wasm_bindgen::prelude::*;
 
-use crate::command::{self, Front};
+use crate::command::{self, Call, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
 use crate::driver::{Arg, SessionDriver};
 use crate::convert::{self, field};
@@ -290,6 +291,31 @@ impl Session {
         self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)
     }
 
+    /// `get(key)` (`gets` with `gets`) of a string key without options:
+    /// `submit` for the most common call, with nothing to convert.
+    #[wasm_bindgen(js_name = submitGet)]
+    pub fn submit_get(&mut self, key: String, gets: bool, now: Option<f64>) -> Result<f64, JsValue> {
+        if self.closed {
+            return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
+        }
+        let command = if gets {
+            GetCommand::Gets
+        } else {
+            GetCommand::Get
+        };
+        let call = Call {
+            request: OwnedRequest::Get {
+                command,
+                keys: vec![Bytes::from(key.into_bytes())],
+            },
+            meaning: Meaning::Get,
+            shape: Shape::One,
+            time: None,
+            server: None,
+        };
+        self.dispatch(call, now)
+    }
+
     /// Asks for a socket to `server` now (`connect` opens every server's
     /// first socket eagerly, to report an unreachable server at once).
     pub fn prepare(&mut self, server: usize, now: Option<f64>) {
@@ -495,6 +521,11 @@ impl Session {
         };
         command::check_key(&call.request, &self.policy, self.binary_keys)
             .map_err(|e| core_error(&e, None))?;
+        self.dispatch(call, now)
+    }
+
+    /// Hands a built call to the cluster; returns its ticket.
+    fn dispatch(&mut self, call: Call, now: Option<f64>) -> Result<f64, JsValue> {
         let target = match &call.server {
             Some(server) => Some(NodeId(self.server_option(server)?)),
             None => None,

@@ -166,8 +166,12 @@ export class Client {
   append(key, value, options) { return this.#call("append", key, value, options); }
   prepend(key, value, options) { return this.#call("prepend", key, value, options); }
   cas(key, value, cas, options) { return this.#call("cas", key, value, cas, options); }
-  get(key, options) { return this.#call("get", key, options); }
-  gets(key, options) { return this.#call("gets", key, options); }
+  get(key, options) {
+    return options === undefined && typeof key === "string" ? this.#get(key, false) : this.#call("get", key, options);
+  }
+  gets(key, options) {
+    return options === undefined && typeof key === "string" ? this.#get(key, true) : this.#call("gets", key, options);
+  }
   getMany(keys, options) { return this.#call("getMany", keys, options); }
   getsMany(keys, options) { return this.#call("getsMany", keys, options); }
   delete(key, options) { return this.#call("delete", key, options); }
@@ -269,6 +273,24 @@ export class Client {
     }
   }
 
+  /** `#call` of `get(key)`/`gets(key)` with a string key, no options. */
+  #get(key, gets) {
+    if (this.#closed) {
+      return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
+    }
+    let ticket;
+    const t = now();
+    this.#busy = true;
+    try {
+      ticket = this.#s.submitGet(key, gets, t);
+    } catch (e) {
+      return Promise.reject(e);
+    } finally {
+      this.#busy = false;
+    }
+    return this.#wait(ticket, key, t);
+  }
+
   #call(op, a, b, c, d) {
     if (this.#closed) {
       return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
@@ -286,9 +308,14 @@ export class Client {
     if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
       this.#timed = true;
     }
+    return this.#wait(ticket, a, t);
+  }
+
+  /** Returns the promise of `ticket`; writes now or after this tick. */
+  #wait(ticket, key, t) {
     const idle = this.#waiters.size === 0;
     const promise = new Promise(capture);
-    this.#waiters.set(ticket, { resolve: resolveNext, reject: rejectNext, key: a });
+    this.#waiters.set(ticket, { resolve: resolveNext, reject: rejectNext, key });
     if (idle && !this.#queued) {
       // Nothing in flight (sequential use): write now. Otherwise calls made
       // together go out in one write, after this tick.
