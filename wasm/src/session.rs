@@ -275,7 +275,8 @@ impl Session {
     /// `cas`, `get`, `gets`, `getMany`, `getsMany`, `delete`, `incr`,
     /// `decr`, `touch`, `stats`, `version`, `flushAll`, `shutdown`,
     /// `metaGet`, `metaSet`, `metaDelete`, `metaArithmetic`, `metaNoop`,
-    /// `metaDebug`): no string crosses for the name.
+    /// `metaDebug`): no string crosses for the name. With `flush`,
+    /// `flush(now)` follows in the same call.
     #[wasm_bindgen(js_name = submitCode)]
     pub fn submit_code(
         &mut self,
@@ -285,16 +286,29 @@ impl Session {
         c: Option<Arg>,
         d: Option<Arg>,
         now: Option<f64>,
+        flush: Option<bool>,
     ) -> Result<f64, JsValue> {
         let op = OPS.get(op as usize).copied().unwrap_or("?");
         let arg = |v: Option<Arg>| v.map_or(JsValue::UNDEFINED, JsValue::from);
-        self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)
+        let ticket = self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)?;
+        if flush == Some(true) {
+            self.flush(now);
+        }
+        Ok(ticket)
     }
 
     /// `get(key)` (`gets` with `gets`) of a string key without options:
-    /// `submit` for the most common call, with nothing to convert.
+    /// `submit` for the most common call, with nothing to convert. With
+    /// `flush`, `flush(now)` follows in the same call (a driver that writes
+    /// at once when nothing is in flight).
     #[wasm_bindgen(js_name = submitGet)]
-    pub fn submit_get(&mut self, key: String, gets: bool, now: Option<f64>) -> Result<f64, JsValue> {
+    pub fn submit_get(
+        &mut self,
+        key: String,
+        gets: bool,
+        now: Option<f64>,
+        flush: bool,
+    ) -> Result<f64, JsValue> {
         if self.closed {
             return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
         }
@@ -313,7 +327,11 @@ impl Session {
             time: None,
             server: None,
         };
-        self.dispatch(call, now)
+        let ticket = self.dispatch(call, now)?;
+        if flush {
+            self.flush(now);
+        }
+        Ok(ticket)
     }
 
     /// Asks for a socket to `server` now (`connect` opens every server's

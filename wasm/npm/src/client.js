@@ -94,6 +94,12 @@ export function parseAddress(name) {
   return { host, port };
 }
 
+/** A get's item: the key the caller gave, the value copied out. */
+function item(k, value, flags, cas) {
+  const key = typeof k === "string" ? k : decoder.decode(k);
+  return cas === undefined ? { key, value, flags } : { key, value, flags, cas };
+}
+
 function describe(e) {
   return e instanceof Error ? e.message : String(e ?? "unknown error");
 }
@@ -137,6 +143,8 @@ export class Client {
   #busy = false;
   /** During `_start`: the promises of the first sockets. */
   #opening = undefined;
+  /** Tickets settled before their promise existed (answered at once). */
+  #early = new Map();
 
   /** Use `connect()`. */
   constructor(servers, open, options) {
@@ -245,7 +253,10 @@ export class Client {
       write: (conn, view) => this.#sockets[conn]?.handle?.write(copy(view)),
       settle: (ticket, ok, value) => {
         const waiter = this.#waiters.get(ticket);
-        if (waiter === undefined) return;
+        if (waiter === undefined) {
+          this.#early.set(ticket, [ok, value]);
+          return;
+        }
         this.#waiters.delete(ticket);
         if (ok) waiter.resolve(value);
         else waiter.reject(value);
@@ -253,12 +264,13 @@ export class Client {
       // A get's item: the key is the caller's; `view` is wasm memory.
       hit: (ticket, view, flags, cas) => {
         const waiter = this.#waiters.get(ticket);
-        if (waiter === undefined) return;
-        this.#waiters.delete(ticket);
-        const k = waiter.key;
-        const key = typeof k === "string" ? k : decoder.decode(k);
         const value = copy(view);
-        waiter.resolve(cas === undefined ? { key, value, flags } : { key, value, flags, cas });
+        if (waiter === undefined) {
+          this.#early.set(ticket, [true, { value, flags, cas }, true]);
+          return;
+        }
+        this.#waiters.delete(ticket);
+        waiter.resolve(item(waiter.key, value, flags, cas));
       },
     };
   }
@@ -280,15 +292,17 @@ export class Client {
     }
     let ticket;
     const t = now();
+    // Nothing in flight (sequential use): the session writes at once.
+    const idle = this.#waiters.size === 0 && !this.#queued;
     this.#busy = true;
     try {
-      ticket = this.#s.submitGet(key, gets, t);
+      ticket = this.#s.submitGet(key, gets, t, idle);
     } catch (e) {
       return Promise.reject(e);
     } finally {
       this.#busy = false;
     }
-    return this.#wait(ticket, key, t);
+    return this.#wait(ticket, key, idle);
   }
 
   #call(op, a, b, c, d) {
@@ -297,9 +311,10 @@ export class Client {
     }
     let ticket;
     const t = now();
+    const idle = this.#waiters.size === 0 && !this.#queued;
     this.#busy = true;
     try {
-      ticket = this.#s.submitCode(CODE[op], a, b, c, d, t);
+      ticket = this.#s.submitCode(CODE[op], a, b, c, d, t, idle);
     } catch (e) {
       return Promise.reject(e);
     } finally {
@@ -308,18 +323,24 @@ export class Client {
     if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
       this.#timed = true;
     }
-    return this.#wait(ticket, a, t);
+    return this.#wait(ticket, a, idle);
   }
 
-  /** Returns the promise of `ticket`; writes now or after this tick. */
-  #wait(ticket, key, t) {
-    const idle = this.#waiters.size === 0;
+  /** Returns the promise of `ticket`. `flushed`: the session wrote it
+   * already (nothing was in flight); else calls made together go out in
+   * one write, after this tick. */
+  #wait(ticket, key, flushed) {
+    if (this.#early.size > 0 && this.#early.has(ticket)) {
+      const [ok, value, hit] = this.#early.get(ticket);
+      this.#early.delete(ticket);
+      if (flushed) this.#arm();
+      if (!ok) return Promise.reject(value);
+      return Promise.resolve(hit ? item(key, value.value, value.flags, value.cas) : value);
+    }
     const promise = new Promise(capture);
     this.#waiters.set(ticket, { resolve: resolveNext, reject: rejectNext, key });
-    if (idle && !this.#queued) {
-      // Nothing in flight (sequential use): write now. Otherwise calls made
-      // together go out in one write, after this tick.
-      this.#flush(t);
+    if (flushed) {
+      this.#arm();
     } else if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
