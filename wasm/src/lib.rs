@@ -3,11 +3,12 @@
 //!
 //! Built with wasm-bindgen for `wasm32-unknown-unknown`, it exports:
 //!
-//! - [`Session`]: the client behind the package's promise `Client`. It
-//!   decides everything (validation, routing over several servers, splitting
-//!   and merging multi-key gets, timeouts, when sockets open and close, what
-//!   each reply resolves to); the package's JavaScript only moves bytes
-//!   between sockets and the session and settles promises.
+//! - [`Session`]: the client behind the package's promise `Client`, a thin
+//!   driver of the core's `Cluster`, which decides everything (validation,
+//!   routing over several servers, node health, splitting and merging
+//!   gets, timeouts, when sockets open and close, what each reply means);
+//!   the package's JavaScript only moves bytes between sockets and the
+//!   session, tells it the time and settles promises.
 //! - [`Protocol`]: memcached over a socket the caller drives: commands
 //!   return ids, `transmit()` the bytes to write, `receive(bytes)` the
 //!   completed commands, with the same results as `Client`.
@@ -17,8 +18,9 @@
 //!
 //! Everything about the protocol comes from `memcrab-core`; this crate only
 //! converts between JavaScript values and the core's. It never reads
-//! `std::time::Instant` (which panics on this target): the `Session` reads
-//! `Date.now()`, the `Protocol` and `Router` take time as arguments.
+//! `std::time::Instant` (which panics on this target): the `Session` is
+//! told `performance.now()` by its driver (`Date.now()` when it is not),
+//! the `Protocol` and `Router` take time as arguments.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 

@@ -1,13 +1,13 @@
 //! memcached's meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`) from
 //! JavaScript options, and their replies as plain objects.
 
+use bytes::Bytes;
 use js_sys::{Object, Uint8Array};
+use memcrab_core::command::OwnedRequest;
 use memcrab_core::meta::{
     ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
     SetMode,
 };
-use bytes::Bytes;
-use memcrab_core::command::OwnedRequest;
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, bool_field, field};
@@ -55,7 +55,11 @@ impl MetaCommand {
 
     /// `ms` from `{ mode, flags, ttl, compareCas, invalidate, returnCas,
     /// returnKey, quiet }`.
-    pub(crate) fn set(key: &JsValue, value: &JsValue, o: &JsValue) -> Result<OwnedRequest, JsValue> {
+    pub(crate) fn set(
+        key: &JsValue,
+        value: &JsValue,
+        o: &JsValue,
+    ) -> Result<OwnedRequest, JsValue> {
         let mut s = MetaSet::new(b"", b"");
         s.mode = match field(o, "mode").as_string().as_deref() {
             None | Some("set") => SetMode::Set,

@@ -226,49 +226,49 @@ impl Ring {
     /// `retryTimeoutMs`, `deadTimeoutMs`; the caller checked the names)
     /// and the ring names of the server addresses `nodes`.
     pub(crate) fn from_options(nodes: &[String], options: &JsValue) -> Result<Ring, JsValue> {
-    let distribution = match field(options, "distribution").as_string().as_deref() {
-        None | Some("rendezvous") => Distribution::Rendezvous,
-        Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
-        Some("ketama-md5") => Distribution::KetamaMd5,
-        Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
-        Some(other) => {
-            return Err(type_error(&format!(
-                "unknown distribution {other:?}: use \"rendezvous\", \
+        let distribution = match field(options, "distribution").as_string().as_deref() {
+            None | Some("rendezvous") => Distribution::Rendezvous,
+            Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
+            Some("ketama-md5") => Distribution::KetamaMd5,
+            Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
+            Some(other) => {
+                return Err(type_error(&format!(
+                    "unknown distribution {other:?}: use \"rendezvous\", \
                  \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
-            )))
-        }
-    };
-    let defaults = HealthConfig::default();
-    let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
-        let value = field(options, name);
-        if value.is_undefined() || value.is_null() {
-            return Ok(default);
-        }
-        Ok(Duration::from_millis(convert::u64_arg(
-            &value,
-            &format!("option {name}"),
-        )?))
-    };
-    let attempts = field(options, "retryAttempts");
-    let health = HealthConfig {
-        retry_attempts: if attempts.is_undefined() || attempts.is_null() {
-            defaults.retry_attempts
-        } else {
-            u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
-                .map_err(|_| type_error("option retryAttempts is too large"))?
-        },
-        retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
-        dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
-    };
-    let names = nodes
-        .iter()
-        .map(|node| ring_name(node, distribution))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Ring {
-        distribution,
-        health,
-        names,
-    })
+                )))
+            }
+        };
+        let defaults = HealthConfig::default();
+        let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
+            let value = field(options, name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(default);
+            }
+            Ok(Duration::from_millis(convert::u64_arg(
+                &value,
+                &format!("option {name}"),
+            )?))
+        };
+        let attempts = field(options, "retryAttempts");
+        let health = HealthConfig {
+            retry_attempts: if attempts.is_undefined() || attempts.is_null() {
+                defaults.retry_attempts
+            } else {
+                u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
+                    .map_err(|_| type_error("option retryAttempts is too large"))?
+            },
+            retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
+            dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
+        };
+        let names = nodes
+            .iter()
+            .map(|node| ring_name(node, distribution))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ring {
+            distribution,
+            health,
+            names,
+        })
     }
 }
 

@@ -36,18 +36,18 @@
 
 use core::time::Duration;
 
+use bytes::Bytes;
 use js_sys::Uint8Array;
 use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Fault, Refusal, Ticket};
-use bytes::Bytes;
-use memcrab_core::command::{Meaning, OwnedRequest, Outcome, RequestRef};
+use memcrab_core::command::{Meaning, Outcome, OwnedRequest, RequestRef};
 use memcrab_core::router::NodeId;
 use memcrab_core::{Error, GetCommand, KeyPolicy, Millis};
 use wasm_bindgen::prelude::*;
 
 use crate::command::{self, Call, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
-use crate::driver::{Arg, SessionDriver};
 use crate::convert::{self, field};
+use crate::driver::{Arg, SessionDriver};
 use crate::error::{bad_argument, core_error, js_error, CLOSED, IO};
 use crate::shape::Shape;
 use crate::typescript::SessionOptions;
@@ -191,8 +191,8 @@ impl Session {
                 return Err(bad_argument(&format!("bad server address {s:?}")));
             }
         }
-        let timeout = convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?
-            .map(duration);
+        let timeout =
+            convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?.map(duration);
         let merge = field(&options, "mergeGets");
         let merge_gets = if merge.is_undefined() || merge.is_null() {
             MERGE_GETS
@@ -278,6 +278,8 @@ impl Session {
     /// `metaDebug`): no string crosses for the name. With `flush`,
     /// `flush(now)` follows in the same call.
     #[wasm_bindgen(js_name = submitCode)]
+    // One JS call with the `Client` method's positional arguments.
+    #[allow(clippy::too_many_arguments)]
     pub fn submit_code(
         &mut self,
         op: u32,
@@ -667,10 +669,7 @@ impl Session {
                 continue;
             };
             self.pending = self.pending.saturating_sub(1);
-            let outcome = self
-                .cluster
-                .take(ticket)
-                .and_then(|o| o.into_iter().next());
+            let outcome = self.cluster.take(ticket).and_then(|o| o.into_iter().next());
             let result = match outcome {
                 Some(Some(Err(fault))) => Err(self.fault_error(fault)),
                 Some(reply) => match job.meaning.outcome(reply.and_then(Result::ok)) {
