@@ -7,8 +7,8 @@
 //! options, and gives the same result, whichever drives it.
 
 use bytes::Bytes;
-use memcrab_core::command::{Awaits, Meaning, OwnedRequest, RequestRef};
-use memcrab_core::{Error, GetCommand, KeyPolicy, Protocol, StoreCommand};
+use memcrab_core::command::{Meaning, OwnedRequest, RequestRef};
+use memcrab_core::{Error, GetCommand, KeyPolicy, StoreCommand};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, field};
@@ -302,13 +302,4 @@ pub(crate) fn check_key(
         }
         _ => Ok(()),
     }
-}
-
-/// Returns what `request` awaits from the server when classic commands go
-/// over `protocol`.
-pub(crate) fn awaits(request: &OwnedRequest, protocol: Protocol) -> Awaits {
-    request.with_request(|r| match r {
-        RequestRef::Text(r) => Awaits::of(r, protocol),
-        RequestRef::Meta(r) => Awaits::of_meta(r),
-    })
 }

@@ -31,7 +31,6 @@ mod driver;
 mod error;
 mod helpers;
 mod meta;
-mod node;
 mod protocol;
 mod reply;
 mod router;

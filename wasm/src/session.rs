@@ -38,7 +38,7 @@ use core::time::Duration;
 
 use bytes::Bytes;
 use js_sys::Uint8Array;
-use memcrab_core::cluster::{Cluster, ClusterConfig, ConnId, Event, Fault, Refusal, Ticket};
+use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
 use memcrab_core::command::{Meaning, Outcome, OwnedRequest, RequestRef};
 use memcrab_core::router::NodeId;
 use memcrab_core::{Error, GetCommand, KeyPolicy, Millis};
@@ -48,7 +48,7 @@ use crate::command::{self, Call, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
 use crate::convert::{self, field};
 use crate::driver::{Arg, SessionDriver};
-use crate::error::{bad_argument, core_error, js_error, CLOSED, IO};
+use crate::error::{bad_argument, core_error, js_error, SocketError, CLOSED, IO};
 use crate::shape::Shape;
 use crate::typescript::SessionOptions;
 
@@ -85,20 +85,6 @@ const OPS: [&str; 24] = [
 
 /// Gets merged into one multi-key get at most, by default (`mergeGets`).
 const MERGE_GETS: usize = 64;
-
-/// A socket's failure, as the JS driver reports it: the transport error a
-/// [`Fault::Transport`] carries.
-#[derive(Clone, Debug)]
-struct SocketError {
-    code: &'static str,
-    message: String,
-}
-
-impl core::fmt::Display for SocketError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
 
 /// The socket of one connection of the cluster.
 #[derive(Clone, Copy, Debug)]
@@ -200,12 +186,7 @@ impl Session {
             usize::try_from(convert::u64_arg(&merge, "option mergeGets")?)
                 .map_err(|_| bad_argument("option mergeGets is too large"))?
         };
-        let mut cluster_config = ClusterConfig::default()
-            .max_connections(1)
-            .depth(usize::MAX);
-        cluster_config.policy = config.policy.clone();
-        cluster_config.limits = config.limits;
-        cluster_config.protocol = config.protocol;
+        let mut cluster_config = config.cluster();
         cluster_config.timeout = timeout;
         cluster_config.merge_gets = merge_gets;
         cluster_config.ignore_exc = convert::bool_field(&options, "ignoreExc", false)?;
