@@ -117,10 +117,9 @@ pub struct Session {
     jobs: Vec<Option<Job>>,
     pending: usize,
     next_id: f64,
-    /// The session's `timeoutMs`, and the one the cluster has now (a call's
-    /// own `timeoutMs` sets it for that call).
+    /// The session's `timeoutMs` (a call's own `timeoutMs` replaces it
+    /// for that call's submit).
     timeout: Option<Duration>,
-    armed: Option<Duration>,
     policy: KeyPolicy,
     binary_keys: bool,
     /// The bytes of the last `transmit()`, written once the driver calls
@@ -212,7 +211,6 @@ impl Session {
             pending: 0,
             next_id: 0.0,
             timeout,
-            armed: timeout,
             policy: config.policy,
             binary_keys: config.binary_keys,
             unsent: None,
@@ -532,10 +530,11 @@ impl Session {
             None => None,
         };
         let now = self.catch_up(now);
-        let timeout = call.time.map(duration).or(self.timeout);
-        if timeout != self.armed {
-            self.cluster.set_timeout(timeout);
-            self.armed = timeout;
+        // A call's own timeoutMs holds for its submit only: a get held back
+        // to be merged is sent with the client's timeoutMs.
+        let own = call.time.map(duration).filter(|t| Some(*t) != self.timeout);
+        if own.is_some() {
+            self.cluster.set_timeout(own);
         }
         let cluster = &mut self.cluster;
         let submitted = call.request.with_request(|r| match (r, target) {
@@ -546,6 +545,9 @@ impl Session {
                 cluster.submit_meta_to(now, n, core::slice::from_ref(r))
             }
         });
+        if own.is_some() {
+            self.cluster.set_timeout(self.timeout);
+        }
         let ticket = match submitted {
             Ok(ticket) => ticket,
             Err(Refusal::Invalid(e)) => return Err(core_error(&e, None)),
