@@ -1,7 +1,8 @@
 //! Connection options (`keyPrefix`, `allowUnicodeKeys`, `binaryKeys`,
 //! `maxItemSize`, `protocol`), read once and used for every connection.
 
-use memcrab_core::{Connection, KeyPolicy, Limits, Protocol};
+use memcrab_core::cluster::ClusterConfig;
+use memcrab_core::{KeyPolicy, Limits, Protocol};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, field};
@@ -78,10 +79,15 @@ impl Config {
         })
     }
 
-    /// Returns a fresh connection with these options.
-    pub(crate) fn connection(&self) -> Connection {
-        let mut conn = Connection::with_config(self.policy.clone(), self.limits);
-        conn.set_protocol(self.protocol);
-        conn
+    /// Returns the core client's settings with these options: one
+    /// connection per server, pipelined without limit.
+    pub(crate) fn cluster(&self) -> ClusterConfig {
+        let mut config = ClusterConfig::default()
+            .max_connections(1)
+            .depth(usize::MAX);
+        config.policy = self.policy.clone();
+        config.limits = self.limits;
+        config.protocol = self.protocol;
+        config
     }
 }

@@ -94,3 +94,18 @@ fn code(e: &Error) -> &'static str {
         _ => "OTHER",
     }
 }
+
+/// A socket's failure, as the JS driver reports it: the transport error a
+/// core [`Fault::Transport`](memcrab_core::cluster::Fault::Transport)
+/// carries (one type for every front end: the core client is built once).
+#[derive(Clone, Debug)]
+pub(crate) struct SocketError {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+impl core::fmt::Display for SocketError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.message)
+    }
+}

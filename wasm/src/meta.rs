@@ -1,35 +1,37 @@
 //! memcached's meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`) from
 //! JavaScript options, and their replies as plain objects.
 
+use bytes::Bytes;
 use js_sys::{Object, Uint8Array};
+use memcrab_core::command::OwnedRequest;
 use memcrab_core::meta::{
     ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
     SetMode,
 };
-use memcrab_core::{Connection, Error, Millis, RequestId};
 use wasm_bindgen::JsValue;
 
 use crate::convert::{self, bool_field, field};
 use crate::error::bad_argument as type_error;
 use crate::helpers::set;
 
-/// One meta command with owned key and value. The core's request structs
-/// are kept with empty keys and borrow the owned ones at submission.
-#[derive(Clone, Debug)]
-pub(crate) enum MetaCommand {
-    Get(Vec<u8>, MetaGet<'static>),
-    Set(Vec<u8>, Vec<u8>, MetaSet<'static>),
-    Delete(Vec<u8>, MetaDelete<'static>),
-    Arithmetic(Vec<u8>, MetaArithmetic<'static>),
-    Noop,
-    Debug(Vec<u8>),
+/// The meta commands as the core's [`OwnedRequest::Meta`]: the request's
+/// flags with an empty key, the key and value held beside it.
+pub(crate) struct MetaCommand;
+
+/// Returns the owned form of a meta request with `key` and `value`.
+fn owned(request: MetaRequest<'static>, key: Vec<u8>, value: Vec<u8>) -> OwnedRequest {
+    OwnedRequest::Meta {
+        request,
+        key: Bytes::from(key),
+        value: Bytes::from(value),
+    }
 }
 
 impl MetaCommand {
     /// `mg` from `{ returnValue (default true), returnCas, returnFlags,
     /// returnHit, returnKey, returnLastAccess, returnSize, returnTtl, noBump,
     /// quiet, vivify, recache, touch }`.
-    pub(crate) fn get(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+    pub(crate) fn get(key: &JsValue, o: &JsValue) -> Result<OwnedRequest, JsValue> {
         let mut g = MetaGet::new(b"");
         g.return_value = bool_field(o, "returnValue", true)?;
         g.return_cas = bool_field(o, "returnCas", false)?;
@@ -44,12 +46,20 @@ impl MetaCommand {
         g.vivify = seconds(o, "vivify")?;
         g.recache = seconds(o, "recache")?;
         g.touch = seconds(o, "touch")?;
-        Ok(MetaCommand::Get(convert::bytes(key, "key")?, g))
+        Ok(owned(
+            MetaRequest::Get(g),
+            convert::bytes(key, "key")?,
+            Vec::new(),
+        ))
     }
 
     /// `ms` from `{ mode, flags, ttl, compareCas, invalidate, returnCas,
     /// returnKey, quiet }`.
-    pub(crate) fn set(key: &JsValue, value: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+    pub(crate) fn set(
+        key: &JsValue,
+        value: &JsValue,
+        o: &JsValue,
+    ) -> Result<OwnedRequest, JsValue> {
         let mut s = MetaSet::new(b"", b"");
         s.mode = match field(o, "mode").as_string().as_deref() {
             None | Some("set") => SetMode::Set,
@@ -75,23 +85,31 @@ impl MetaCommand {
         s.return_key = bool_field(o, "returnKey", false)?;
         s.quiet = bool_field(o, "quiet", false)?;
         let key = convert::bytes(key, "key")?;
-        Ok(MetaCommand::Set(key, convert::bytes(value, "value")?, s))
+        Ok(owned(
+            MetaRequest::Set(s),
+            key,
+            convert::bytes(value, "value")?,
+        ))
     }
 
     /// `md` from `{ compareCas, invalidate, ttl, returnKey, quiet }`.
-    pub(crate) fn delete(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+    pub(crate) fn delete(key: &JsValue, o: &JsValue) -> Result<OwnedRequest, JsValue> {
         let mut d = MetaDelete::new(b"");
         d.compare_cas = unsigned(o, "compareCas")?;
         d.invalidate = bool_field(o, "invalidate", false)?;
         d.ttl = seconds(o, "ttl")?;
         d.return_key = bool_field(o, "returnKey", false)?;
         d.quiet = bool_field(o, "quiet", false)?;
-        Ok(MetaCommand::Delete(convert::bytes(key, "key")?, d))
+        Ok(owned(
+            MetaRequest::Delete(d),
+            convert::bytes(key, "key")?,
+            Vec::new(),
+        ))
     }
 
     /// `ma` from `{ mode, delta, vivify, initial, compareCas, ttl,
     /// returnValue, returnTtl, returnCas, quiet }`.
-    pub(crate) fn arithmetic(key: &JsValue, o: &JsValue) -> Result<Self, JsValue> {
+    pub(crate) fn arithmetic(key: &JsValue, o: &JsValue) -> Result<OwnedRequest, JsValue> {
         let mut a = MetaArithmetic::new(b"");
         a.mode = match field(o, "mode").as_string().as_deref() {
             None | Some("incr") => ArithMode::Incr,
@@ -116,54 +134,25 @@ impl MetaCommand {
         a.return_ttl = bool_field(o, "returnTtl", false)?;
         a.return_cas = bool_field(o, "returnCas", false)?;
         a.quiet = bool_field(o, "quiet", false)?;
-        Ok(MetaCommand::Arithmetic(convert::bytes(key, "key")?, a))
+        Ok(owned(
+            MetaRequest::Arithmetic(a),
+            convert::bytes(key, "key")?,
+            Vec::new(),
+        ))
     }
 
     /// `me`: the item's metadata, as text.
-    pub(crate) fn debug(key: &JsValue) -> Result<Self, JsValue> {
-        Ok(MetaCommand::Debug(convert::bytes(key, "key")?))
+    pub(crate) fn debug(key: &JsValue) -> Result<OwnedRequest, JsValue> {
+        Ok(owned(
+            MetaRequest::Debug { key: b"" },
+            convert::bytes(key, "key")?,
+            Vec::new(),
+        ))
     }
 
-    /// Returns the key, if the command has one.
-    pub(crate) fn key(&self) -> Option<&[u8]> {
-        match self {
-            MetaCommand::Get(key, _)
-            | MetaCommand::Set(key, _, _)
-            | MetaCommand::Delete(key, _)
-            | MetaCommand::Arithmetic(key, _)
-            | MetaCommand::Debug(key) => Some(key),
-            MetaCommand::Noop => None,
-        }
-    }
-
-    /// Returns true for a quiet (`q`) command.
-    pub(crate) fn is_quiet(&self) -> bool {
-        match self {
-            MetaCommand::Get(_, g) => g.quiet,
-            MetaCommand::Set(_, _, s) => s.quiet,
-            MetaCommand::Delete(_, d) => d.quiet,
-            MetaCommand::Arithmetic(_, a) => a.quiet,
-            MetaCommand::Noop | MetaCommand::Debug(_) => false,
-        }
-    }
-
-    /// Submits this command to `conn`.
-    pub(crate) fn submit(
-        &self,
-        conn: &mut Connection,
-        deadline: Option<Millis>,
-    ) -> Result<RequestId, Error> {
-        let request = match self {
-            MetaCommand::Get(key, g) => MetaRequest::Get(MetaGet { key, ..*g }),
-            MetaCommand::Set(key, value, s) => MetaRequest::Set(MetaSet { key, value, ..*s }),
-            MetaCommand::Delete(key, d) => MetaRequest::Delete(MetaDelete { key, ..*d }),
-            MetaCommand::Arithmetic(key, a) => {
-                MetaRequest::Arithmetic(MetaArithmetic { key, ..*a })
-            }
-            MetaCommand::Noop => MetaRequest::Noop,
-            MetaCommand::Debug(key) => MetaRequest::Debug { key },
-        };
-        conn.submit_meta(&request, deadline)
+    /// `mn`.
+    pub(crate) fn noop() -> OwnedRequest {
+        owned(MetaRequest::Noop, Vec::new(), Vec::new())
     }
 }
 

@@ -1,16 +1,21 @@
 //! `Protocol`: memcached over a socket the caller drives, bytes in and
 //! bytes out.
 
+use core::time::Duration;
+
 use js_sys::{Array, Object, Uint8Array};
+use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
+use memcrab_core::command::{Meaning, RequestRef};
+use memcrab_core::router::NodeId;
 use memcrab_core::{Error, Millis};
 use wasm_bindgen::prelude::*;
 
 use crate::command::{self, Call, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
 use crate::convert;
-use crate::error::core_error;
+use crate::error::{core_error, SocketError};
 use crate::helpers::set;
-use crate::node::{Done, Node};
+use crate::shape::Shape;
 use crate::typescript::{
     Bytes, CallOptions, Completions, Integer, Key, Keys, MetaArithmeticOptions, MetaDeleteOptions,
     MetaGetOptions, MetaSetOptions, ProtocolOptions, StatsArgs, StoreOptions, Value,
@@ -42,11 +47,22 @@ use crate::typescript::{
 /// wasm memory is not garbage-collected promptly.
 #[wasm_bindgen]
 pub struct Protocol {
-    node: Node,
+    /// The core's client over this one byte stream.
+    cluster: Cluster<SocketError>,
+    /// The stream's connection; `None` once it closed for good.
+    conn: Option<ConnId>,
+    /// Why it closed.
+    error: Option<Error>,
     config: Config,
     next_id: u64,
     last_id: Option<u64>,
-    done: Vec<Done>,
+    /// By ticket index: the ticket, its id and how its result is made.
+    jobs: Vec<Option<(Ticket, u64, Meaning, Shape)>>,
+    pending: usize,
+    /// The latest time `handleTimeout` was told.
+    now: Millis,
+    /// The reply timeout the cluster has now.
+    armed: Option<Duration>,
 }
 
 #[wasm_bindgen]
@@ -60,12 +76,24 @@ impl Protocol {
     pub fn new(options: Option<ProtocolOptions>) -> Result<Protocol, JsValue> {
         let options = JsValue::from(options);
         let config = Config::from_js(&options, &CONNECTION_OPTIONS, "new Protocol")?;
+        let mut cluster = Cluster::new(config.cluster(), ["the caller's socket"]);
+        // The caller's socket is open: the stream starts at once.
+        let conn = cluster.ensure_connection(Millis(0), NodeId(0));
+        if let Some(conn) = conn {
+            cluster.handle_connected(conn);
+        }
+        while cluster.poll_event().is_some() {}
         Ok(Protocol {
-            node: Node::new(config.connection()),
+            cluster,
+            conn,
+            error: None,
             config,
             next_id: 0,
             last_id: None,
-            done: Vec::new(),
+            jobs: Vec::new(),
+            pending: 0,
+            now: Millis(0),
+            armed: None,
         })
     }
 
@@ -78,13 +106,13 @@ impl Protocol {
     /// The number of commands not completed yet.
     #[wasm_bindgen(getter, js_name = inFlight)]
     pub fn in_flight(&self) -> usize {
-        self.node.outstanding()
+        self.pending
     }
 
     /// True once the stream broke, the server closed it, or `quit` was sent.
     #[wasm_bindgen(getter, js_name = isClosed)]
     pub fn is_closed(&self) -> bool {
-        self.node.conn.is_closed()
+        self.conn.is_none()
     }
 
     /// `set`: store `value` under `key`. Options: `flags`, `expire`
@@ -314,9 +342,14 @@ impl Protocol {
     /// Returns the bytes to write to the socket (empty when there are
     /// none); they are then the caller's to write, in order.
     pub fn transmit(&mut self) -> Uint8Array {
-        let bytes = Uint8Array::from(self.node.conn.transmit());
-        let n = self.node.conn.transmit().len();
-        self.node.conn.advance_transmit(n);
+        let Some(conn) = self.conn else {
+            return Uint8Array::new_with_length(0);
+        };
+        let out = self.cluster.transmit(conn);
+        let bytes = Uint8Array::from(out);
+        let n = out.len();
+        self.cluster.advance_transmit(self.now, conn, n);
+        self.events();
         bytes
     }
 
@@ -324,7 +357,10 @@ impl Protocol {
     /// completed, in order (often none, or several).
     pub fn receive(&mut self, bytes: Bytes) -> Result<Completions, JsValue> {
         let data = convert::bytes(&bytes, "bytes")?;
-        self.node.conn.receive(&data);
+        if let Some(conn) = self.conn {
+            self.cluster.handle_received(self.now, conn, &data);
+            self.events();
+        }
         Ok(self.poll())
     }
 
@@ -332,7 +368,10 @@ impl Protocol {
     /// completes with an error.
     #[wasm_bindgen(js_name = receiveEof)]
     pub fn receive_eof(&mut self) -> Completions {
-        self.node.conn.receive_eof();
+        if let Some(conn) = self.conn {
+            self.cluster.handle_eof(self.now, conn);
+            self.events();
+        }
         self.poll()
     }
 
@@ -341,7 +380,9 @@ impl Protocol {
     /// every command in flight completes with a `Timeout` error.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now: f64) -> Completions {
-        self.node.conn.handle_timeout(Millis(now.max(0.0) as u64));
+        self.now = Millis(now.max(0.0) as u64);
+        self.cluster.handle_timeout(self.now);
+        self.events();
         self.poll()
     }
 
@@ -349,17 +390,31 @@ impl Protocol {
     /// {@link Protocol.handleTimeout} next, or `undefined`.
     #[wasm_bindgen(js_name = pollTimeout)]
     pub fn poll_timeout(&self) -> Option<f64> {
-        self.node.conn.poll_timeout().map(|t| t.0 as f64)
+        self.cluster.poll_timeout().map(|t| t.0 as f64)
     }
 
     /// Returns the commands completed without new bytes: noreply ones once
     /// their bytes were taken by `transmit()`.
     pub fn poll(&mut self) -> Completions {
-        let flushed = !self.node.conn.wants_write();
-        self.node.drain(&mut self.done, flushed);
         let out = Array::new();
-        for done in self.done.drain(..) {
-            out.push(&completion(done));
+        while let Some(ticket) = self.cluster.poll_done() {
+            let Some((_, id, meaning, shape)) = self
+                .jobs
+                .get_mut(ticket.index())
+                .and_then(|j| j.take_if(|j| j.0 == ticket))
+            else {
+                continue;
+            };
+            self.pending = self.pending.saturating_sub(1);
+            let outcome = self.cluster.take(ticket).and_then(|o| o.into_iter().next());
+            let result = match outcome {
+                Some(Some(Err(fault))) => Err(fault_error(fault)),
+                Some(reply) => shape.result(meaning, reply.and_then(Result::ok)),
+                None => Err(Error::UnexpectedReply(
+                    "the request's result was lost".into(),
+                )),
+            };
+            out.push(&completion(id, result));
         }
         out.unchecked_into()
     }
@@ -371,25 +426,78 @@ impl Protocol {
 
     fn submit(&mut self, call: Call) -> Result<f64, JsValue> {
         let fail = |e: Error| core_error(&e, None);
-        call.command
-            .check_keys(&self.config.policy, self.config.binary_keys)
+        command::check_key(&call.request, &self.config.policy, self.config.binary_keys)
             .map_err(fail)?;
+        if self.conn.is_none() {
+            return Err(fail(self.error.clone().unwrap_or(Error::UnexpectedClose)));
+        }
+        // The deadline is on the caller's clock: a timeout from time 0.
+        let timeout = call
+            .time
+            .map(|t| Duration::from_millis(t.max(0.0).ceil() as u64));
+        if timeout != self.armed {
+            self.cluster.set_timeout(timeout);
+            self.armed = timeout;
+        }
+        let cluster = &mut self.cluster;
+        // Everything goes on this one stream, whatever its keys (an `mn`
+        // too: it completes once every command before it did).
+        let submitted = call.request.with_request(|r| match r {
+            RequestRef::Text(r) => {
+                cluster.submit_to(Millis(0), NodeId(0), core::slice::from_ref(r))
+            }
+            RequestRef::Meta(r) => {
+                cluster.submit_meta_to(Millis(0), NodeId(0), core::slice::from_ref(r))
+            }
+        });
+        let ticket = match submitted {
+            Ok(ticket) => ticket,
+            Err(Refusal::Invalid(e)) => return Err(fail(e)),
+            Err(Refusal::Busy) => return Err(fail(Error::UnexpectedClose)),
+        };
+        self.events();
         let id = self.next_id;
-        let deadline = call.time.map(|t| Millis(t.max(0.0).ceil() as u64));
-        self.node
-            .submit(&call.command, call.shape, deadline, id)
-            .map_err(fail)?;
+        let index = ticket.index();
+        if self.jobs.len() <= index {
+            self.jobs.resize(index + 1, None);
+        }
+        self.jobs[index] = Some((ticket, id, call.meaning, call.shape));
+        self.pending += 1;
         self.next_id += 1;
         self.last_id = Some(id);
         Ok(id as f64)
     }
+
+    /// Notes the end of the stream: the cluster closed its connection.
+    fn events(&mut self) {
+        while let Some(event) = self.cluster.poll_event() {
+            match event {
+                Event::Close { conn } if Some(conn) == self.conn => {
+                    self.conn = None;
+                }
+                Event::Unsolicited { error, .. } => {
+                    self.error.get_or_insert(error);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Returns the core error behind a request's fault on the stream.
+fn fault_error(fault: Fault<SocketError>) -> Error {
+    match fault {
+        Fault::Core { error, .. } => error,
+        // The stream ended before its first reply.
+        _ => Error::UnexpectedClose,
+    }
 }
 
 /// Returns `{ id, value }` or `{ id, error }`.
-fn completion(done: Done) -> JsValue {
+fn completion(id: u64, result: Result<JsValue, Error>) -> JsValue {
     let object: JsValue = Object::new().into();
-    set(&object, "id", &JsValue::from_f64(done.ticket as f64));
-    match done.value() {
+    set(&object, "id", &JsValue::from_f64(id as f64));
+    match result {
         Ok(value) => set(&object, "value", &value),
         Err(e) => set(&object, "error", &core_error(&e, None)),
     }

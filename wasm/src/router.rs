@@ -206,48 +206,70 @@ pub(crate) fn from_options(
     options: &JsValue,
     now: Millis,
 ) -> Result<(router::Router, Vec<String>), JsValue> {
-    let distribution = match field(options, "distribution").as_string().as_deref() {
-        None | Some("rendezvous") => Distribution::Rendezvous,
-        Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
-        Some("ketama-md5") => Distribution::KetamaMd5,
-        Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
-        Some(other) => {
-            return Err(type_error(&format!(
-                "unknown distribution {other:?}: use \"rendezvous\", \
-                 \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
-            )))
-        }
-    };
-    let defaults = HealthConfig::default();
-    let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
-        let value = field(options, name);
-        if value.is_undefined() || value.is_null() {
-            return Ok(default);
-        }
-        Ok(Duration::from_millis(convert::u64_arg(
-            &value,
-            &format!("option {name}"),
-        )?))
-    };
-    let attempts = field(options, "retryAttempts");
-    let health = HealthConfig {
-        retry_attempts: if attempts.is_undefined() || attempts.is_null() {
-            defaults.retry_attempts
-        } else {
-            u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
-                .map_err(|_| type_error("option retryAttempts is too large"))?
-        },
-        retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
-        dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
-    };
-    let names = nodes
-        .iter()
-        .map(|node| ring_name(node, distribution))
-        .collect::<Result<Vec<_>, _>>()?;
+    let ring = Ring::from_options(nodes, options)?;
     Ok((
-        router::Router::new(&names, distribution, health, now),
-        names,
+        router::Router::new(&ring.names, ring.distribution, ring.health, now),
+        ring.names,
     ))
+}
+
+/// The routing options: how keys are spread over servers, the node health
+/// rules, and each server's name on the ring.
+pub(crate) struct Ring {
+    pub(crate) distribution: Distribution,
+    pub(crate) health: HealthConfig,
+    pub(crate) names: Vec<String>,
+}
+
+impl Ring {
+    /// Reads the routing options (`distribution`, `retryAttempts`,
+    /// `retryTimeoutMs`, `deadTimeoutMs`; the caller checked the names)
+    /// and the ring names of the server addresses `nodes`.
+    pub(crate) fn from_options(nodes: &[String], options: &JsValue) -> Result<Ring, JsValue> {
+        let distribution = match field(options, "distribution").as_string().as_deref() {
+            None | Some("rendezvous") => Distribution::Rendezvous,
+            Some("rendezvous-bytes-repr") => Distribution::RendezvousBytesRepr,
+            Some("ketama-md5") => Distribution::KetamaMd5,
+            Some("ketama-fnv1a64") => Distribution::KetamaFnv1a64,
+            Some(other) => {
+                return Err(type_error(&format!(
+                    "unknown distribution {other:?}: use \"rendezvous\", \
+                 \"rendezvous-bytes-repr\", \"ketama-md5\" or \"ketama-fnv1a64\""
+                )))
+            }
+        };
+        let defaults = HealthConfig::default();
+        let ms = |name: &str, default: Duration| -> Result<Duration, JsValue> {
+            let value = field(options, name);
+            if value.is_undefined() || value.is_null() {
+                return Ok(default);
+            }
+            Ok(Duration::from_millis(convert::u64_arg(
+                &value,
+                &format!("option {name}"),
+            )?))
+        };
+        let attempts = field(options, "retryAttempts");
+        let health = HealthConfig {
+            retry_attempts: if attempts.is_undefined() || attempts.is_null() {
+                defaults.retry_attempts
+            } else {
+                u32::try_from(convert::u64_arg(&attempts, "option retryAttempts")?)
+                    .map_err(|_| type_error("option retryAttempts is too large"))?
+            },
+            retry_timeout: ms("retryTimeoutMs", defaults.retry_timeout)?,
+            dead_timeout: ms("deadTimeoutMs", defaults.dead_timeout)?,
+        };
+        let names = nodes
+            .iter()
+            .map(|node| ring_name(node, distribution))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ring {
+            distribution,
+            health,
+            names,
+        })
+    }
 }
 
 /// Parses the server address `node` with the core's parser and returns

@@ -1,93 +1,138 @@
-//! `Session`: the sans-IO client behind the package's `Client`, over one
-//! server or many.
+//! `Session`: the engine of the package's promise `Client`, a thin driver
+//! of the core's [`Cluster`].
 //!
-//! The JS driver only moves bytes and settles promises; every decision is
-//! here: validation, routing (the core's router: pymemcache's rendezvous
-//! hashing, or ketama), splitting a multi-key get per server and merging
-//! the parts, timeouts, when to open or close a socket, and what each reply
-//! resolves to. It is the seam a core cluster client will later sit behind.
+//! The cluster decides everything: validation, routing (pymemcache's
+//! rendezvous hashing, or ketama), node health, splitting a multi-key get
+//! per server and merging the parts, merging concurrent single-key gets
+//! bound for one server into one multi-key get, `ignoreExc`, timeouts, when
+//! to open or close a socket, and what each reply means. This file only
+//! turns JS arguments into requests, the cluster's events into socket
+//! actions for the JS driver, and results into JS values. The JS driver
+//! moves bytes, tells the time and settles promises.
 //!
-//! Driver manual, in the order of a turn:
+//! Driver manual, in the order of a turn. `now` arguments are the driver's
+//! monotonic clock in milliseconds (`performance.now()`; `Date.now()` when
+//! left out):
 //!
-//! 1. `submit(op, a, b, c, d)` → ticket (throws a `MemcrabError` for bad
-//!    input; nothing is queued then).
-//! 2. `actions()` → `undefined` or a flat array `[op, server, gen, …]`:
-//!    op 0 = open a socket to `servers[server]` (then report `connected` or
-//!    `connectFailed` with `gen`), op 1 = close that socket.
-//! 3. `transmit(server)` → bytes to write on that server's open socket, or
+//! 1. `submit(op, a, b, c, d, now)` → ticket (throws a `MemcrabError` for
+//!    bad input; nothing is queued then).
+//! 2. `flush(now)` (sends the gets held back to be merged) or `actions()` →
+//!    `undefined` or a flat array `[op, conn, gen, server, …]`: op 0 = open
+//!    socket `conn` to `servers[server]` (then report `connected` or
+//!    `connectFailed` with `conn` and `gen`), op 1 = close socket `conn`.
+//! 3. `transmit(conn)` → bytes to write on that open socket, or
 //!    `undefined`.
-//! 4. Socket events: `receive(server, gen, bytes)`, `closed(server, gen)`.
-//! 5. `poll()` (also returned by `receive`, `closed`, `handleTimeout`) →
-//!    `undefined` or a flat array `[ticket, ok, value, …]`: ok true resolves
-//!    the ticket with value, false rejects it with the `MemcrabError` value.
-//! 6. `timeout()` → milliseconds until `handleTimeout()` is due, or
+//! 4. Socket events: `receive(conn, gen, bytes, now)`,
+//!    `closed(conn, gen, message, now)`.
+//! 5. `poll(now)` (also returned by `receive`, `closed`, `connectFailed`,
+//!    `handleTimeout`) → `undefined` or a flat array `[ticket, ok, value,
+//!    …]`: ok true resolves the ticket with value, false rejects it with
+//!    the `MemcrabError` value. A ticket of -1 says `actions()` has
+//!    something.
+//! 6. `timeout(now)` → milliseconds until `handleTimeout(now)` is due, or
 //!    `undefined`.
 //!
 //! Events carrying a stale `gen` (a socket replaced since) are ignored.
 
-use std::collections::BTreeMap;
+use core::time::Duration;
 
+use bytes::Bytes;
 use js_sys::Uint8Array;
-use memcrab_core::router::{self, NodeId, Route};
-use memcrab_core::{Error, Item, Millis, Reply};
+use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
+use memcrab_core::command::{Meaning, Outcome, OwnedRequest, RequestRef};
+use memcrab_core::router::NodeId;
+use memcrab_core::{Error, GetCommand, KeyPolicy, Millis};
 use wasm_bindgen::prelude::*;
 
-use crate::command::{self, Call, Command, Front};
+use crate::command::{self, Call, Front};
 use crate::config::{Config, CONNECTION_OPTIONS};
 use crate::convert::{self, field};
-use crate::error::{bad_argument, core_error, js_error, CLOSED, IO};
-use crate::node::{Done, Node, Outcome};
+use crate::driver::{Arg, SessionDriver};
+use crate::error::{bad_argument, core_error, js_error, SocketError, CLOSED, IO};
 use crate::shape::Shape;
 use crate::typescript::SessionOptions;
 
 /// Option names the JS driver reads itself (sockets); accepted here.
 const DRIVER_OPTIONS: [&str; 4] = ["connectTimeoutMs", "tls", "socket", "protocols"];
 
-/// The state of one server's socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SocketState {
-    /// No socket.
-    None,
-    /// Asked the driver to open one.
-    Opening,
-    /// Open.
-    Open,
-}
+/// The commands of `submitCode`, by index.
+const OPS: [&str; 24] = [
+    "set",
+    "add",
+    "replace",
+    "append",
+    "prepend",
+    "cas",
+    "get",
+    "gets",
+    "getMany",
+    "getsMany",
+    "delete",
+    "incr",
+    "decr",
+    "touch",
+    "stats",
+    "version",
+    "flushAll",
+    "shutdown",
+    "metaGet",
+    "metaSet",
+    "metaDelete",
+    "metaArithmetic",
+    "metaNoop",
+    "metaDebug",
+];
 
-/// One server.
-#[derive(Debug)]
-struct Slot {
-    name: String,
-    node: Option<Node>,
+/// Gets merged into one multi-key get at most, by default (`mergeGets`).
+const MERGE_GETS: usize = 64;
+
+/// The socket of one connection of the cluster.
+#[derive(Clone, Copy, Debug)]
+struct Sock {
+    conn: ConnId,
     /// Counts sockets: events of an older one are stale.
     gen: u32,
-    state: SocketState,
 }
 
-/// A `getMany` split over several servers, merged as its parts complete.
-#[derive(Debug)]
-struct Merge {
+/// A ticket in flight and how its result becomes a JS value.
+#[derive(Clone, Copy, Debug)]
+struct Job {
+    ticket: Ticket,
+    id: f64,
+    meaning: Meaning,
     shape: Shape,
-    left: usize,
-    items: Vec<Item>,
-    error: Option<JsValue>,
 }
 
-/// The client state behind one `Client`: servers, their connections, the
-/// tickets in flight. See the module documentation for the driver's calls.
+/// The client state behind one `Client`: the core's cluster over the
+/// servers, their sockets, the tickets in flight. See the module
+/// documentation for the driver's calls.
 #[wasm_bindgen]
 pub struct Session {
-    slots: Vec<Slot>,
-    router: Option<router::Router>,
-    config: Config,
-    timeout_ms: Option<f64>,
-    next_ticket: u64,
-    merges: BTreeMap<u64, Merge>,
-    done: Vec<Done>,
+    cluster: Cluster<SocketError>,
+    names: Vec<String>,
+    /// By connection index.
+    socks: Vec<Option<Sock>>,
+    gen: u32,
+    /// By ticket index.
+    jobs: Vec<Option<Job>>,
+    pending: usize,
+    next_id: f64,
+    /// The session's `timeoutMs` (a call's own `timeoutMs` replaces it
+    /// for that call's submit).
+    timeout: Option<Duration>,
+    policy: KeyPolicy,
+    binary_keys: bool,
+    /// The bytes of the last `transmit()`, written once the driver calls
+    /// again (it copies them first).
+    unsent: Option<(ConnId, usize)>,
+    /// The latest time the driver told.
+    last: f64,
     /// Settled tickets, flat: ticket, ok, value.
     settled: Vec<JsValue>,
     actions: Vec<u32>,
     closed: bool,
+    /// The JS side, when it takes calls (else the flat arrays).
+    driver: Option<SessionDriver>,
 }
 
 #[wasm_bindgen]
@@ -96,10 +141,20 @@ impl Session {
     /// hashed as pymemcache hashes them). Options: the connection options
     /// of `Protocol`, `timeoutMs` (per request, default none),
     /// `distribution`, `retryAttempts`, `retryTimeoutMs`, `deadTimeoutMs`
-    /// (the router's, for several servers), and the driver's
-    /// `connectTimeoutMs`, `tls`, `socket`.
+    /// (node health, for several servers), `ignoreExc` (a failed request
+    /// gives its command's default: a miss, false), `mergeGets` (most gets
+    /// merged into one, default 64; 0 off), and the driver's
+    /// `connectTimeoutMs`, `tls`, `socket`, `protocols`.
     #[wasm_bindgen(constructor)]
-    pub fn new(servers: Vec<String>, options: Option<SessionOptions>) -> Result<Session, JsValue> {
+    ///
+    /// With a `driver` the session calls it to open, write and close
+    /// sockets and to settle tickets; `flush()` then writes, and the calls
+    /// that return settled tickets return `undefined`.
+    pub fn new(
+        servers: Vec<String>,
+        options: Option<SessionOptions>,
+        driver: Option<SessionDriver>,
+    ) -> Result<Session, JsValue> {
         let options = JsValue::from(options);
         let mut known: Vec<&str> = CONNECTION_OPTIONS.to_vec();
         known.extend(DRIVER_OPTIONS);
@@ -109,6 +164,8 @@ impl Session {
             "retryAttempts",
             "retryTimeoutMs",
             "deadTimeoutMs",
+            "ignoreExc",
+            "mergeGets",
         ]);
         let config = Config::from_js(&options, &known, "connect")?;
         if servers.is_empty() {
@@ -119,70 +176,337 @@ impl Session {
                 return Err(bad_argument(&format!("bad server address {s:?}")));
             }
         }
-        let timeout_ms = convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?;
-        let router = if servers.len() > 1 {
+        let timeout =
+            convert::millis_f64(&field(&options, "timeoutMs"), "option timeoutMs")?.map(duration);
+        let merge = field(&options, "mergeGets");
+        let merge_gets = if merge.is_undefined() || merge.is_null() {
+            MERGE_GETS
+        } else {
+            usize::try_from(convert::u64_arg(&merge, "option mergeGets")?)
+                .map_err(|_| bad_argument("option mergeGets is too large"))?
+        };
+        let mut cluster_config = config.cluster();
+        cluster_config.timeout = timeout;
+        cluster_config.merge_gets = merge_gets;
+        cluster_config.ignore_exc = convert::bool_field(&options, "ignoreExc", false)?;
+        let ring_names = if servers.len() > 1 {
             let distinct: std::collections::BTreeSet<&String> = servers.iter().collect();
             if distinct.len() != servers.len() {
                 return Err(bad_argument("a server is listed twice"));
             }
-            Some(
-                crate::router::from_options(
-                    &servers,
-                    &options,
-                    Millis(js_sys::Date::now() as u64),
-                )?
-                .0,
-            )
+            let ring = crate::router::Ring::from_options(&servers, &options)?;
+            cluster_config.distribution = ring.distribution;
+            cluster_config.health = Some(ring.health);
+            ring.names
         } else {
-            None
+            servers.clone()
         };
+        let cluster = Cluster::new(cluster_config, ring_names.iter().map(String::as_str));
         Ok(Session {
-            slots: servers
-                .into_iter()
-                .map(|name| Slot {
-                    name,
-                    node: None,
-                    gen: 0,
-                    state: SocketState::None,
-                })
-                .collect(),
-            router,
-            config,
-            timeout_ms,
-            next_ticket: 0,
-            merges: BTreeMap::new(),
-            done: Vec::new(),
+            cluster,
+            names: servers,
+            socks: Vec::new(),
+            gen: 0,
+            jobs: Vec::new(),
+            pending: 0,
+            next_id: 0.0,
+            timeout,
+            policy: config.policy,
+            binary_keys: config.binary_keys,
+            unsent: None,
+            last: 0.0,
             settled: Vec::new(),
             actions: Vec::new(),
             closed: false,
+            driver,
         })
     }
 
     /// The servers' names, in the order given.
     #[wasm_bindgen(getter)]
     pub fn servers(&self) -> Vec<String> {
-        self.slots.iter().map(|s| s.name.clone()).collect()
+        self.names.clone()
     }
 
     /// The number of tickets not settled yet.
     #[wasm_bindgen(getter, js_name = inFlight)]
     pub fn in_flight(&self) -> usize {
-        self.slots
-            .iter()
-            .filter_map(|s| s.node.as_ref())
-            .map(Node::outstanding)
-            .sum::<usize>()
+        self.pending
     }
 
     /// Submits the command `op` (a `Client` method's name) with its
-    /// arguments; returns its ticket.
+    /// arguments at `now`; returns its ticket.
     pub fn submit(
+        &mut self,
+        op: &str,
+        a: Option<Arg>,
+        b: Option<Arg>,
+        c: Option<Arg>,
+        d: Option<Arg>,
+        now: Option<f64>,
+    ) -> Result<f64, JsValue> {
+        let arg = |v: Option<Arg>| v.map_or(JsValue::UNDEFINED, JsValue::from);
+        self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)
+    }
+
+    /// `submit` with the command named by its index in `OPS` (the order of
+    /// the `Client` methods: `set`, `add`, `replace`, `append`, `prepend`,
+    /// `cas`, `get`, `gets`, `getMany`, `getsMany`, `delete`, `incr`,
+    /// `decr`, `touch`, `stats`, `version`, `flushAll`, `shutdown`,
+    /// `metaGet`, `metaSet`, `metaDelete`, `metaArithmetic`, `metaNoop`,
+    /// `metaDebug`): no string crosses for the name. With `flush`,
+    /// `flush(now)` follows in the same call.
+    #[wasm_bindgen(js_name = submitCode)]
+    // One JS call with the `Client` method's positional arguments.
+    #[allow(clippy::too_many_arguments)]
+    pub fn submit_code(
+        &mut self,
+        op: u32,
+        a: Option<Arg>,
+        b: Option<Arg>,
+        c: Option<Arg>,
+        d: Option<Arg>,
+        now: Option<f64>,
+        flush: Option<bool>,
+    ) -> Result<f64, JsValue> {
+        let op = OPS.get(op as usize).copied().unwrap_or("?");
+        let arg = |v: Option<Arg>| v.map_or(JsValue::UNDEFINED, JsValue::from);
+        let ticket = self.submit_op(op, arg(a), arg(b), arg(c), arg(d), now)?;
+        if flush == Some(true) {
+            self.flush(now);
+        }
+        Ok(ticket)
+    }
+
+    /// `get(key)` (`gets` with `gets`) of a string key without options:
+    /// `submit` for the most common call, with nothing to convert. With
+    /// `flush`, `flush(now)` follows in the same call (a driver that writes
+    /// at once when nothing is in flight).
+    #[wasm_bindgen(js_name = submitGet)]
+    pub fn submit_get(
+        &mut self,
+        key: String,
+        gets: bool,
+        now: Option<f64>,
+        flush: bool,
+    ) -> Result<f64, JsValue> {
+        if self.closed {
+            return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
+        }
+        let command = if gets {
+            GetCommand::Gets
+        } else {
+            GetCommand::Get
+        };
+        let call = Call {
+            request: OwnedRequest::Get {
+                command,
+                keys: vec![Bytes::from(key.into_bytes())],
+            },
+            meaning: Meaning::Get,
+            shape: Shape::One,
+            time: None,
+            server: None,
+        };
+        let ticket = self.dispatch(call, now)?;
+        if flush {
+            self.flush(now);
+        }
+        Ok(ticket)
+    }
+
+    /// Asks for a socket to `server` now (`connect` opens every server's
+    /// first socket eagerly, to report an unreachable server at once).
+    pub fn prepare(&mut self, server: usize, now: Option<f64>) {
+        if self.closed {
+            return;
+        }
+        let now = self.catch_up(now);
+        let _ = self.cluster.ensure_connection(now, NodeId(server));
+        self.pump();
+    }
+
+    /// Sends the gets held back to be merged (the driver calls it before
+    /// writing, once per turn); returns `actions()`. With a driver it also
+    /// writes every socket's bytes and settles what that completed
+    /// (noreply requests).
+    pub fn flush(&mut self, now: Option<f64>) -> Option<Vec<u32>> {
+        let now = self.catch_up(now);
+        self.cluster.flush(now);
+        self.pump();
+        if self.driver.is_some() {
+            self.write_all(now);
+            self.pump();
+            self.collect();
+        }
+        self.actions()
+    }
+
+    /// Returns what the driver must do with sockets, flat
+    /// `[op, conn, gen, server, …]` (op 0 open, 1 close), or `undefined`.
+    pub fn actions(&mut self) -> Option<Vec<u32>> {
+        if self.actions.is_empty() {
+            None
+        } else {
+            Some(core::mem::take(&mut self.actions))
+        }
+    }
+
+    /// Returns the bytes to write on socket `conn`, or `undefined`.
+    ///
+    /// The `Uint8Array` is a view of wasm memory, valid until the next call
+    /// into the module: the driver copies it at once (one copy, into memory
+    /// it can pool, instead of two). They count as written at that call.
+    pub fn transmit(&mut self, conn: usize) -> Option<Uint8Array> {
+        self.catch_up(Some(self.last));
+        let sock = self.socks.get(conn).copied().flatten()?;
+        if !self.cluster.is_connected(sock.conn) {
+            return None;
+        }
+        let bytes = self.cluster.transmit(sock.conn);
+        if bytes.is_empty() {
+            return None;
+        }
+        self.unsent = Some((sock.conn, bytes.len()));
+        // SAFETY: the view covers the connection's outgoing bytes, which
+        // stay in place until the connection is next written to or
+        // advanced, both of which need a call into this module; the driver
+        // copies the view before making one (documented above), and wasm
+        // memory cannot grow in between.
+        #[allow(unsafe_code)]
+        let view = unsafe { Uint8Array::view(bytes) };
+        Some(view)
+    }
+
+    /// Reports that the socket `gen` of `conn` opened.
+    pub fn connected(&mut self, conn: usize, gen: u32) {
+        if let Some(sock) = self.sock(conn, gen) {
+            self.cluster.handle_connected(sock.conn);
+        }
+    }
+
+    /// Reports that the socket `gen` of `conn` could not be opened: its
+    /// requests fail with `message` (`kind: "Io"`, `code:
+    /// "CONNECT_FAILED"`).
+    #[wasm_bindgen(js_name = connectFailed)]
+    pub fn connect_failed(
+        &mut self,
+        conn: usize,
+        gen: u32,
+        message: &str,
+        now: Option<f64>,
+    ) -> Option<Vec<JsValue>> {
+        let now = self.catch_up(now);
+        if let Some(sock) = self.sock(conn, gen) {
+            let error = SocketError {
+                code: "CONNECT_FAILED",
+                message: message.into(),
+            };
+            self.cluster.handle_failure(now, sock.conn, error);
+        }
+        self.poll(None)
+    }
+
+    /// Takes the bytes read from socket `gen` of `conn`; returns what
+    /// completed, as `poll()`.
+    pub fn receive(
+        &mut self,
+        conn: usize,
+        gen: u32,
+        bytes: &[u8],
+        now: Option<f64>,
+    ) -> Option<Vec<JsValue>> {
+        let now = self.catch_up(now);
+        if let Some(sock) = self.sock(conn, gen) {
+            self.cluster.handle_received(now, sock.conn, bytes);
+            self.pump();
+            self.collect();
+        }
+        self.take_settled()
+    }
+
+    /// Reports that socket `gen` of `conn` closed (or failed, with
+    /// `message`): the requests in flight on it fail.
+    pub fn closed(
+        &mut self,
+        conn: usize,
+        gen: u32,
+        message: Option<String>,
+        now: Option<f64>,
+    ) -> Option<Vec<JsValue>> {
+        let now = self.catch_up(now);
+        if let Some(sock) = self.sock(conn, gen) {
+            match message {
+                Some(message) => {
+                    let error = SocketError {
+                        code: "CONNECTION_LOST",
+                        message: format!("the connection was lost: {message}"),
+                    };
+                    self.cluster.handle_failure(now, sock.conn, error);
+                }
+                None => self.cluster.handle_eof(now, sock.conn),
+            }
+        }
+        self.poll(None)
+    }
+
+    /// Tells the session the time; what timed out fails.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: Option<f64>) -> Option<Vec<JsValue>> {
+        let now = self.catch_up(now);
+        self.cluster.handle_timeout(now);
+        self.poll(None)
+    }
+
+    /// Returns the milliseconds from `now` until `handleTimeout()` is due,
+    /// or `undefined` when no deadline is pending.
+    pub fn timeout(&self, now: Option<f64>) -> Option<f64> {
+        let next = self.cluster.poll_timeout()?;
+        Some((next.0 as f64 - clock(now)).max(0.0))
+    }
+
+    /// Returns the settled tickets, flat `[ticket, ok, value, …]`, or
+    /// `undefined` when none settled.
+    pub fn poll(&mut self, now: Option<f64>) -> Option<Vec<JsValue>> {
+        self.catch_up(now);
+        self.pump();
+        self.collect();
+        self.take_settled()
+    }
+
+    /// Closes the session: every ticket in flight fails with `Closed`, later
+    /// submits too; `actions()` then lists the sockets to close.
+    pub fn close(&mut self) -> Option<Vec<JsValue>> {
+        self.closed = true;
+        self.unsent = None;
+        for job in core::mem::take(&mut self.jobs).into_iter().flatten() {
+            self.cluster.forget(job.ticket);
+            let error = js_error(CLOSED, "CLOSED", "closed by Client.close()", true);
+            self.settle(job.id, Err(error));
+        }
+        self.pending = 0;
+        for (i, sock) in self.socks.iter_mut().enumerate() {
+            if let Some(sock) = sock.take() {
+                match &self.driver {
+                    Some(d) => d.close(i as u32, sock.gen),
+                    None => self.actions.extend([1, i as u32, sock.gen, 0]),
+                }
+            }
+        }
+        self.take_settled()
+    }
+}
+
+impl Session {
+    /// Submits `op` with its JS arguments (see `submit`).
+    fn submit_op(
         &mut self,
         op: &str,
         a: JsValue,
         b: JsValue,
         c: JsValue,
         d: JsValue,
+        now: Option<f64>,
     ) -> Result<f64, JsValue> {
         if self.closed {
             return Err(js_error(CLOSED, "CLOSED", "the client is closed", true));
@@ -194,379 +518,240 @@ impl Session {
         } else {
             command::build(Front::Session, op, &a, &b, &c)?
         };
-        call.command
-            .check_keys(&self.config.policy, self.config.binary_keys)
+        command::check_key(&call.request, &self.policy, self.binary_keys)
             .map_err(|e| core_error(&e, None))?;
-        let targets = self.targets(&call)?;
-        let ticket = self.next_ticket;
-        self.next_ticket += 1;
-        let deadline = call
-            .time
-            .or(self.timeout_ms)
-            .map(|ms| Millis((js_sys::Date::now() + ms).ceil() as u64));
-        if targets.len() > 1 {
-            self.merges.insert(
-                ticket,
-                Merge {
-                    shape: call.shape,
-                    left: targets.len(),
-                    items: Vec::new(),
-                    error: None,
-                },
-            );
-        }
-        for (index, command) in targets {
-            let command = command.as_ref().unwrap_or(&call.command);
-            self.submit_to(index, command, call.shape, deadline, ticket)?;
-        }
-        Ok(ticket as f64)
+        self.dispatch(call, now)
     }
 
-    /// Asks for a socket to `server` now (`connect` opens every server's
-    /// first socket eagerly, to report an unreachable server at once).
-    pub fn prepare(&mut self, server: usize) {
-        if let Some(slot) = self.slots.get_mut(server) {
-            if slot.node.is_none() && !self.closed {
-                slot.node = Some(Node::new(self.config.connection()));
-                slot.gen = slot.gen.wrapping_add(1);
-                slot.state = SocketState::Opening;
-                self.actions.extend([0, server as u32, slot.gen]);
+    /// Hands a built call to the cluster; returns its ticket.
+    fn dispatch(&mut self, call: Call, now: Option<f64>) -> Result<f64, JsValue> {
+        let target = match &call.server {
+            Some(server) => Some(NodeId(self.server_option(server)?)),
+            None => None,
+        };
+        let now = self.catch_up(now);
+        // A call's own timeoutMs holds for its submit only: a get held back
+        // to be merged is sent with the client's timeoutMs.
+        let own = call.time.map(duration).filter(|t| Some(*t) != self.timeout);
+        if own.is_some() {
+            self.cluster.set_timeout(own);
+        }
+        let cluster = &mut self.cluster;
+        let submitted = call.request.with_request(|r| match (r, target) {
+            (RequestRef::Text(r), None) => cluster.submit(now, core::slice::from_ref(r)),
+            (RequestRef::Text(r), Some(n)) => cluster.submit_to(now, n, core::slice::from_ref(r)),
+            (RequestRef::Meta(r), None) => cluster.submit_meta(now, core::slice::from_ref(r)),
+            (RequestRef::Meta(r), Some(n)) => {
+                cluster.submit_meta_to(now, n, core::slice::from_ref(r))
             }
+        });
+        if own.is_some() {
+            self.cluster.set_timeout(self.timeout);
         }
-    }
-
-    /// Returns what the driver must do with sockets, flat
-    /// `[op, server, gen, …]` (op 0 open, 1 close), or `undefined`.
-    pub fn actions(&mut self) -> Option<Vec<u32>> {
-        if self.actions.is_empty() {
-            None
-        } else {
-            Some(core::mem::take(&mut self.actions))
-        }
-    }
-
-    /// Returns the bytes to write on `server`'s open socket, or `undefined`.
-    ///
-    /// The `Uint8Array` is a view of wasm memory, valid until the next call
-    /// into the module: the driver copies it at once (one copy, into memory
-    /// it can pool, instead of two).
-    pub fn transmit(&mut self, server: usize) -> Option<Uint8Array> {
-        let slot = self.slots.get_mut(server)?;
-        if slot.state != SocketState::Open {
-            return None;
-        }
-        let node = slot.node.as_mut()?;
-        if !node.conn.wants_write() {
-            return None;
-        }
-        let bytes = node.conn.transmit();
-        let n = bytes.len();
-        // SAFETY: the view covers bytes of the outgoing buffer, which stay in
-        // place until the connection is next written to, reserved or
-        // dropped, all of which need a call into this module; the driver
-        // copies the view before making one (documented above), and wasm
-        // memory cannot grow in between.
-        #[allow(unsafe_code)]
-        let view = unsafe { Uint8Array::view(bytes) };
-        node.conn.advance_transmit(n);
-        Some(view)
-    }
-
-    /// Reports that the socket `gen` to `server` opened.
-    pub fn connected(&mut self, server: usize, gen: u32) {
-        if let Some(slot) = self.slot(server, gen) {
-            slot.state = SocketState::Open;
-        }
-        if let Some(router) = &mut self.router {
-            router.report_success(NodeId(server));
-        }
-    }
-
-    /// Reports that the socket `gen` to `server` could not be opened:
-    /// its requests fail with `message` (`kind: "Io"`).
-    #[wasm_bindgen(js_name = connectFailed)]
-    pub fn connect_failed(
-        &mut self,
-        server: usize,
-        gen: u32,
-        message: &str,
-    ) -> Option<Vec<JsValue>> {
-        self.socket_failed(server, gen, "CONNECT_FAILED", message);
-        self.poll()
-    }
-
-    /// Takes the bytes read from `server`'s socket `gen`; returns what
-    /// completed, as `poll()`.
-    pub fn receive(&mut self, server: usize, gen: u32, bytes: &[u8]) -> Option<Vec<JsValue>> {
-        if let Some(slot) = self.slot(server, gen) {
-            if let Some(node) = slot.node.as_mut() {
-                node.conn.receive(bytes);
+        let ticket = match submitted {
+            Ok(ticket) => ticket,
+            Err(Refusal::Invalid(e)) => return Err(core_error(&e, None)),
+            Err(Refusal::Busy) => {
+                return Err(js_error(
+                    "PoolExhausted",
+                    "BUSY",
+                    "the server's connection is full",
+                    false,
+                ))
             }
-            self.drain_slot(server);
+        };
+        let id = self.next_id;
+        self.next_id += 1.0;
+        let index = ticket.index();
+        if self.jobs.len() <= index {
+            self.jobs.resize(index + 1, None);
         }
-        self.take_settled()
-    }
-
-    /// Reports that `server`'s socket `gen` closed (or failed, with
-    /// `message`): the requests in flight on it fail.
-    pub fn closed(
-        &mut self,
-        server: usize,
-        gen: u32,
-        message: Option<String>,
-    ) -> Option<Vec<JsValue>> {
-        if let Some(slot) = self.slot(server, gen) {
-            if let Some(node) = slot.node.as_mut() {
-                node.conn.receive_eof();
-            }
-            self.drain_slot(server);
-            let message = message.unwrap_or_else(|| "the server closed the connection".into());
-            self.socket_failed(server, gen, "CONNECTION_LOST", &message);
-        }
-        self.poll()
-    }
-
-    /// Checks the deadlines against the clock; what timed out fails.
-    #[wasm_bindgen(js_name = handleTimeout)]
-    pub fn handle_timeout(&mut self) -> Option<Vec<JsValue>> {
-        let now = Millis(js_sys::Date::now().max(0.0) as u64);
-        for i in 0..self.slots.len() {
-            if let Some(node) = self.slots[i].node.as_mut() {
-                node.conn.handle_timeout(now);
-                self.drain_slot(i);
-            }
-        }
-        self.poll()
-    }
-
-    /// Returns the milliseconds until `handleTimeout()` is due, or
-    /// `undefined` when no deadline is pending.
-    pub fn timeout(&self) -> Option<f64> {
-        let next = self
-            .slots
-            .iter()
-            .filter_map(|s| s.node.as_ref()?.conn.poll_timeout())
-            .min()?;
-        Some((next.0 as f64 - js_sys::Date::now()).max(0.0))
-    }
-
-    /// Returns the settled tickets, flat `[ticket, ok, value, …]`, or
-    /// `undefined` when none settled.
-    pub fn poll(&mut self) -> Option<Vec<JsValue>> {
-        for i in 0..self.slots.len() {
-            self.drain_slot(i);
-        }
-        self.take_settled()
-    }
-
-    /// Closes the session: every ticket in flight fails with `Closed`, later
-    /// submits too; `actions()` then lists the sockets to close.
-    pub fn close(&mut self) -> Option<Vec<JsValue>> {
-        self.closed = true;
-        let e = Error::UnexpectedClose;
-        for i in 0..self.slots.len() {
-            let slot = &mut self.slots[i];
-            if let Some(mut node) = slot.node.take() {
-                node.fail_all(&e, &mut self.done);
-            }
-            if slot.state != SocketState::None {
-                self.actions.extend([1, i as u32, slot.gen]);
-            }
-            slot.state = SocketState::None;
-        }
-        let done: Vec<Done> = self.done.drain(..).collect();
-        for d in done {
-            let error = js_error(CLOSED, "CLOSED", "closed by Client.close()", true);
-            self.finish(d.ticket, Err(error));
-        }
-        self.poll()
+        self.jobs[index] = Some(Job {
+            ticket,
+            id,
+            meaning: call.meaning,
+            shape: call.shape,
+        });
+        self.pending += 1;
+        self.pump();
+        Ok(id)
     }
 }
 
 impl Session {
-    /// Returns the slot if `gen` is its current socket.
-    fn slot(&mut self, server: usize, gen: u32) -> Option<&mut Slot> {
-        self.slots
-            .get_mut(server)
-            .filter(|s| s.gen == gen && s.state != SocketState::None)
+    /// Counts the bytes of the last `transmit()` as written; returns the
+    /// time.
+    fn catch_up(&mut self, now: Option<f64>) -> Millis {
+        self.last = clock(now);
+        let now = Millis(self.last.max(0.0) as u64);
+        if let Some((conn, n)) = self.unsent.take() {
+            self.cluster.advance_transmit(now, conn, n);
+        }
+        now
     }
 
-    /// Decides which server(s) a call goes to, with the command for each.
-    /// `None` as a command means the call's own (not split).
-    fn targets(&mut self, call: &Call) -> Result<Vec<(usize, Option<Command>)>, JsValue> {
-        let keys = call.command.keys();
-        if keys.is_empty() {
-            if let Command::FlushAll { .. } = call.command {
-                return Ok((0..self.slots.len()).map(|i| (i, None)).collect());
-            }
-            return Ok(vec![(self.server_option(&call.server)?, None)]);
-        }
-        if self.router.is_none() {
-            return Ok(vec![(0, None)]);
-        }
-        let mut groups: Vec<(usize, Vec<Vec<u8>>)> = Vec::new();
-        for key in &keys {
-            let index = self.route(key)?;
-            match groups.iter_mut().find(|(i, _)| *i == index) {
-                Some((_, ks)) => ks.push(key.to_vec()),
-                None => groups.push((index, vec![key.to_vec()])),
-            }
-        }
-        if groups.len() == 1 {
-            return Ok(vec![(groups[0].0, None)]);
-        }
-        Ok(groups
-            .into_iter()
-            .map(|(i, ks)| (i, Some(call.command.with_keys(ks))))
-            .collect())
+    /// Returns the socket of `conn` if `gen` is its current one.
+    fn sock(&self, conn: usize, gen: u32) -> Option<Sock> {
+        self.socks
+            .get(conn)
+            .copied()
+            .flatten()
+            .filter(|s| s.gen == gen)
     }
 
-    /// Returns the server of `key`.
-    fn route(&mut self, key: &[u8]) -> Result<usize, JsValue> {
-        let now = Millis(js_sys::Date::now().max(0.0) as u64);
-        let Some(router) = &mut self.router else {
-            return Ok(0);
+    /// Turns the cluster's events into socket actions.
+    fn pump(&mut self) {
+        while let Some(event) = self.cluster.poll_event() {
+            match event {
+                Event::Open { conn, server } => {
+                    let index = conn.index();
+                    if self.socks.len() <= index {
+                        self.socks.resize(index + 1, None);
+                    }
+                    self.gen = self.gen.wrapping_add(1);
+                    self.socks[index] = Some(Sock {
+                        conn,
+                        gen: self.gen,
+                    });
+                    match &self.driver {
+                        Some(d) => d.open(index as u32, self.gen, server.0 as u32),
+                        None => self
+                            .actions
+                            .extend([0, index as u32, self.gen, server.0 as u32]),
+                    }
+                }
+                Event::Close { conn } => {
+                    let index = conn.index();
+                    if let Some(slot) = self.socks.get_mut(index) {
+                        if let Some(sock) = slot.take_if(|s| s.conn == conn) {
+                            match &self.driver {
+                                Some(d) => d.close(index as u32, sock.gen),
+                                None => self.actions.extend([1, index as u32, sock.gen, 0]),
+                            }
+                        }
+                    }
+                    if self.unsent.is_some_and(|(c, _)| c == conn) {
+                        self.unsent = None;
+                    }
+                }
+                // Logged by nobody: the connection closes (a `Close`
+                // follows), nothing awaited it.
+                Event::Unsolicited { .. } => {}
+            }
+        }
+    }
+
+    /// Settles every ticket the cluster completed.
+    fn collect(&mut self) {
+        while let Some(ticket) = self.cluster.poll_done() {
+            let Some(job) = self
+                .jobs
+                .get_mut(ticket.index())
+                .and_then(|j| j.take_if(|j| j.ticket == ticket))
+            else {
+                continue;
+            };
+            self.pending = self.pending.saturating_sub(1);
+            let outcome = self.cluster.take(ticket).and_then(|o| o.into_iter().next());
+            let result = match outcome {
+                Some(Some(Err(fault))) => Err(self.fault_error(fault)),
+                Some(reply) => match job.meaning.outcome(reply.and_then(Result::ok)) {
+                    Ok(Outcome::Items(items)) if job.shape == Shape::One => {
+                        match (&self.driver, items.first()) {
+                            (Some(d), Some(item)) => {
+                                // The item in one call: the driver knows the key.
+                                let cas = item.cas.map(|c| c.to_string());
+                                d.hit(job.id, &item.value, item.flags, cas);
+                                continue;
+                            }
+                            (_, Some(item)) => Ok(crate::reply::item(item)),
+                            (_, None) => Ok(JsValue::NULL),
+                        }
+                    }
+                    Ok(outcome) => Ok(job.shape.value(outcome)),
+                    Err(e) => Err(core_error(&e, None)),
+                },
+                None => Err(core_error(
+                    &Error::UnexpectedReply("the request's result was lost".into()),
+                    None,
+                )),
+            };
+            self.settle(job.id, result);
+        }
+    }
+
+    /// Resolves or rejects the ticket `id`: through the driver, or into
+    /// the flat array `poll()` returns.
+    fn settle(&mut self, id: f64, result: Result<JsValue, JsValue>) {
+        let (ok, value) = match result {
+            Ok(v) => (true, v),
+            Err(e) => (false, e),
         };
-        match router.node_for(key, now) {
-            Route::Node(id) => Ok(id.0),
-            Route::Wait(id) => Err(js_error(
+        match &self.driver {
+            Some(d) => d.settle(id, ok, value),
+            None => self
+                .settled
+                .extend([JsValue::from_f64(id), ok.into(), value]),
+        }
+    }
+
+    /// Writes every open socket's bytes through the driver.
+    fn write_all(&mut self, now: Millis) {
+        let Some(driver) = &self.driver else {
+            return;
+        };
+        for (i, sock) in self.socks.iter().enumerate() {
+            let Some(sock) = sock else { continue };
+            if !self.cluster.is_connected(sock.conn) {
+                continue;
+            }
+            let bytes = self.cluster.transmit(sock.conn);
+            if bytes.is_empty() {
+                continue;
+            }
+            let n = bytes.len();
+            driver.write(i as u32, bytes);
+            self.cluster.advance_transmit(now, sock.conn, n);
+        }
+    }
+
+    /// Returns the `MemcrabError` for a request's fault (one that broke a
+    /// connection names the server).
+    fn fault_error(&self, fault: Fault<SocketError>) -> JsValue {
+        let name = |server: NodeId| self.names.get(server.0).map_or("?", String::as_str);
+        match fault {
+            Fault::Core { server, error } => {
+                core_error(&error, error.is_fatal().then(|| name(server)))
+            }
+            Fault::Transport { server, error, .. } => js_error(
                 IO,
-                "SERVER_DOWN",
+                error.code,
+                &format!("{} ({})", error.message, name(server)),
+                true,
+            ),
+            Fault::Refused { server } => js_error(
+                IO,
+                "CONNECTION_LOST",
                 &format!(
-                    "server {} failed moments ago; it is retried after retryTimeoutMs",
-                    router.node_name(id).unwrap_or("?")
+                    "the server closed a new connection before its first reply ({})",
+                    name(server)
                 ),
-                false,
-            )),
-            Route::NoNodes => Err(js_error(
+                true,
+            ),
+            Fault::ConnectTimeout { server } => js_error(
+                IO,
+                "CONNECT_FAILED",
+                &format!("timed out connecting ({})", name(server)),
+                true,
+            ),
+            Fault::NoServers => js_error(
                 "NoServers",
                 "NO_SERVERS",
                 "every server is marked down",
                 false,
-            )),
+            ),
+            other => js_error("Other", "OTHER", &other.to_string(), true),
         }
-    }
-
-    /// Reads the `server` option (an index or a name; default the first).
-    fn server_option(&self, server: &JsValue) -> Result<usize, JsValue> {
-        if server.is_undefined() || server.is_null() {
-            return Ok(0);
-        }
-        if let Some(name) = server.as_string() {
-            return self
-                .slots
-                .iter()
-                .position(|s| s.name == name)
-                .ok_or_else(|| bad_argument(&format!("no server named {name:?}")));
-        }
-        match server.as_f64() {
-            Some(n) if n >= 0.0 && n.fract() == 0.0 && (n as usize) < self.slots.len() => {
-                Ok(n as usize)
-            }
-            _ => Err(bad_argument(
-                "option server must be a server's index or name",
-            )),
-        }
-    }
-
-    /// Submits one part of a ticket to `index`, opening a connection first
-    /// when there is none.
-    fn submit_to(
-        &mut self,
-        index: usize,
-        command: &Command,
-        shape: Shape,
-        deadline: Option<Millis>,
-        ticket: u64,
-    ) -> Result<(), JsValue> {
-        let slot = &mut self.slots[index];
-        if slot.node.as_ref().is_none_or(|n| n.conn.is_closed()) {
-            if slot.state != SocketState::None {
-                self.actions.extend([1, index as u32, slot.gen]);
-            }
-            slot.node = Some(Node::new(self.config.connection()));
-            slot.gen = slot.gen.wrapping_add(1);
-            slot.state = SocketState::Opening;
-            self.actions.extend([0, index as u32, slot.gen]);
-        }
-        let result = match slot.node.as_mut() {
-            Some(node) => node.submit(command, shape, deadline, ticket),
-            None => Err(Error::UnexpectedClose),
-        };
-        if let Err(e) = result {
-            self.merges.remove(&ticket);
-            return Err(self.error_of(index, &e));
-        }
-        Ok(())
-    }
-
-    /// Moves what completed on `index` to `done`; a broken connection is
-    /// dropped and its socket closed.
-    fn drain_slot(&mut self, index: usize) {
-        let slot = &mut self.slots[index];
-        let flushed = slot.state == SocketState::Open;
-        let Some(node) = slot.node.as_mut() else {
-            return;
-        };
-        let flushed = flushed && !node.conn.wants_write();
-        let before = self.done.len();
-        node.drain(&mut self.done, flushed);
-        if self.done.len() == before && !node.conn.is_closed() {
-            return;
-        }
-        if let Some(e) = node.conn.error().cloned() {
-            slot.node = None;
-            if slot.state != SocketState::None {
-                self.actions.extend([1, index as u32, slot.gen]);
-            }
-            slot.state = SocketState::None;
-            if matches!(e, Error::Timeout | Error::UnexpectedClose) {
-                if let Some(router) = &mut self.router {
-                    router.report_failure(NodeId(index), Millis(js_sys::Date::now() as u64));
-                }
-            }
-        } else if node.conn.is_closed() && node.outstanding() == 0 {
-            slot.node = None;
-            if slot.state != SocketState::None {
-                self.actions.extend([1, index as u32, slot.gen]);
-            }
-            slot.state = SocketState::None;
-        }
-        let done: Vec<Done> = self.done.drain(before..).collect();
-        for d in done {
-            // (The common case, one reply, allocates nothing more.)
-            let ticket = d.ticket;
-            let result = match d.result {
-                Ok(Outcome::Reply(Reply::Values(items))) if self.merges.contains_key(&ticket) => {
-                    self.merge(ticket, Ok(items.into_vec()));
-                    continue;
-                }
-                Err(e) if self.merges.contains_key(&ticket) => {
-                    let error = self.error_of(index, &e);
-                    self.merge(ticket, Err(error));
-                    continue;
-                }
-                Ok(outcome) => Done {
-                    ticket,
-                    shape: d.shape,
-                    result: Ok(outcome),
-                }
-                .value()
-                .map_err(|e| core_error(&e, None)),
-                Err(e) => Err(self.error_of(index, &e)),
-            };
-            self.finish(ticket, result);
-        }
-    }
-
-    /// Returns the `MemcrabError` for `e` on server `index` (a fatal one
-    /// names the server).
-    fn error_of(&self, index: usize, e: &Error) -> JsValue {
-        let context = e
-            .is_fatal()
-            .then(|| self.slots.get(index).map(|s| s.name.as_str()))
-            .flatten();
-        core_error(e, context)
     }
 
     /// Returns the settled tickets (flat), with a last `[-1, false,
@@ -583,66 +768,36 @@ impl Session {
         }
     }
 
-    /// Adds one part to a merged ticket; settles it with the last part.
-    fn merge(&mut self, ticket: u64, part: Result<Vec<Item>, JsValue>) {
-        let Some(m) = self.merges.get_mut(&ticket) else {
-            return;
-        };
-        match part {
-            Ok(items) => m.items.extend(items),
-            Err(e) => {
-                m.error.get_or_insert(e);
+    /// Reads the `server` option (an index or a name; default the first).
+    fn server_option(&self, server: &JsValue) -> Result<usize, JsValue> {
+        if server.is_undefined() || server.is_null() {
+            return Ok(0);
+        }
+        if let Some(name) = server.as_string() {
+            return self
+                .names
+                .iter()
+                .position(|s| *s == name)
+                .ok_or_else(|| bad_argument(&format!("no server named {name:?}")));
+        }
+        match server.as_f64() {
+            Some(n) if n >= 0.0 && n.fract() == 0.0 && (n as usize) < self.names.len() => {
+                Ok(n as usize)
             }
+            _ => Err(bad_argument(
+                "option server must be a server's index or name",
+            )),
         }
-        m.left -= 1;
-        if m.left > 0 {
-            return;
-        }
-        let Some(m) = self.merges.remove(&ticket) else {
-            return;
-        };
-        let result = match m.error {
-            Some(e) => Err(e),
-            None => m
-                .shape
-                .value(Reply::Values(m.items.into()))
-                .map_err(|e| core_error(&e, None)),
-        };
-        self.finish(ticket, result);
     }
+}
 
-    /// Fails the socket `gen` of `server` with an I/O error.
-    fn socket_failed(&mut self, server: usize, gen: u32, code: &str, message: &str) {
-        let Some(slot) = self.slot(server, gen) else {
-            return;
-        };
-        let name = slot.name.clone();
-        let node = slot.node.take();
-        slot.state = SocketState::None;
-        if let Some(mut node) = node {
-            let mut failed = Vec::new();
-            node.fail_all(&Error::UnexpectedClose, &mut failed);
-            for d in failed {
-                let error = js_error(IO, code, &format!("{message} ({name})"), true);
-                if self.merges.contains_key(&d.ticket) {
-                    self.merge(d.ticket, Err(error));
-                } else {
-                    self.finish(d.ticket, Err(error));
-                }
-            }
-        }
-        if let Some(router) = &mut self.router {
-            router.report_failure(NodeId(server), Millis(js_sys::Date::now() as u64));
-        }
-    }
+/// Returns `now`, or `Date.now()` when the driver passed no time.
+fn clock(now: Option<f64>) -> f64 {
+    now.filter(|n| n.is_finite())
+        .unwrap_or_else(js_sys::Date::now)
+}
 
-    /// Records a settled ticket.
-    fn finish(&mut self, ticket: u64, result: Result<JsValue, JsValue>) {
-        let (ok, value) = match result {
-            Ok(v) => (true, v),
-            Err(e) => (false, e),
-        };
-        self.settled
-            .extend([JsValue::from_f64(ticket as f64), ok.into(), value]);
-    }
+/// Returns a JS number of milliseconds as a duration (rounded up).
+fn duration(ms: f64) -> Duration {
+    Duration::from_millis(ms.ceil() as u64)
 }

@@ -1,10 +1,13 @@
-//! What a command's reply becomes, per command (pymemcache's results), the
-//! same for `Protocol` completions and `Client` promises.
+//! What a command's result becomes in JavaScript, the same for `Protocol`
+//! completions and `Client` promises.
 //!
-//! Every result is plain data: booleans, `null`, numbers, strings,
-//! `Uint8Array`s and plain objects of those, so it goes through
-//! `structuredClone`, `postMessage` and (but for the bytes) `JSON.stringify`.
+//! The core decides what a reply means ([`Meaning::outcome`], pymemcache's
+//! results); this module only writes that [`Outcome`] as a JS value. Every
+//! result is plain data: booleans, `null`, numbers, strings, `Uint8Array`s
+//! and plain objects of those, so it goes through `structuredClone`,
+//! `postMessage` and (but for the bytes) `JSON.stringify`.
 
+use memcrab_core::command::{Meaning, Outcome};
 use memcrab_core::{Error, Reply};
 use wasm_bindgen::JsValue;
 
@@ -13,72 +16,48 @@ use crate::reply;
 /// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
 const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
-/// How a command's reply becomes its result.
+/// How the JS method presents its command's [`Outcome`], where one outcome
+/// has several JS forms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shape {
-    /// `set`, `add`, …: true stored, false not stored.
-    Store,
-    /// `cas`: true stored, false changed meanwhile, null not found.
-    Cas,
+    /// As the outcome says (booleans, numbers, stats, …).
+    Plain,
     /// `get`/`gets` of one key: the item or null.
     One,
     /// `getMany`/`getsMany`: an object from key to item, hits only.
     Many,
-    /// `delete`: true deleted, false not found.
-    Delete,
-    /// `touch`: true touched, false not found.
-    Touch,
-    /// `incr`/`decr`: the new value (a number; a bigint above 2^53-1), or
-    /// null when not found.
-    Arith,
-    /// `stats`: an object of strings.
-    Stats,
-    /// `version`: a string.
-    Version,
-    /// `flushAll`: true.
-    Ok,
-    /// `quit`, `shutdown`: undefined once sent (or once the server closed).
-    Nothing,
-    /// A meta command: the meta reply object.
-    Meta,
+    /// `metaGet`: a quiet miss is `{ status: "miss" }`.
+    MetaGet,
 }
 
 impl Shape {
-    /// Returns the result for `reply`.
+    /// Returns the JS result of a request with `meaning` whose reply is
+    /// `reply` (`None`: it awaited none and is past).
     ///
     /// # Errors
     ///
     /// [`Error::UnexpectedReply`] for a reply that does not answer the
     /// command.
-    pub(crate) fn value(self, reply: Reply) -> Result<JsValue, Error> {
-        Ok(match (self, reply) {
-            (Shape::Store | Shape::Cas, Reply::Stored) => true.into(),
-            (Shape::Store, Reply::NotStored) | (Shape::Cas, Reply::Exists) => false.into(),
-            (Shape::Cas | Shape::Arith, Reply::NotFound) => JsValue::NULL,
-            (Shape::One, Reply::Values(items)) => {
-                items.first().map(reply::item).unwrap_or(JsValue::NULL)
-            }
-            (Shape::Many, Reply::Values(items)) => reply::items_by_key(&items),
-            (Shape::Delete, Reply::Deleted) | (Shape::Touch, Reply::Touched) => true.into(),
-            (Shape::Delete | Shape::Touch, Reply::NotFound) => false.into(),
-            (Shape::Arith, Reply::Number(n)) => number(n),
-            (Shape::Stats, Reply::Stats(pairs)) => reply::stats(&pairs),
-            (Shape::Version, Reply::Version(v)) => JsValue::from_str(&reply::text(&v)),
-            (Shape::Ok, Reply::Ok) => true.into(),
-            (Shape::Nothing, _) => JsValue::UNDEFINED,
-            (Shape::Meta, Reply::Meta(m)) => crate::meta::reply(&m),
-            (_, other) => return Err(Error::UnexpectedReply(format!("{other:?}"))),
-        })
+    pub(crate) fn result(self, meaning: Meaning, reply: Option<Reply>) -> Result<JsValue, Error> {
+        Ok(self.value(meaning.outcome(reply)?))
     }
 
-    /// Returns the result of a command that awaited no reply (noreply):
-    /// true for commands that report success, null for `incr`/`decr`
-    /// (the new value is unknown), undefined for `quit`.
-    pub(crate) fn noreply_value(self) -> JsValue {
-        match self {
-            Shape::Arith => JsValue::NULL,
-            Shape::Nothing => JsValue::UNDEFINED,
-            _ => true.into(),
+    /// Returns `outcome` as a JS value.
+    pub(crate) fn value(self, outcome: Outcome) -> JsValue {
+        match outcome {
+            Outcome::Bool(b) | Outcome::Cas(Some(b)) => b.into(),
+            Outcome::Cas(None) | Outcome::Number(None) => JsValue::NULL,
+            Outcome::Items(items) => match self {
+                Shape::One => items.first().map(reply::item).unwrap_or(JsValue::NULL),
+                _ => reply::items_by_key(&items),
+            },
+            Outcome::Number(Some(n)) => number(n),
+            Outcome::Stats(pairs) => reply::stats(&pairs),
+            Outcome::Version(v) => JsValue::from_str(&reply::text(&v)),
+            Outcome::Raw(b) => js_sys::Uint8Array::from(&b[..]).into(),
+            Outcome::Meta(Some(m)) => crate::meta::reply(&m),
+            Outcome::Meta(None) => crate::meta::silent_reply(self == Shape::MetaGet),
+            _ => JsValue::UNDEFINED,
         }
     }
 }

@@ -236,6 +236,49 @@ impl<E: Clone> Cluster<E> {
         &self.config
     }
 
+    /// Sets the reply timeout of the requests submitted from now on
+    /// (`None`: forever), as [`ClusterConfig::timeout`]; requests already
+    /// submitted keep their deadlines. A driver with per-call timeouts sets
+    /// it before each submit.
+    pub fn set_timeout(&mut self, timeout: Option<core::time::Duration>) {
+        self.config.timeout = timeout;
+    }
+
+    /// Makes sure `server` has a connection, opening one (an
+    /// [`Event::Open`]) if it has none with room, without a request: a
+    /// driver that connects eagerly, to report an unreachable server at
+    /// once. Returns the connection, or `None` for an unknown server or one
+    /// at `max_connections` with every connection full. (To open another
+    /// connection even when one has room:
+    /// [`open_connection`](Self::open_connection).)
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use memcrab_core::cluster::{Cluster, ClusterConfig, Event};
+    /// use memcrab_core::router::NodeId;
+    /// use memcrab_core::{Error, Millis, Request};
+    ///
+    /// let mut cluster: Cluster<String> = Cluster::new(ClusterConfig::default(), ["a:11211"]);
+    /// let conn = cluster.ensure_connection(Millis(0), NodeId(0)).unwrap();
+    /// assert_eq!(cluster.poll_event(), Some(Event::Open { conn, server: NodeId(0) }));
+    /// cluster.handle_connected(conn);
+    /// // This request (only) waits at most 5 ms for its reply.
+    /// cluster.set_timeout(Some(Duration::from_millis(5)));
+    /// let ticket = cluster.submit(Millis(10), &[Request::Version]).unwrap();
+    /// assert_eq!(cluster.poll_timeout(), Some(Millis(15)));
+    /// cluster.handle_timeout(Millis(15));
+    /// assert_eq!(cluster.poll_done(), Some(ticket));
+    /// let fault = cluster.take(ticket).unwrap().remove(0).unwrap().unwrap_err();
+    /// assert_eq!(fault.kind(), memcrab_core::ErrorKind::Timeout);
+    /// ```
+    pub fn ensure_connection(&mut self, now: Millis, server: NodeId) -> Option<ConnId> {
+        self.now = now;
+        if self.servers.get(server.0).is_none_or(|s| s.removed) {
+            return None;
+        }
+        self.acquire(server, now)
+    }
+
     /// Adds a server (no I/O); its share of keys moves to it. A server
     /// removed and added again gets its old id back.
     pub fn add_server(&mut self, name: &str) -> NodeId {

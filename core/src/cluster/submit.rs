@@ -175,8 +175,9 @@ impl<E: Clone> Cluster<E> {
         self.submit_batch(now, Some(server), requests)
     }
 
-    /// Submits a batch of meta requests to one server (see
-    /// [`submit_to`](Self::submit_to)).
+    /// Submits a batch of meta requests to one server, whatever their
+    /// keys (for example an `mn` as a barrier on that server's connection;
+    /// see [`submit_to`](Self::submit_to)).
     ///
     /// # Errors
     ///

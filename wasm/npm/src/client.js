@@ -1,7 +1,8 @@
-// memcrab's promise Client: a thin driver of the wasm Session. The Session
-// decides everything (validation, routing, merging, timeouts, when to open
-// and close sockets, what each reply resolves to); this file only moves
-// bytes between sockets and the Session and settles promises.
+// memcrab's promise Client: a thin driver of the wasm Session, itself a thin
+// driver of the core's Cluster, which decides everything (validation,
+// routing, node health, merging, timeouts, when to open and close sockets,
+// what each reply resolves to); this file only moves bytes between sockets
+// and the Session, tells it the time and settles promises.
 import { Session, Protocol, Router, setHelpers } from "./wasm/memcrab_wasm.js";
 
 /** Every failure memcrab reports: bad arguments, refused commands, broken
@@ -67,6 +68,11 @@ export function install(wasmExports) {
 
 const CONNECT_TIMEOUT_MS = 10000;
 
+// The Session's clock: monotonic milliseconds.
+const now = typeof performance !== "undefined" && typeof performance.now === "function"
+  ? () => performance.now()
+  : () => Date.now();
+
 /** Splits `"host:port"`, `"[v6]:port"` (port default 11211). */
 export function parseAddress(name) {
   let host = name;
@@ -88,17 +94,44 @@ export function parseAddress(name) {
   return { host, port };
 }
 
+/** A get's item: the key the caller gave, the value copied out. */
+function item(k, value, flags, cas) {
+  const key = typeof k === "string" ? k : decoder.decode(k);
+  return cas === undefined ? { key, value, flags } : { key, value, flags, cas };
+}
+
 function describe(e) {
   return e instanceof Error ? e.message : String(e ?? "unknown error");
 }
+
+const decoder = new TextDecoder();
+
+// One executor for every call's promise (no closure per call).
+let resolveNext;
+let rejectNext;
+function capture(resolve, reject) {
+  resolveNext = resolve;
+  rejectNext = reject;
+}
+
+// The Session's command codes (`submitCode`): the index in this list.
+const OPS = [
+  "set", "add", "replace", "append", "prepend", "cas", "get", "gets", "getMany", "getsMany",
+  "delete", "incr", "decr", "touch", "stats", "version", "flushAll", "shutdown",
+  "metaGet", "metaSet", "metaDelete", "metaArithmetic", "metaNoop", "metaDebug",
+];
+const CODE = Object.fromEntries(OPS.map((op, i) => [op, i]));
 
 /** A memcached client over one server or many: every command returns a
  * promise; commands issued together are pipelined. */
 export class Client {
   #s;
+  #names;
   #open;
   #options;
+  /** By the session's connection index: { gen, handle, stale }. */
   #sockets = [];
+  /** By ticket: { resolve, reject, key }. */
   #waiters = new Map();
   #queued = false;
   #timer = undefined;
@@ -106,18 +139,25 @@ export class Client {
   #closed = false;
   /** Some call has a timeout: the timer must follow the session's. */
   #timed = false;
+  /** While the session runs a call: socket events wait for a microtask. */
+  #busy = false;
+  /** During `_start`: the promises of the first sockets. */
+  #opening = undefined;
+  /** Tickets settled before their promise existed (answered at once). */
+  #early = new Map();
 
   /** Use `connect()`. */
-  constructor(session, open, options) {
-    this.#s = session;
+  constructor(servers, open, options) {
+    this.#s = new Session(servers, options, this.#driver());
+    this.#names = this.#s.servers;
     this.#open = open;
-    this.#options = options;
-    this.#timed = options.timeoutMs !== undefined;
+    this.#options = options ?? {};
+    this.#timed = this.#options.timeoutMs !== undefined;
   }
 
   /** The servers, as given. */
   get servers() {
-    return this.#closed ? [] : this.#s.servers;
+    return this.#closed ? [] : [...this.#names];
   }
   /** Commands not settled yet. */
   get inFlight() {
@@ -134,8 +174,12 @@ export class Client {
   append(key, value, options) { return this.#call("append", key, value, options); }
   prepend(key, value, options) { return this.#call("prepend", key, value, options); }
   cas(key, value, cas, options) { return this.#call("cas", key, value, cas, options); }
-  get(key, options) { return this.#call("get", key, options); }
-  gets(key, options) { return this.#call("gets", key, options); }
+  get(key, options) {
+    return options === undefined && typeof key === "string" ? this.#get(key, false) : this.#call("get", key, options);
+  }
+  gets(key, options) {
+    return options === undefined && typeof key === "string" ? this.#get(key, true) : this.#call("gets", key, options);
+  }
   getMany(keys, options) { return this.#call("getMany", keys, options); }
   getsMany(keys, options) { return this.#call("getsMany", keys, options); }
   delete(key, options) { return this.#call("delete", key, options); }
@@ -157,8 +201,7 @@ export class Client {
    * memory; commands in flight reject with `kind: "Closed"`. */
   async close() {
     if (this.#closed) return;
-    this.#settle(this.#s.close());
-    this.#runActions();
+    this.#enter(() => this.#s.close());
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -175,9 +218,12 @@ export class Client {
 
   /** Opens a first socket to every server; rejects if none opens. */
   async _start() {
-    const opened = [];
-    for (let i = 0; i < this.#s.servers.length; i++) this.#s.prepare(i);
-    this.#runActions(opened);
+    const opened = (this.#opening = []);
+    const t = now();
+    this.#enter(() => {
+      for (let i = 0; i < this.#names.length; i++) this.#s.prepare(i, t);
+    });
+    this.#opening = undefined;
     const results = await Promise.allSettled(opened);
     if (results.every((r) => r.status === "rejected")) {
       await this.close();
@@ -186,25 +232,115 @@ export class Client {
     return this;
   }
 
+  /** What the session calls: sockets and settlements. */
+  #driver() {
+    return {
+      open: (conn, gen, server) => {
+        const p = this.#openSocket(conn, gen, server);
+        // Opened for a call: the call's promise reports the failure.
+        if (this.#opening) this.#opening.push(p);
+        else p.catch(() => {});
+      },
+      close: (conn, gen) => {
+        const sock = this.#sockets[conn];
+        if (sock !== undefined && sock.gen === gen) {
+          this.#sockets[conn] = undefined;
+          sock.stale = true;
+          sock.handle?.close();
+        }
+      },
+      // A view of wasm memory: copied at once.
+      write: (conn, view) => this.#sockets[conn]?.handle?.write(copy(view)),
+      settle: (ticket, ok, value) => {
+        const waiter = this.#waiters.get(ticket);
+        if (waiter === undefined) {
+          this.#early.set(ticket, [ok, value]);
+          return;
+        }
+        this.#waiters.delete(ticket);
+        if (ok) waiter.resolve(value);
+        else waiter.reject(value);
+      },
+      // A get's item: the key is the caller's; `view` is wasm memory.
+      hit: (ticket, view, flags, cas) => {
+        const waiter = this.#waiters.get(ticket);
+        const value = copy(view);
+        if (waiter === undefined) {
+          this.#early.set(ticket, [true, { value, flags, cas }, true]);
+          return;
+        }
+        this.#waiters.delete(ticket);
+        waiter.resolve(item(waiter.key, value, flags, cas));
+      },
+    };
+  }
+
+  /** Runs `f` (calls into the session); socket events it causes wait. */
+  #enter(f) {
+    this.#busy = true;
+    try {
+      return f();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /** `#call` of `get(key)`/`gets(key)` with a string key, no options. */
+  #get(key, gets) {
+    if (this.#closed) {
+      return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
+    }
+    let ticket;
+    const t = now();
+    // Nothing in flight (sequential use): the session writes at once.
+    const idle = this.#waiters.size === 0 && !this.#queued;
+    this.#busy = true;
+    try {
+      ticket = this.#s.submitGet(key, gets, t, idle);
+    } catch (e) {
+      return Promise.reject(e);
+    } finally {
+      this.#busy = false;
+    }
+    return this.#wait(ticket, key, idle);
+  }
+
   #call(op, a, b, c, d) {
     if (this.#closed) {
       return Promise.reject(new MemcrabError("Closed", "CLOSED", "the client is closed", true));
     }
     let ticket;
+    const t = now();
+    const idle = this.#waiters.size === 0 && !this.#queued;
+    this.#busy = true;
     try {
-      ticket = this.#s.submit(op, a, b, c, d);
+      ticket = this.#s.submitCode(CODE[op], a, b, c, d, t, idle);
     } catch (e) {
       return Promise.reject(e);
+    } finally {
+      this.#busy = false;
     }
     if (!this.#timed && (a?.timeoutMs ?? b?.timeoutMs ?? c?.timeoutMs ?? d?.timeoutMs) !== undefined) {
       this.#timed = true;
     }
-    const idle = this.#waiters.size === 0;
-    const promise = new Promise((resolve, reject) => this.#waiters.set(ticket, { resolve, reject }));
-    if (idle && !this.#queued) {
-      // Nothing in flight (sequential use): write now. Otherwise calls made
-      // together go out in one write, after this tick.
-      this.#flush();
+    return this.#wait(ticket, a, idle);
+  }
+
+  /** Returns the promise of `ticket`. `flushed`: the session wrote it
+   * already (nothing was in flight); else calls made together go out in
+   * one write, after this tick. */
+  #wait(ticket, key, flushed) {
+    if (this.#early.size > 0 && this.#early.has(ticket)) {
+      const [ok, value, hit] = this.#early.get(ticket);
+      this.#early.delete(ticket);
+      if (flushed) this.#arm();
+      if (!ok) return Promise.reject(value);
+      return Promise.resolve(hit ? item(key, value.value, value.flags, value.cas) : value);
+    }
+    const promise = new Promise(capture);
+    this.#waiters.set(ticket, { resolve: resolveNext, reject: rejectNext, key });
+    if (flushed) {
+      this.#arm();
     } else if (!this.#queued) {
       this.#queued = true;
       queueMicrotask(() => {
@@ -215,60 +351,48 @@ export class Client {
     return promise;
   }
 
-  #flush() {
+  /** Writes what the session has (merged gets first) and settles what
+   * that completed. */
+  #flush(t = now()) {
     if (this.#closed) return;
-    const s = this.#s;
-    this.#runActions();
-    const sockets = this.#sockets;
-    for (let i = 0; i < sockets.length; i++) {
-      const sock = sockets[i];
-      if (sock !== undefined && sock.handle !== undefined) {
-        // A view of wasm memory: copied before any other call into it.
-        const view = s.transmit(i);
-        if (view !== undefined) sock.handle.write(copy(view));
-      }
+    this.#busy = true;
+    try {
+      this.#s.flush(t);
+    } finally {
+      this.#busy = false;
     }
-    this.#settle(s.poll());
     this.#arm();
   }
 
-  #runActions(opened) {
-    const actions = this.#s.actions();
-    if (actions === undefined) return;
-    for (let k = 0; k < actions.length; k += 3) {
-      const [op, i, gen] = [actions[k], actions[k + 1], actions[k + 2]];
-      const sock = this.#sockets[i];
-      if (op === 1) {
-        if (sock !== undefined && sock.gen === gen) {
-          this.#sockets[i] = undefined;
-          sock.handle?.close();
-          sock.stale = true;
-        }
-      } else {
-        const p = this.#openSocket(i, gen);
-        // Opened for a call: the call's promise reports the failure.
-        if (opened) opened.push(p);
-        else p.catch(() => {});
-      }
-    }
-  }
-
-  #openSocket(i, gen) {
-    const name = this.#s.servers[i];
+  #openSocket(i, gen, server) {
+    const name = this.#names[server];
     const sock = { gen, handle: undefined, stale: false };
     this.#sockets[i] = sock;
     const live = () => !this.#closed && this.#sockets[i] === sock;
     const events = {
       data: (bytes) => {
         if (!live()) return;
-        // New calls flush themselves; a broken stream's socket is closed
-        // through the settle's action marker.
-        this.#settle(this.#s.receive(i, gen, bytes));
+        if (this.#busy) {
+          // From inside a write: later, with a copy (the buffer may be reused).
+          const copied = bytes.slice();
+          queueMicrotask(() => events.data(copied));
+          return;
+        }
+        this.#busy = true;
+        try {
+          this.#s.receive(i, gen, bytes, now());
+        } finally {
+          this.#busy = false;
+        }
       },
       closed: (error) => {
         if (!live()) return;
+        if (this.#busy) {
+          queueMicrotask(() => events.closed(error));
+          return;
+        }
         this.#sockets[i] = undefined;
-        this.#settle(this.#s.closed(i, gen, error === undefined ? undefined : describe(error)));
+        this.#enter(() => this.#s.closed(i, gen, error === undefined ? undefined : describe(error), now()));
         this.#flush();
       },
     };
@@ -286,7 +410,7 @@ export class Client {
           return;
         }
         sock.handle = handle;
-        this.#s.connected(i, gen);
+        this.#enter(() => this.#s.connected(i, gen));
         this.#flush();
       },
       (e) => {
@@ -295,7 +419,7 @@ export class Client {
         const message = `could not connect to ${name}: ${describe(e)}`;
         if (live()) {
           this.#sockets[i] = undefined;
-          this.#settle(this.#s.connectFailed(i, gen, message));
+          this.#enter(() => this.#s.connectFailed(i, gen, message, now()));
           this.#flush();
         }
         throw new MemcrabError("Io", "CONNECT_FAILED", message, true);
@@ -303,29 +427,9 @@ export class Client {
     );
   }
 
-  #settle(flat) {
-    if (flat === undefined) return;
-    const waiters = this.#waiters;
-    let act = false;
-    for (let k = 0; k < flat.length; k += 3) {
-      const ticket = flat[k];
-      // The session has socket actions (a broken stream to close).
-      if (ticket === -1) {
-        act = true;
-        continue;
-      }
-      const waiter = waiters.get(ticket);
-      if (waiter === undefined) continue;
-      waiters.delete(ticket);
-      if (flat[k + 1]) waiter.resolve(flat[k + 2]);
-      else waiter.reject(flat[k + 2]);
-    }
-    if (act && !this.#closed) this.#runActions();
-  }
-
   #arm() {
     if (!this.#timed) return;
-    const ms = this.#s.timeout();
+    const ms = this.#s.timeout(now());
     if (ms === undefined) {
       if (this.#timer !== undefined) {
         clearTimeout(this.#timer);
@@ -340,7 +444,7 @@ export class Client {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#closed) return;
-      this.#settle(this.#s.handleTimeout());
+      this.#enter(() => this.#s.handleTimeout(now()));
       this.#flush();
     }, ms + 1);
   }
@@ -354,8 +458,7 @@ export function makeConnect(open) {
       if (list === undefined || list.some((s) => typeof s !== "string")) {
         throw new MemcrabError("IllegalInput", "BAD_ARGUMENT", "connect takes a server address or an array of them", false);
       }
-      const session = new Session(list, options);
-      const client = new Client(session, options?.socket ?? open, options ?? {});
+      const client = new Client(list, options?.socket ?? open, options);
       return client._start();
     } catch (e) {
       return Promise.reject(e);

@@ -66,6 +66,15 @@ export interface ConnectOptions extends ProtocolOptions {
   retryAttempts?: number;
   retryTimeoutMs?: number;
   deadTimeoutMs?: number;
+  /** A command that fails (a broken or unreachable server, a timeout, the
+   * server's error) resolves to its default instead of rejecting: `null`
+   * for `get`, `{}` for `getMany`, `false` for writes (pymemcache's
+   * `ignore_exc`). Bad arguments still reject. Default false. */
+  ignoreExc?: boolean;
+  /** Concurrent `get`s of one key each, bound for a server that is busy,
+   * go as one multi-key get of up to this many keys; each call still gets
+   * its own item. Default 64; 0 turns merging off. */
+  mergeGets?: number;
 }
 
 /** Options of every command. */

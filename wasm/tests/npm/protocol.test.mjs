@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -204,10 +205,25 @@ test("free() and Symbol.dispose release a Protocol", () => {
   assert.throws(() => p.get("k"));
 });
 
+/** True once every thread of process `pid` is stopped (state T). */
+function stopped(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).every((t) => {
+      const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2).startsWith("T");
+    });
+  } catch {
+    return false;
+  }
+}
+
 test("Client timeoutMs: a stalled server rejects with Timeout, the next call reconnects", async () => {
   const c = await connect(`127.0.0.1:${secondPort}`, { timeoutMs: 300 });
   await c.set("t", "v");
   second.kill("SIGSTOP");
+  // kill only queues the signal: wait until every thread of memcached is
+  // stopped, or a thread still running answers the get.
+  for (let i = 0; i < 200 && !stopped(second.pid); i++) await new Promise((r) => setTimeout(r, 5));
   try {
     const started = Date.now();
     await assert.rejects(c.get("t"), (e) => e instanceof MemcrabError && e.kind === "Timeout" && e.fatal);

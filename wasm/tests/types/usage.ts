@@ -46,7 +46,7 @@ async function client(): Promise<void> {
     events.closed();
     return { write: (_b: Uint8Array) => {}, close: () => {} };
   };
-  const several = await connect(["10.0.0.1:11211", "10.0.0.2:11211"], { socket: own, distribution: "ketama-md5" });
+  const several = await connect(["10.0.0.1:11211", "10.0.0.2:11211"], { socket: own, distribution: "ketama-md5", ignoreExc: true, mergeGets: 32 });
   await several.close();
 }
 
