@@ -1,6 +1,7 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
 mod client;
+mod discovery;
 mod driver;
 mod hash;
 mod options;
@@ -10,6 +11,7 @@ mod socket;
 pub(crate) mod tls;
 
 pub use client::{Client, ClientBuilder};
+pub use discovery::{DiscoveryClient, DiscoveryClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
 pub use options::{ClientOptions, Keepalive};
