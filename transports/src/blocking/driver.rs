@@ -278,6 +278,14 @@ impl Driver {
         st.cluster.close_idle_connections();
         st.handle_events();
     }
+
+    /// Closes every connection: the free ones now, the busy ones when
+    /// their call gives them back.
+    pub(crate) fn close_all(&self) {
+        let mut st = self.lock();
+        st.cluster.close_all_connections();
+        st.handle_events();
+    }
 }
 
 impl State {
