@@ -6,6 +6,7 @@ mod driver;
 mod hash;
 mod options;
 mod pool;
+mod server_key;
 mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
@@ -18,5 +19,6 @@ pub use options::{ClientOptions, Keepalive};
 pub use pool::{PoolOptions, PooledClient};
 #[cfg(feature = "tls")]
 pub use rustls;
+pub use server_key::ServerKeyed;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsConfigBuilder};
