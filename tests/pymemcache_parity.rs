@@ -44,7 +44,7 @@ fn incr_and_decr_with_noreply_return_none_and_still_count() {
 }
 
 #[test]
-fn incr_with_noreply_on_a_non_number_closes_rather_than_misattributing() {
+fn incr_with_noreply_on_a_non_number_does_not_misattribute_its_error() {
     let server = MemcachedServer::start();
     let client = builder(&server.addr_string()).build().unwrap();
     client.set("text", "abc").unwrap();
@@ -194,4 +194,17 @@ async fn the_async_twin_has_incr_with_noreply_and_ignore_exc() {
     assert_eq!(c.decr_with("n", 4, false).await.unwrap(), Some(0));
     assert_eq!(c.stats(&["bogus"]).await.unwrap().len(), 0);
     assert!(c.cache_memlimit(100).await.unwrap());
+}
+
+#[test]
+fn the_mock_has_incr_with_noreply_too() {
+    let mock = memcrab::mock::MockClient::builder()
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    assert!(mock.set("n", "10").unwrap());
+    assert_eq!(mock.incr_with("n", 5, true).unwrap(), None);
+    assert_eq!(mock.decr_with("n", 1, true).unwrap(), None);
+    assert_eq!(mock.incr_with("n", 0, false).unwrap(), Some(14));
+    assert_eq!(mock.decr_with("missing", 1, false).unwrap(), None);
 }
