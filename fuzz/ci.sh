@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 seconds="${1:-${FUZZ_SECONDS:-30}}"
-read -r -a targets <<<"${FUZZ_TARGETS:-text_reply meta_reply request_encoder key_validation address_parser}"
+read -r -a targets <<<"${FUZZ_TARGETS:-text_reply meta_reply request_encoder key_validation address_parser cluster_config}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "### installing cargo-fuzz"

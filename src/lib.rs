@@ -38,6 +38,7 @@ pub use memcrab_transport::{
     Client, ClientBuilder, ClientOptions, Clock, CommandOptions, Error, ErrorKind, Keepalive,
     ManualClock, Memcache, Result, StoreOptions, SystemClock,
 };
+pub use memcrab_transport::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 pub use memcrab_transport::{
     Distribution, FallbackClient, HashClient, HashClientBuilder, HashOptions, HealthConfig,
     PoolOptions, PooledClient, RetryingBuilder, RetryingClient,

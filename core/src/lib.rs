@@ -20,6 +20,7 @@ pub mod address;
 pub mod cluster;
 pub mod command;
 mod connection;
+pub mod discovery;
 mod error;
 #[cfg(fuzzing)]
 pub mod fuzzing;

@@ -38,6 +38,7 @@ pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
     PoolOptions, PooledClient,
 };
+pub use blocking::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 #[cfg(feature = "tls")]
 pub use blocking::{TlsConfig, TlsConfigBuilder};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -2,6 +2,7 @@
 //! replies to their tickets, closing it.
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 use crate::command::Awaits;
 use crate::connection::{Connection, RequestId};
@@ -44,6 +45,8 @@ pub(super) struct ConnSlot {
     pub(super) tickets: usize,
     pub(super) idle_since: Millis,
     pub(super) connect_deadline: Option<Millis>,
+    /// Close it when the last ticket holding it is done.
+    pub(super) close_when_free: bool,
 }
 
 impl ConnSlot {
@@ -129,12 +132,14 @@ impl<E: Clone> Cluster<E> {
                     tickets: 0,
                     idle_since: now,
                     connect_deadline: None,
+                    close_when_free: false,
                 });
                 u32::try_from(self.conns.len() - 1).unwrap_or(u32::MAX)
             }
         };
         let slot = &mut self.conns[index as usize];
         slot.live = true;
+        slot.close_when_free = false;
         slot.server = server;
         slot.conn = conn;
         slot.open = false;
@@ -395,11 +400,7 @@ impl<E: Clone> Cluster<E> {
             generation: t.generation,
         };
         for c in &conns {
-            let now = self.now;
-            if let Some(slot) = self.slot_mut(*c) {
-                slot.tickets = slot.tickets.saturating_sub(1);
-                slot.idle_since = now;
-            }
+            self.release(*c);
         }
         if let Some(t) = self.tickets.get_mut(index as usize) {
             let mut conns = conns;
@@ -410,6 +411,38 @@ impl<E: Clone> Cluster<E> {
             self.free_ticket(index);
         } else {
             self.done.push_back(ticket);
+        }
+    }
+
+    /// A ticket no longer holds `id`: it is free from `now`, or closed if
+    /// [`close_all_connections`](Self::close_all_connections) asked for it.
+    pub(super) fn release(&mut self, id: ConnId) {
+        let now = self.now;
+        let Some(slot) = self.slot_mut(id) else {
+            return;
+        };
+        slot.tickets = slot.tickets.saturating_sub(1);
+        slot.idle_since = now;
+        if slot.tickets == 0 && slot.close_when_free {
+            self.close(id, Error::UnexpectedClose);
+        }
+    }
+
+    /// Closes every connection: the free ones now, the ones tickets hold
+    /// as soon as their last ticket is done (a pool's `close`). Later
+    /// requests open new connections.
+    pub fn close_all_connections(&mut self) {
+        let conns: Vec<ConnId> = self
+            .servers
+            .iter()
+            .flat_map(|s| s.conns.iter().copied())
+            .collect();
+        for id in conns {
+            match self.slot_mut(id) {
+                Some(slot) if slot.tickets > 0 => slot.close_when_free = true,
+                Some(_) => self.close(id, Error::UnexpectedClose),
+                None => {}
+            }
         }
     }
 }

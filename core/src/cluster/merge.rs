@@ -173,11 +173,7 @@ impl<E: Clone> Cluster<E> {
         };
         self.free_groups.push(index);
         if let Some(conn) = group.conn {
-            let now = self.now;
-            if let Some(slot) = self.slot_mut(conn) {
-                slot.tickets = slot.tickets.saturating_sub(1);
-                slot.idle_since = now;
-            }
+            self.release(conn);
         }
         for i in 0..group.len() {
             let (_, _, ticket, generation) = group.who[i];

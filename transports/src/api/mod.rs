@@ -425,12 +425,24 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        let req = Request::Incr {
-            key: key.as_ref(),
-            delta,
-            noreply: false,
-        };
-        number(run(self, req)?)
+        self.incr_with(key, delta, false)
+    }
+
+    /// [`incr`](Memcache::incr) with a noreply choice (pymemcache's
+    /// `incr(key, value, noreply)`): with `noreply` nothing is awaited and
+    /// the result is `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`incr`](Memcache::incr) (with `noreply`, only errors of sending).
+    fn incr_with(&self, key: impl AsRef<[u8]>, delta: u64, noreply: bool) -> Result<Option<u64>>
+    where
+        Self: Sized,
+    {
+        number(run(
+            self,
+            results::arith(true, key.as_ref(), delta, noreply),
+        )?)
     }
 
     /// Subtracts `delta` from the number at `key` (floored at 0 by the
@@ -443,12 +455,23 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        let req = Request::Decr {
-            key: key.as_ref(),
-            delta,
-            noreply: false,
-        };
-        number(run(self, req)?)
+        self.decr_with(key, delta, false)
+    }
+
+    /// [`decr`](Memcache::decr) with a noreply choice: with `noreply`
+    /// nothing is awaited and the result is `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`incr_with`](Memcache::incr_with).
+    fn decr_with(&self, key: impl AsRef<[u8]>, delta: u64, noreply: bool) -> Result<Option<u64>>
+    where
+        Self: Sized,
+    {
+        number(run(
+            self,
+            results::arith(false, key.as_ref(), delta, noreply),
+        )?)
     }
 
     /// Returns the server's statistics, typed (`args` picks a section such
@@ -457,10 +480,12 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad argument; the server's error (`ERROR` for an unknown section);
-    /// a connection error.
+    /// a connection error. Under `ignore_exc`, the server's and connection
+    /// errors give empty stats instead (as pymemcache's `{}`).
     fn stats(&self, args: &[&str]) -> Result<Stats> {
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-        results::stats_of(run(self, Request::Stats { args: &args })?)
+        let stats = run(self, Request::Stats { args: &args }).and_then(results::stats_of);
+        results::unless_ignored(self.command_options(), stats, Stats::default)
     }
 
     /// Returns the server's version string.
@@ -496,10 +521,12 @@ pub trait Memcache {
     ///
     /// # Errors
     ///
-    /// The server's error; a connection error.
+    /// The server's error; a connection error. Under `ignore_exc`, those
+    /// give `true` instead (as pymemcache).
     fn cache_memlimit(&self, megabytes: u64) -> Result<bool> {
         let noreply = false;
-        boolean(run(self, Request::CacheMemlimit { megabytes, noreply })?)
+        let set = run(self, Request::CacheMemlimit { megabytes, noreply }).and_then(boolean);
+        results::unless_ignored(self.command_options(), set, || true)
     }
 
     /// Sends `quit`; the server closes the connection (the next call

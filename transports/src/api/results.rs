@@ -254,6 +254,36 @@ pub(crate) fn number(outcome: Outcome) -> Result<Option<u64>> {
     }
 }
 
+/// The request of `incr` (`up`) or `decr`.
+pub(crate) fn arith(up: bool, key: &[u8], delta: u64, noreply: bool) -> Request<'_> {
+    if up {
+        Request::Incr {
+            key,
+            delta,
+            noreply,
+        }
+    } else {
+        Request::Decr {
+            key,
+            delta,
+            noreply,
+        }
+    }
+}
+
+/// `result`, or `fallback()` for an error under `ignore_exc` (never for
+/// bad input): pymemcache's `{}` from `stats`, `True` from `cache_memlimit`.
+pub(crate) fn unless_ignored<T>(
+    o: CommandOptions<'_>,
+    result: Result<T>,
+    fallback: impl FnOnce() -> T,
+) -> Result<T> {
+    match result {
+        Err(e) if o.ignore_exc && e.kind() != ErrorKind::IllegalInput => Ok(fallback()),
+        other => other,
+    }
+}
+
 /// `stats`' result.
 pub(crate) fn stats_of(outcome: Outcome) -> Result<Stats> {
     match outcome {

@@ -418,13 +418,23 @@ pub trait AsyncMemcache: Sync {
         key: impl AsRef<[u8]> + Send,
         delta: u64,
     ) -> impl Future<Output = Result<Option<u64>>> + Send {
+        self.incr_with(key, delta, false)
+    }
+
+    /// [`incr`](Self::incr) with a noreply choice: with `noreply` nothing
+    /// is awaited and the result is `Ok(None)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`incr`](Self::incr) (with `noreply`, only errors of sending).
+    fn incr_with(
+        &self,
+        key: impl AsRef<[u8]> + Send,
+        delta: u64,
+        noreply: bool,
+    ) -> impl Future<Output = Result<Option<u64>>> + Send {
         async move {
-            let key = key.as_ref();
-            let request = Request::Incr {
-                key,
-                delta,
-                noreply: false,
-            };
+            let request = results::arith(true, key.as_ref(), delta, noreply);
             number(glue::run(self, request).await?)
         }
     }
@@ -440,13 +450,22 @@ pub trait AsyncMemcache: Sync {
         key: impl AsRef<[u8]> + Send,
         delta: u64,
     ) -> impl Future<Output = Result<Option<u64>>> + Send {
+        self.decr_with(key, delta, false)
+    }
+
+    /// [`decr`](Self::decr) with a noreply choice (`Ok(None)` with it).
+    ///
+    /// # Errors
+    ///
+    /// As [`incr_with`](Self::incr_with).
+    fn decr_with(
+        &self,
+        key: impl AsRef<[u8]> + Send,
+        delta: u64,
+        noreply: bool,
+    ) -> impl Future<Output = Result<Option<u64>>> + Send {
         async move {
-            let key = key.as_ref();
-            let request = Request::Decr {
-                key,
-                delta,
-                noreply: false,
-            };
+            let request = results::arith(false, key.as_ref(), delta, noreply);
             number(glue::run(self, request).await?)
         }
     }
@@ -455,11 +474,14 @@ pub trait AsyncMemcache: Sync {
     ///
     /// # Errors
     ///
-    /// The server's error or a connection error.
+    /// The server's error or a connection error (empty stats instead under
+    /// `ignore_exc`, as pymemcache).
     fn stats<'a>(&'a self, args: &'a [&'a str]) -> impl Future<Output = Result<Stats>> + Send + 'a {
         async move {
             let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
-            results::stats_of(glue::run(self, Request::Stats { args: &args }).await?)
+            let stats = glue::run(self, Request::Stats { args: &args }).await;
+            let stats = stats.and_then(results::stats_of);
+            results::unless_ignored(self.command_options(), stats, Stats::default)
         }
     }
 
@@ -508,14 +530,15 @@ pub trait AsyncMemcache: Sync {
     ///
     /// # Errors
     ///
-    /// As [`stats`](Self::stats).
+    /// As [`stats`](Self::stats) (`true` instead under `ignore_exc`).
     fn cache_memlimit(&self, megabytes: u64) -> impl Future<Output = Result<bool>> + Send {
         async move {
             let request = Request::CacheMemlimit {
                 megabytes,
                 noreply: false,
             };
-            boolean(glue::run(self, request).await?)
+            let set = glue::run(self, request).await.and_then(boolean);
+            results::unless_ignored(self.command_options(), set, || true)
         }
     }
 

@@ -132,6 +132,16 @@ impl Driver {
         Ok(self.finish(ticket))
     }
 
+    /// Runs a batch of meta requests on one server, whatever its keys.
+    pub(crate) fn execute_meta_on(
+        &self,
+        server: NodeId,
+        requests: &[MetaRequest<'_>],
+    ) -> Result<Outcomes> {
+        let ticket = self.submit(|c, now| c.submit_meta_to(now, server, requests))?;
+        Ok(self.finish(ticket))
+    }
+
     /// Submits, waiting for a free connection as long as `wait` allows.
     fn submit(
         &self,
@@ -276,6 +286,14 @@ impl Driver {
     pub(crate) fn close_idle(&self) {
         let mut st = self.lock();
         st.cluster.close_idle_connections();
+        st.handle_events();
+    }
+
+    /// Closes every connection: the free ones now, the busy ones when
+    /// their call gives them back.
+    pub(crate) fn close_all(&self) {
+        let mut st = self.lock();
+        st.cluster.close_all_connections();
         st.handle_events();
     }
 }

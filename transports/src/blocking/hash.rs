@@ -238,6 +238,11 @@ impl HashClient {
 }
 
 impl HashClient {
+    /// The driver, for views of this client in sibling modules.
+    pub(super) fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
     /// Returns the client's options.
     #[must_use]
     pub fn options(&self) -> &ClientOptions {

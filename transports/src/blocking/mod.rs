@@ -1,20 +1,24 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
 mod client;
+mod discovery;
 mod driver;
 mod hash;
 mod options;
 mod pool;
+mod server_key;
 mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 
 pub use client::{Client, ClientBuilder};
+pub use discovery::{DiscoveryClient, DiscoveryClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
 pub use options::{ClientOptions, Keepalive};
 pub use pool::{PoolOptions, PooledClient};
 #[cfg(feature = "tls")]
 pub use rustls;
+pub use server_key::ServerKeyed;
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsConfigBuilder};

@@ -135,10 +135,11 @@ impl PooledClient {
         st.cluster.connection_count(NodeId(0)) - st.cluster.idle_count(NodeId(0))
     }
 
-    /// Closes every free connection (busy ones close when given back
-    /// broken, or stay pooled).
+    /// Closes every connection (pymemcache's `close`): the free ones now,
+    /// the busy ones as soon as their call gives them back. Later calls
+    /// open new connections.
     pub fn close(&self) {
-        self.driver.close_idle();
+        self.driver.close_all();
     }
 }
 

@@ -182,3 +182,39 @@ fn submit_on_pins_a_batch_to_one_connection() {
         Err(Refusal::Invalid(crate::Error::UnexpectedClose))
     );
 }
+
+#[test]
+fn close_all_closes_free_connections_now_and_busy_ones_when_done() {
+    let config = ClusterConfig {
+        spread: true,
+        ..ClusterConfig::default().max_connections(2).depth(1)
+    };
+    let mut net = Net::new(1, config, 26);
+    let first = net.submit(&[GET]);
+    net.drive();
+    assert!(net.done.contains_key(&first));
+    let busy_ticket = net.submit(&[GET]);
+    let busy = net.cluster.conns_of(busy_ticket)[0];
+    let server = net.cluster.server_of(busy).unwrap();
+    let free = net.cluster.open_connection(net.now, server).unwrap();
+    assert_eq!(net.cluster.connection_count(server), 2);
+    net.cluster.close_all_connections();
+    // The free one is gone at once; the busy one finishes its request.
+    assert_eq!(net.cluster.connection_count(server), 1);
+    assert_eq!(net.cluster.server_of(free), None);
+    assert!(net.cluster.server_of(busy).is_some());
+    net.drive();
+    assert!(net.done.contains_key(&busy_ticket));
+    assert!(matches!(
+        net.done[&busy_ticket][0],
+        Some(Ok(Reply::Values(_)))
+    ));
+    // Given back, it closed instead of staying free.
+    assert_eq!(net.cluster.connection_count(server), 0);
+    assert_eq!(net.cluster.server_of(busy), None);
+    // Later requests open a new connection.
+    let again = net.submit(&[GET]);
+    net.drive();
+    assert!(net.done.contains_key(&again));
+    assert_eq!(net.cluster.connection_count(server), 1);
+}
