@@ -36,7 +36,7 @@ pub use api::{CommandOptions, Memcache, StoreOptions};
 pub use async_api::{AsyncMemcache, AsyncMetaCommands};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
-    PoolOptions, PooledClient,
+    PoolOptions, PooledClient, PooledClientBuilder,
 };
 #[cfg(feature = "tls")]
 pub use blocking::{TlsConfig, TlsConfigBuilder};

@@ -5,6 +5,7 @@ mod driver;
 mod hash;
 mod options;
 mod pool;
+mod setters;
 mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
@@ -13,7 +14,7 @@ pub use client::{Client, ClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
 pub use options::{ClientOptions, Keepalive};
-pub use pool::{PoolOptions, PooledClient};
+pub use pool::{PoolOptions, PooledClient, PooledClientBuilder};
 #[cfg(feature = "tls")]
 pub use rustls;
 #[cfg(feature = "tls")]

@@ -32,8 +32,15 @@ impl Default for Keepalive {
     }
 }
 
-/// Every option of a client. Build it with [`ClientOptions::default`] and
-/// the `with_*` methods, or through [`ClientBuilder`](super::ClientBuilder).
+/// Every option of a client: set its public fields over
+/// [`ClientOptions::default`] (`ClientOptions { timeout: None,
+/// ..ClientOptions::default() }`), or use the setters of the same names on
+/// [`ClientBuilder`](super::ClientBuilder),
+/// [`PooledClientBuilder`](super::PooledClientBuilder) and
+/// [`HashClientBuilder`](super::HashClientBuilder). Every client refuses
+/// bad options (a key prefix that is not a valid key, a keepalive with a
+/// zero setting) when it is built, except the infallible
+/// [`Client::with_options`](super::Client::with_options).
 ///
 /// Defaults are pymemcache's, except `no_delay`, which is on (pymemcache's
 /// own best-practice advice), and `max_item_size`, which pymemcache lacks.
