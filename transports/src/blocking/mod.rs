@@ -13,7 +13,7 @@ pub(crate) mod tls;
 pub use client::{Client, ClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
-pub use options::{ClientOptions, Keepalive};
+pub use options::{ClientOptions, Keepalive, DEFAULT_TIMEOUT};
 pub use pool::{PoolOptions, PooledClient, PooledClientBuilder};
 #[cfg(feature = "tls")]
 pub use rustls;
