@@ -17,6 +17,7 @@ use memcrab_core::router::NodeId;
 use memcrab_core::{Millis, Request};
 use smallvec::SmallVec;
 
+use super::affinity::Affinity;
 use super::options::ClientOptions;
 use super::socket::Stream;
 use crate::address::ServerAddr;
@@ -68,6 +69,8 @@ pub(crate) struct Driver {
     freed: Condvar,
     pub(crate) opts: ClientOptions,
     wait: Wait,
+    /// Read-your-writes: each thread's unanswered noreply connection.
+    affinity: Affinity,
 }
 
 impl Driver {
@@ -86,6 +89,7 @@ impl Driver {
             freed: Condvar::new(),
             opts,
             wait,
+            affinity: Affinity::new(),
         }
     }
 
@@ -102,8 +106,13 @@ impl Driver {
         let checked = self.lock().cluster.validate(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, |r| request_bytes(r)) {
-            match self.submit(|c, now| c.submit_checked(now, piece)) {
-                Ok(ticket) => out.extend(self.finish(ticket)),
+            let pin = self.affinity.pending();
+            let submitted = self.submit(|c, now| match pinned(c, pin) {
+                Some(conn) => c.submit_on(now, conn, piece.requests()),
+                None => c.submit_checked(now, piece),
+            });
+            match submitted {
+                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
@@ -117,8 +126,13 @@ impl Driver {
         let checked = self.lock().cluster.validate_meta(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, meta_bytes) {
-            match self.submit(|c, now| c.submit_meta_checked(now, piece)) {
-                Ok(ticket) => out.extend(self.finish(ticket)),
+            let pin = self.affinity.pending();
+            let submitted = self.submit(|c, now| match pinned(c, pin) {
+                Some(conn) => c.submit_meta_on(now, conn, piece.requests()),
+                None => c.submit_meta_checked(now, piece),
+            });
+            match submitted {
+                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
                 Err(e) if out.is_empty() => return Err(e),
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
             }
@@ -165,18 +179,39 @@ impl Driver {
         }
     }
 
+    /// [`finish`](Self::finish), then remembers for this thread the
+    /// connection of a noreply write the batch sent (see [`Affinity`]), or
+    /// forgets it once a batch got every reply.
+    fn finish_pinning(&self, ticket: Ticket) -> Outcomes {
+        let (out, conn) = self.finish_on(ticket);
+        let unanswered = out.iter().any(Option::is_none);
+        self.affinity.set(conn.filter(|_| unanswered));
+        out
+    }
+
     /// Drives `ticket`'s connections until it is done; returns its results.
     fn finish(&self, ticket: Ticket) -> Outcomes {
+        self.finish_on(ticket).0
+    }
+
+    /// [`finish`](Self::finish), also returning the connection the ticket
+    /// ran on when it ran on exactly one.
+    fn finish_on(&self, ticket: Ticket) -> (Outcomes, Option<ConnId>) {
         let mut st = self.lock();
+        let mut one = None;
         loop {
             st.handle_events();
             if st.cluster.is_done(ticket) {
                 let out = st.take(ticket);
                 drop(st);
                 self.freed.notify_all();
-                return out;
+                return (out, one);
             }
             let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
+            one = match conns[..] {
+                [c] => Some(c),
+                _ => None,
+            };
             conns.retain(|c| st.cluster.server_of(*c).is_some());
             st = self.step(st, &conns);
         }
@@ -368,6 +403,15 @@ impl Sock {
             }
         }
     }
+}
+
+/// The connection a batch must go on for read-your-writes: the thread's
+/// pending one, while it is open and the cluster has one server (with
+/// several, the batch's keys may belong elsewhere).
+fn pinned(cluster: &Cluster<Error>, pin: Option<ConnId>) -> Option<ConnId> {
+    let conn = pin?;
+    let one_server = cluster.servers().nth(1).is_none();
+    (one_server && cluster.server_of(conn).is_some() && cluster.is_connected(conn)).then_some(conn)
 }
 
 fn is_timeout(e: &io::Error) -> bool {

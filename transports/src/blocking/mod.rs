@@ -1,5 +1,6 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
+mod affinity;
 mod client;
 mod driver;
 mod hash;

@@ -48,6 +48,11 @@ impl Default for PoolOptions {
 /// `pool_idle_timeout`. `PooledClient` is `Send + Sync`: share it with an
 /// `Arc` or by reference across threads.
 ///
+/// A thread reads its own writes, also with the default noreply: after a
+/// batch that sent a noreply write, the thread's next batch goes on the
+/// same connection (waiting for it if another thread holds it), so
+/// memcached serves it after the write.
+///
 /// # Example
 ///
 /// ```no_run
