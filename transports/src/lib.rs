@@ -9,6 +9,16 @@
 //! [`tokio::Client`] is an async client for any number of tasks, with
 //! automatic pipelining and get merging; every async client implements
 //! [`AsyncMemcache`].
+//!
+//! With the `tracing` feature, the blocking clients and the tokio client
+//! emit a `memcrab.command` span (target `memcrab`, level INFO) per
+//! command batch, with fields `command` (the first request's name),
+//! `server` (comma-separated server names, where known), `keys`,
+//! `outcome` (`ok`, `partial` or `error`), `error` (the first error's kind)
+//! and `latency_us`; the blocking drivers also emit `connected` (DEBUG),
+//! `connect failed` (WARN), `node dead` (WARN) and `node revived` (INFO)
+//! events with a `server` field. Without the feature none of it is
+//! compiled in.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -30,6 +40,7 @@ pub mod mock;
 mod retrying;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod trace;
 
 pub use address::{ServerAddr, ToServerAddr};
 pub use api::{CommandOptions, Memcache, StoreOptions};

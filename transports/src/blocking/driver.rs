@@ -22,6 +22,7 @@ use super::options::ClientOptions;
 use super::socket::Stream;
 use crate::address::ServerAddr;
 use crate::error::{Error, Result};
+use crate::trace::{self, CallSpan, HealthWatch};
 
 /// The outcome of one request of a batch: `None` for a request that
 /// awaited no reply and was sent, else its reply or error.
@@ -51,6 +52,8 @@ pub(crate) struct State {
     pub(crate) addrs: Vec<Option<ServerAddr>>,
     /// Per connection index: its socket, unless a call holds it.
     socks: Vec<Option<Sock>>,
+    /// Node health as last traced.
+    health: HealthWatch,
 }
 
 /// How long a call waits for a free connection.
@@ -85,6 +88,7 @@ impl Driver {
                 cluster,
                 addrs,
                 socks: Vec::new(),
+                health: HealthWatch::default(),
             }),
             freed: Condvar::new(),
             opts,
@@ -101,13 +105,20 @@ impl Driver {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs a batch of classic requests.
+    /// Runs a batch of classic requests (one tracing span).
     pub(crate) fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        let span = CallSpan::new();
+        let out = span.in_scope(|| self.execute_classic(requests, &span));
+        span.finish(&out);
+        out
+    }
+
+    fn execute_classic(&self, requests: &[Request<'_>], span: &CallSpan) -> Result<Outcomes> {
         let checked = self.lock().cluster.validate(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, |r| request_bytes(r)) {
             let pin = self.affinity.pending();
-            let submitted = self.submit(|c, now| match pinned(c, pin) {
+            let submitted = self.submit(span, |c, now| match pinned(c, pin) {
                 Some(conn) => c.submit_on(now, conn, piece.requests()),
                 None => c.submit_checked(now, piece),
             });
@@ -121,13 +132,20 @@ impl Driver {
         Ok(out)
     }
 
-    /// Runs a batch of meta requests.
+    /// Runs a batch of meta requests (one tracing span).
     pub(crate) fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        let span = CallSpan::new();
+        let out = span.in_scope(|| self.execute_meta_in(requests, &span));
+        span.finish(&out);
+        out
+    }
+
+    fn execute_meta_in(&self, requests: &[MetaRequest<'_>], span: &CallSpan) -> Result<Outcomes> {
         let checked = self.lock().cluster.validate_meta(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, meta_bytes) {
             let pin = self.affinity.pending();
-            let submitted = self.submit(|c, now| match pinned(c, pin) {
+            let submitted = self.submit(span, |c, now| match pinned(c, pin) {
                 Some(conn) => c.submit_meta_on(now, conn, piece.requests()),
                 None => c.submit_meta_checked(now, piece),
             });
@@ -142,21 +160,32 @@ impl Driver {
 
     /// Runs a batch on one server, whatever its keys.
     pub(crate) fn execute_on(&self, server: NodeId, requests: &[Request<'_>]) -> Result<Outcomes> {
-        let ticket = self.submit(|c, now| c.submit_to(now, server, requests))?;
-        Ok(self.finish(ticket))
+        let span = CallSpan::new();
+        let out = span.in_scope(|| {
+            let ticket = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
+            Ok(self.finish(ticket))
+        });
+        span.finish(&out);
+        out
     }
 
     /// Submits, waiting for a free connection as long as `wait` allows.
     fn submit(
         &self,
+        span: &CallSpan,
         mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
     ) -> Result<Ticket> {
         let started = Instant::now();
         let mut st = self.lock();
         loop {
             let now = self.now();
-            match submit(&mut st.cluster, now) {
-                Ok(t) => return Ok(t),
+            let submitted = submit(&mut st.cluster, now);
+            st.check_health();
+            match submitted {
+                Ok(t) => {
+                    span.submitted(&st.cluster, t);
+                    return Ok(t);
+                }
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
                 Err(Refusal::Busy) => {}
             }
@@ -268,6 +297,12 @@ impl Driver {
                 st.cluster.handle_failure(now, c, err);
             }
         }
+        {
+            let State {
+                cluster, health, ..
+            } = &mut *st;
+            health.check(cluster);
+        }
         if live && st.cluster.server_of(c).is_some() {
             if let Some(slot) = st.socks.get_mut(c.index()) {
                 *slot = Some(sock);
@@ -288,8 +323,12 @@ impl Driver {
             None => Err(Error::NoServers),
         };
         let mut st = self.lock();
+        let name = addr
+            .as_ref()
+            .map_or_else(|| "unknown server".into(), ToString::to_string);
         match result {
             Ok(stream) => {
+                trace::connected(&name);
                 if st.socks.len() <= conn.index() {
                     st.socks.resize_with(conn.index() + 1, || None);
                 }
@@ -300,8 +339,13 @@ impl Driver {
                 st.cluster.handle_connected(conn);
             }
             Err(e) => {
+                trace::connect_failed(&name, &e);
                 let now = self.now();
                 st.cluster.handle_failure(now, conn, e);
+                let State {
+                    cluster, health, ..
+                } = &mut *st;
+                health.check(cluster);
             }
         }
         st
@@ -316,6 +360,11 @@ impl Driver {
 }
 
 impl State {
+    /// Traces node health changes (a no-op without feature `tracing`).
+    fn check_health(&mut self) {
+        self.health.check(&self.cluster);
+    }
+
     /// Closes the sockets the cluster forgot.
     fn handle_events(&mut self) {
         while let Some(ev) = self.cluster.poll_event() {
