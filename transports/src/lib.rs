@@ -18,7 +18,9 @@
 //! and `latency_us`; the blocking drivers also emit `connected` (DEBUG),
 //! `connect failed` (WARN), `node dead` (WARN) and `node revived` (INFO)
 //! events with a `server` field. Without the feature none of it is
-//! compiled in.
+//! compiled in. With the `metrics` feature, every client reports
+//! requests, hits, misses, errors and latencies through the `metrics`
+//! facade (see [`metrics`](crate::metrics)).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -33,6 +35,8 @@ mod fault;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "mio")]
 pub mod mio;
 #[cfg(feature = "mock")]

@@ -1,5 +1,5 @@
-//! Tracing (cargo feature `tracing`): a span per command batch, events
-//! for connects, connect failures and node health changes.
+//! Observability of commands: tracing (cargo feature `tracing`) and
+//! metrics (cargo feature `metrics`).
 //!
 //! Each batch a driver runs is one `memcrab.command` span (level INFO)
 //! with fields `command` (the first request's name: `get`, `set`, `mg`,
@@ -8,9 +8,10 @@
 //! `partial`: some requests failed, or `error`), `error` (the first error's
 //! kind) and `latency_us`. Connects are DEBUG events, connect failures
 //! WARN, a node leaving the ring (`node dead`) WARN and coming back
-//! (`node revived`) INFO, all with target `memcrab`.
+//! (`node revived`) INFO, all with target `memcrab`. The metrics are
+//! described in [`crate::metrics`](super::metrics).
 //!
-//! Without the feature every item here is an empty inline function and
+//! Without either feature every item here is an empty inline function and
 //! [`CallSpan`] is a zero-sized type: nothing is recorded or computed.
 
 use memcrab_core::cluster::{Cluster, Ticket};
@@ -18,55 +19,72 @@ use memcrab_core::cluster::{Cluster, Ticket};
 use crate::blocking::Outcomes;
 use crate::error::{Error, Result};
 
-/// The span of one command batch.
+/// The span (and metrics) of one command batch.
 #[derive(Debug)]
 pub(crate) struct CallSpan {
-    #[cfg(feature = "tracing")]
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
     on: Option<On>,
 }
 
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "metrics"))]
 #[derive(Debug)]
 struct On {
+    #[cfg(feature = "tracing")]
     span: tracing::Span,
     started: std::time::Instant,
     seen: std::sync::Mutex<Seen>,
 }
 
 /// What the batch's pieces showed so far.
-#[cfg(feature = "tracing")]
+#[cfg(any(feature = "tracing", feature = "metrics"))]
 #[derive(Debug, Default)]
-struct Seen {
-    described: bool,
-    keys: usize,
+pub(crate) struct Seen {
+    /// The first request's command name ("" before submission).
+    pub(crate) command: &'static str,
+    /// Keys named by the batch.
+    pub(crate) keys: usize,
+    /// The servers its requests went to.
+    nodes: smallvec::SmallVec<[memcrab_core::router::NodeId; 4]>,
+    /// Their names, comma-separated (built only when needed).
     servers: String,
+    /// The batch's metric handles.
+    #[cfg(feature = "metrics")]
+    pub(crate) metrics: Option<std::sync::Arc<crate::metrics::Handles>>,
 }
 
 impl CallSpan {
-    /// Opens the span (when a subscriber wants it).
+    /// Opens the span (when a subscriber wants it, or metrics are on).
     #[inline]
     pub(crate) fn new() -> CallSpan {
-        #[cfg(feature = "tracing")]
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
         {
-            use tracing::field::Empty;
-            let span = tracing::info_span!(
-                target: "memcrab",
-                "memcrab.command",
-                command = Empty,
-                server = Empty,
-                keys = Empty,
-                outcome = Empty,
-                error = Empty,
-                latency_us = Empty,
-            );
-            let on = (!span.is_disabled()).then(|| On {
+            #[cfg(feature = "tracing")]
+            let span = {
+                use tracing::field::Empty;
+                tracing::info_span!(
+                    target: "memcrab",
+                    "memcrab.command",
+                    command = Empty,
+                    server = Empty,
+                    keys = Empty,
+                    outcome = Empty,
+                    error = Empty,
+                    latency_us = Empty,
+                )
+            };
+            #[cfg(all(feature = "tracing", not(feature = "metrics")))]
+            let wanted = !span.is_disabled();
+            #[cfg(feature = "metrics")]
+            let wanted = true;
+            let on = wanted.then(|| On {
+                #[cfg(feature = "tracing")]
                 span,
                 started: std::time::Instant::now(),
                 seen: std::sync::Mutex::default(),
             });
             CallSpan { on }
         }
-        #[cfg(not(feature = "tracing"))]
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
         CallSpan {}
     }
 
@@ -74,7 +92,7 @@ impl CallSpan {
     /// the servers of its connections.
     #[inline]
     pub(crate) fn submitted(&self, cluster: &Cluster<Error>, ticket: Ticket) {
-        #[cfg(feature = "tracing")]
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
         if let Some(on) = &self.on {
             let mut seen = on
                 .seen
@@ -82,32 +100,54 @@ impl CallSpan {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let seen = &mut *seen;
             if let Some((command, keys)) = cluster.describe(ticket) {
-                if !seen.described {
+                if seen.command.is_empty() {
+                    seen.command = command;
+                    #[cfg(feature = "tracing")]
                     on.span.record("command", command);
-                    seen.described = true;
                 }
                 seen.keys += keys;
+                #[cfg(feature = "tracing")]
                 on.span.record("keys", seen.keys);
             }
-            let servers = &mut seen.servers;
-            let before = servers.len();
+            let before = seen.nodes.len();
             for &conn in cluster.conns_of(ticket) {
-                let Some(name) = cluster.server_of(conn).and_then(|s| cluster.server_name(s))
-                else {
-                    continue;
-                };
-                if !servers.split(',').any(|n| n == name) {
-                    if !servers.is_empty() {
-                        servers.push(',');
+                if let Some(node) = cluster.server_of(conn) {
+                    if !seen.nodes.contains(&node) {
+                        seen.nodes.push(node);
                     }
-                    servers.push_str(name);
                 }
             }
-            if servers.len() != before {
-                on.span.record("server", servers.as_str());
+            if seen.nodes.len() == before && before > 0 {
+                return;
+            }
+            #[cfg(feature = "tracing")]
+            let traced = !on.span.is_disabled();
+            #[cfg(not(feature = "tracing"))]
+            let traced = false;
+            let name = |n| cluster.server_name(n).unwrap_or("?");
+            if traced || seen.nodes.len() > 1 {
+                seen.servers.clear();
+                for (i, &n) in seen.nodes.iter().enumerate() {
+                    if i > 0 {
+                        seen.servers.push(',');
+                    }
+                    seen.servers.push_str(name(n));
+                }
+            }
+            #[cfg(feature = "tracing")]
+            if traced {
+                on.span.record("server", seen.servers.as_str());
+            }
+            #[cfg(feature = "metrics")]
+            {
+                let server = match seen.nodes[..] {
+                    [one] => name(one),
+                    _ => seen.servers.as_str(),
+                };
+                seen.metrics = Some(crate::metrics::handles(seen.command, server));
             }
         }
-        #[cfg(not(feature = "tracing"))]
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
         let _ = (cluster, ticket);
     }
 
@@ -141,33 +181,44 @@ impl CallSpan {
         f
     }
 
-    /// Records the batch's outcome and latency; the span closes when it
-    /// is dropped.
+    /// Records the batch's outcome and latency (and its metrics); the span
+    /// closes when it is dropped.
     #[inline]
     pub(crate) fn finish(&self, out: &Result<Outcomes>) {
-        #[cfg(feature = "tracing")]
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
         if let Some(on) = &self.on {
-            let first_error = match out {
-                Err(e) => Some((e.kind(), "error")),
-                Ok(outs) => outs
-                    .iter()
-                    .find_map(|o| match o {
-                        Some(Err(e)) => Some(e.kind()),
-                        _ => None,
-                    })
-                    .map(|k| (k, "partial")),
-            };
-            match first_error {
-                None => on.span.record("outcome", "ok"),
-                Some((kind, outcome)) => {
-                    on.span.record("error", tracing::field::debug(kind));
-                    on.span.record("outcome", outcome)
-                }
-            };
-            let us = u64::try_from(on.started.elapsed().as_micros()).unwrap_or(u64::MAX);
-            on.span.record("latency_us", us);
+            let latency = on.started.elapsed();
+            let seen = on
+                .seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            #[cfg(feature = "metrics")]
+            crate::metrics::record(&seen, out, latency);
+            #[cfg(feature = "tracing")]
+            {
+                let first_error = match out {
+                    Err(e) => Some((e.kind(), "error")),
+                    Ok(outs) => outs
+                        .iter()
+                        .find_map(|o| match o {
+                            Some(Err(e)) => Some(e.kind()),
+                            _ => None,
+                        })
+                        .map(|k| (k, "partial")),
+                };
+                match first_error {
+                    None => on.span.record("outcome", "ok"),
+                    Some((kind, outcome)) => {
+                        on.span.record("error", tracing::field::debug(kind));
+                        on.span.record("outcome", outcome)
+                    }
+                };
+                let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                on.span.record("latency_us", us);
+            }
+            drop(seen);
         }
-        #[cfg(not(feature = "tracing"))]
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
         let _ = out;
     }
 }
