@@ -20,7 +20,7 @@
 //! events with a `server` field. Without the feature none of it is
 //! compiled in. With the `metrics` feature, every client reports
 //! requests, hits, misses, errors and latencies through the `metrics`
-//! facade (see [`metrics`](crate::metrics)).
+//! facade (see the `metrics` module).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,4 +1,4 @@
-//! Metrics (cargo feature `metrics`), through the [`metrics`](::metrics)
+//! Metrics (cargo feature `metrics`), through the [`metrics`]
 //! facade: install any recorder (a Prometheus exporter, …) and every
 //! client reports, per command batch:
 //!

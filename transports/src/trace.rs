@@ -9,7 +9,7 @@
 //! kind) and `latency_us`. Connects are DEBUG events, connect failures
 //! WARN, a node leaving the ring (`node dead`) WARN and coming back
 //! (`node revived`) INFO, all with target `memcrab`. The metrics are
-//! described in [`crate::metrics`](super::metrics).
+//! described in the `metrics` module.
 //!
 //! Without either feature every item here is an empty inline function and
 //! [`CallSpan`] is a zero-sized type: nothing is recorded or computed.
