@@ -172,3 +172,32 @@ fn bad_key_prefix_is_refused_at_build_everywhere() {
         .build()
         .is_ok());
 }
+
+/// The mio engine and driver refuse a bad key prefix when built too.
+#[cfg(feature = "mio")]
+#[test]
+fn mio_refuses_a_bad_key_prefix_at_build() {
+    use memcrab::core::KeyPolicy;
+    use memcrab::mio::{Driver, DriverOptions, Engine};
+
+    let bad = DriverOptions {
+        key_policy: KeyPolicy::new().with_prefix("has space"),
+        ..DriverOptions::default()
+    };
+    let engine = Engine::builder()
+        .server("127.0.0.1:11211")
+        .options(bad.clone())
+        .build();
+    assert!(matches!(engine, Err(Error::Config(_))));
+    let poll = mio::Poll::new().unwrap();
+    let driver = Driver::new(poll.registry(), bad);
+    assert_eq!(
+        driver.map(drop).unwrap_err().kind(),
+        std::io::ErrorKind::InvalidInput
+    );
+    let good = DriverOptions {
+        key_policy: KeyPolicy::new().with_prefix("ok:"),
+        ..DriverOptions::default()
+    };
+    assert!(Driver::new(poll.registry(), good).is_ok());
+}
