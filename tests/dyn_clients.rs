@@ -47,12 +47,7 @@ fn every_client_kind_is_a_box_dyn_memcache() {
         (
             "PooledClient",
             Box::new(
-                PooledClient::with_options(
-                    a.parse().unwrap(),
-                    opts.clone(),
-                    PoolOptions::default(),
-                )
-                .unwrap(),
+                PooledClient::with_options(&*a, opts.clone(), PoolOptions::default()).unwrap(),
             ),
         ),
         (

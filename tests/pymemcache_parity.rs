@@ -130,7 +130,7 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
         .timeout(Duration::from_secs(20))
         .current_options()
         .clone();
-    let addr = server.addr_string().parse().unwrap();
+    let addr: memcrab::ServerAddr = server.addr_string().parse().unwrap();
     let pool = PooledClient::with_options(
         addr,
         opts,

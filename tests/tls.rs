@@ -297,7 +297,7 @@ fn pool_and_hash_client_over_tls() {
     let b = TlsMemcached::start(&issued, None);
 
     let pool = PooledClient::with_options(
-        a.addr().parse().unwrap(),
+        a.addr(),
         options(tls(&ca)),
         PoolOptions {
             max_pool_size: 4,
@@ -353,12 +353,9 @@ fn a_wrong_ca_fails_with_a_clear_error() {
     assert!(e.to_string().contains("UnknownIssuer"), "{e}");
     assert!(!c.is_connected());
     // The pool and the hash client report the same error.
-    let pool = PooledClient::with_options(
-        server.addr().parse().unwrap(),
-        options(tls(&other)),
-        PoolOptions::default(),
-    )
-    .unwrap();
+    let pool =
+        PooledClient::with_options(server.addr(), options(tls(&other)), PoolOptions::default())
+            .unwrap();
     assert_tls_error(&pool.get("k").unwrap_err(), &server.addr(), "UnknownIssuer");
     let hash = HashClient::builder([server.addr()])
         .options(options(tls(&other)))

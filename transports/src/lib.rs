@@ -9,6 +9,18 @@
 //! [`tokio::Client`] is an async client for any number of tasks, with
 //! automatic pipelining and get merging; every async client implements
 //! [`AsyncMemcache`].
+//!
+//! With the `tracing` feature, the blocking clients and the tokio client
+//! emit a `memcrab.command` span (target `memcrab`, level INFO) per
+//! command batch, with fields `command` (the first request's name),
+//! `server` (comma-separated server names, where known), `keys`,
+//! `outcome` (`ok`, `partial` or `error`), `error` (the first error's kind)
+//! and `latency_us`; the blocking drivers also emit `connected` (DEBUG),
+//! `connect failed` (WARN), `node dead` (WARN) and `node revived` (INFO)
+//! events with a `server` field. Without the feature none of it is
+//! compiled in. With the `metrics` feature, every client reports
+//! requests, hits, misses, errors and latencies through the `metrics`
+//! facade (see the `metrics` module).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -23,6 +35,8 @@ mod fault;
 #[cfg(feature = "json")]
 mod json;
 mod meta_api;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "mio")]
 pub mod mio;
 #[cfg(feature = "mock")]
@@ -30,13 +44,14 @@ pub mod mock;
 mod retrying;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+mod trace;
 
 pub use address::{ServerAddr, ToServerAddr};
 pub use api::{CommandOptions, Memcache, StoreOptions};
 pub use async_api::{AsyncMemcache, AsyncMetaCommands};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
-    PoolOptions, PooledClient,
+    PoolOptions, PooledClient, PooledClientBuilder,
 };
 pub use blocking::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 #[cfg(feature = "tls")]

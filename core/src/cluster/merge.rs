@@ -78,6 +78,8 @@ impl<E: Clone> Cluster<E> {
         slot.waiting = 1;
         t.slots.push(slot);
         t.waiting = 1;
+        t.command = "get";
+        t.keys = 1;
         if self.merging.len() <= node.0 {
             self.merging.resize_with(node.0 + 1, Merged::default);
         }

@@ -191,6 +191,13 @@ impl<E: Clone> Cluster<E> {
         self.submit_batch(now, Some(server), requests)
     }
 
+    /// Returns a live ticket's first command name (`get`, `set`, `mg`, …)
+    /// and how many keys its batch names, for tracing and metrics.
+    #[must_use]
+    pub fn describe(&self, ticket: Ticket) -> Option<(&'static str, usize)> {
+        self.ticket(ticket).map(|t| (t.command, t.keys))
+    }
+
     fn submit_batch<'a, W: Wire<'a>>(
         &mut self,
         now: Millis,
@@ -290,6 +297,8 @@ impl<E: Clone> Cluster<E> {
         let index = ticket.index as usize;
         {
             let t = &mut self.tickets[index];
+            t.command = requests.first().map_or("", Wire::name);
+            t.keys = requests.iter().map(|r| r.keys().count()).sum();
             for r in requests {
                 t.slots.push(Slot::new(r.meaning()));
             }

@@ -57,6 +57,10 @@ pub(super) struct TicketState<E> {
     /// The caller gave up: drop the results when they come.
     pub(super) forgotten: bool,
     pub(super) live: bool,
+    /// The first request's command name and the batch's key count (for
+    /// a driver's tracing and metrics).
+    pub(super) command: &'static str,
+    pub(super) keys: usize,
 }
 
 impl<E> TicketState<E> {
@@ -68,6 +72,8 @@ impl<E> TicketState<E> {
             conns: SmallVec::new(),
             forgotten: false,
             live: false,
+            command: "",
+            keys: 0,
         }
     }
 

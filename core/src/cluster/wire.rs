@@ -21,9 +21,22 @@ pub(super) enum Keys<'a> {
     Local,
 }
 
+impl Keys<'_> {
+    /// How many keys: one, the get's, or none.
+    pub(super) fn count(&self) -> usize {
+        match self {
+            Keys::One(_) => 1,
+            Keys::Many(keys) => keys.len(),
+            Keys::All | Keys::Local => 0,
+        }
+    }
+}
+
 /// A request the cluster can route and encode.
 pub(super) trait Wire<'a>: Copy {
     fn keys(&self) -> Keys<'a>;
+    /// The command's name on the wire (`get`, `set`, `mg`, …).
+    fn name(&self) -> &'static str;
     fn meaning(&self) -> Meaning;
     /// The key of a plain single-key `get`, which may be merged with
     /// others bound for the same server.
@@ -51,6 +64,10 @@ impl<'a> Wire<'a> for Request<'a> {
             Request::Get { keys, .. } => Keys::Many(keys),
             _ => Keys::All,
         }
+    }
+
+    fn name(&self) -> &'static str {
+        crate::connection::command_name(self)
     }
 
     fn meaning(&self) -> Meaning {
@@ -103,6 +120,17 @@ impl<'a> Wire<'a> for MetaRequest<'a> {
             MetaRequest::Arithmetic(a) => Keys::One(a.key),
             MetaRequest::Debug { key } => Keys::One(key),
             MetaRequest::Noop => Keys::Local,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            MetaRequest::Get(_) => "mg",
+            MetaRequest::Set(_) => "ms",
+            MetaRequest::Delete(_) => "md",
+            MetaRequest::Arithmetic(_) => "ma",
+            MetaRequest::Debug { .. } => "me",
+            MetaRequest::Noop => "mn",
         }
     }
 

@@ -577,7 +577,7 @@ impl Connection {
     }
 }
 
-fn command_name(request: &Request<'_>) -> &'static str {
+pub(crate) fn command_name(request: &Request<'_>) -> &'static str {
     match request {
         Request::Store { command, .. } => command.name(),
         Request::Get { command, .. } => command.name(),

@@ -1,17 +1,12 @@
 //! `Client`: one server, one lazily opened socket.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use bytes::Bytes;
 use memcrab_core::cluster::Cluster;
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::router::NodeId;
-use memcrab_core::serde::Serde;
-use memcrab_core::{Protocol, Request};
+use memcrab_core::Request;
 
 use super::driver::{Driver, Outcomes, Wait};
-use super::options::{ClientOptions, Keepalive};
+use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
 use crate::api::Memcache;
 use crate::error::{Error, Result};
@@ -80,6 +75,10 @@ impl Client {
     }
 
     /// Creates a client for an already parsed address and options.
+    ///
+    /// This form cannot fail, so it does not check `opts`: a bad
+    /// `key_prefix` here fails each call instead. [`Client::builder`]
+    /// (with [`ClientBuilder::options`]) refuses it at build.
     #[must_use]
     pub fn with_options(addr: ServerAddr, opts: ClientOptions) -> Client {
         let cluster = Cluster::new(opts.cluster_config(), [addr.pymemcache_name().as_str()]);
@@ -138,102 +137,9 @@ pub struct ClientBuilder {
     opts: ClientOptions,
 }
 
+super::setters::client_option_setters!(ClientBuilder);
+
 impl ClientBuilder {
-    /// Sets the connect timeout (default: block).
-    pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.opts.connect_timeout = Some(t);
-        self
-    }
-
-    /// Sets the timeout for each call's reply (default: block).
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.opts.timeout = Some(t);
-        self
-    }
-
-    /// Sets `TCP_NODELAY` (default on).
-    pub fn no_delay(mut self, on: bool) -> Self {
-        self.opts.no_delay = on;
-        self
-    }
-
-    /// Turns on TCP keepalive with these settings.
-    pub fn socket_keepalive(mut self, ka: Keepalive) -> Self {
-        self.opts.keepalive = Some(ka);
-        self
-    }
-
-    /// Sets the prefix prepended to every key.
-    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
-        self.opts.key_prefix = prefix.into();
-        self
-    }
-
-    /// Sets the noreply default of the storage commands (default true).
-    pub fn default_noreply(mut self, on: bool) -> Self {
-        self.opts.default_noreply = on;
-        self
-    }
-
-    /// Allows non-ASCII keys.
-    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
-        self.opts.allow_unicode_keys = on;
-        self
-    }
-
-    /// Turns errors of the get family into misses.
-    pub fn ignore_exc(mut self, on: bool) -> Self {
-        self.opts.ignore_exc = on;
-        self
-    }
-
-    /// Sets the serde (default [`RawSerde`](memcrab_core::serde::RawSerde)).
-    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
-        self.opts.serde = Arc::new(serde);
-        self
-    }
-
-    /// Sets the largest value sent or accepted (default 1 MiB + 512).
-    pub fn max_item_size(mut self, bytes: usize) -> Self {
-        self.opts.max_item_size = bytes;
-        self
-    }
-
-    /// Sets where the time comes from (see [`ClientOptions::clock`]).
-    pub fn clock(mut self, clock: impl crate::Clock + 'static) -> Self {
-        self.opts.clock = Arc::new(clock);
-        self
-    }
-
-    /// Sets the protocol that carries the commands: [`Protocol::Text`]
-    /// (default) or [`Protocol::Meta`] (memcached 1.6+; noreply failures
-    /// are reported instead of lost).
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.opts.protocol = protocol;
-        self
-    }
-
-    /// Speaks TLS with `config` (cargo feature `tls`): certificates are
-    /// verified against its roots, for the server's host name unless the
-    /// config names another (see [`TlsConfig`](super::TlsConfig)).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: super::TlsConfig) -> Self {
-        self.opts.tls = Some(config);
-        self
-    }
-
-    /// Replaces all options at once.
-    pub fn options(mut self, opts: ClientOptions) -> Self {
-        self.opts = opts;
-        self
-    }
-
-    /// Returns the options set so far.
-    #[must_use]
-    pub fn current_options(&self) -> &ClientOptions {
-        &self.opts
-    }
-
     /// Builds the client (no I/O happens here).
     ///
     /// # Errors

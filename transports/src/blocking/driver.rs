@@ -17,10 +17,12 @@ use memcrab_core::router::NodeId;
 use memcrab_core::{Millis, Request};
 use smallvec::SmallVec;
 
+use super::affinity::Affinity;
 use super::options::ClientOptions;
 use super::socket::Stream;
 use crate::address::ServerAddr;
 use crate::error::{Error, Result};
+use crate::trace::{self, CallSpan, HealthWatch};
 
 /// The outcome of one request of a batch: `None` for a request that
 /// awaited no reply and was sent, else its reply or error.
@@ -50,6 +52,8 @@ pub(crate) struct State {
     pub(crate) addrs: Vec<Option<ServerAddr>>,
     /// Per connection index: its socket, unless a call holds it.
     socks: Vec<Option<Sock>>,
+    /// Node health as last traced.
+    health: HealthWatch,
 }
 
 /// How long a call waits for a free connection.
@@ -68,6 +72,8 @@ pub(crate) struct Driver {
     freed: Condvar,
     pub(crate) opts: ClientOptions,
     wait: Wait,
+    /// Read-your-writes: each thread's unanswered noreply connection.
+    affinity: Affinity,
 }
 
 impl Driver {
@@ -82,10 +88,12 @@ impl Driver {
                 cluster,
                 addrs,
                 socks: Vec::new(),
+                health: HealthWatch::default(),
             }),
             freed: Condvar::new(),
             opts,
             wait,
+            affinity: Affinity::new(),
         }
     }
 
@@ -97,13 +105,25 @@ impl Driver {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs a batch of classic requests.
+    /// Runs a batch of classic requests (one tracing span).
     pub(crate) fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
+        let span = CallSpan::new();
+        let out = span.in_scope(|| self.execute_classic(requests, &span));
+        span.finish(&out);
+        out
+    }
+
+    fn execute_classic(&self, requests: &[Request<'_>], span: &CallSpan) -> Result<Outcomes> {
         let checked = self.lock().cluster.validate(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, |r| request_bytes(r)) {
-            match self.submit(|c, now| c.submit_checked(now, piece)) {
-                Ok(ticket) => out.extend(self.finish(ticket)),
+            let pin = self.affinity.pending();
+            let submitted = self.submit(span, |c, now| match pinned(c, pin) {
+                Some(conn) => c.submit_on(now, conn, piece.requests()),
+                None => c.submit_checked(now, piece),
+            });
+            match submitted {
+                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
@@ -112,13 +132,25 @@ impl Driver {
         Ok(out)
     }
 
-    /// Runs a batch of meta requests.
+    /// Runs a batch of meta requests (one tracing span).
     pub(crate) fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
+        let span = CallSpan::new();
+        let out = span.in_scope(|| self.execute_meta_in(requests, &span));
+        span.finish(&out);
+        out
+    }
+
+    fn execute_meta_in(&self, requests: &[MetaRequest<'_>], span: &CallSpan) -> Result<Outcomes> {
         let checked = self.lock().cluster.validate_meta(requests)?;
         let mut out = Outcomes::with_capacity(requests.len());
         for piece in pieces(checked, meta_bytes) {
-            match self.submit(|c, now| c.submit_meta_checked(now, piece)) {
-                Ok(ticket) => out.extend(self.finish(ticket)),
+            let pin = self.affinity.pending();
+            let submitted = self.submit(span, |c, now| match pinned(c, pin) {
+                Some(conn) => c.submit_meta_on(now, conn, piece.requests()),
+                None => c.submit_meta_checked(now, piece),
+            });
+            match submitted {
+                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
                 Err(e) if out.is_empty() => return Err(e),
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
             }
@@ -128,8 +160,13 @@ impl Driver {
 
     /// Runs a batch on one server, whatever its keys.
     pub(crate) fn execute_on(&self, server: NodeId, requests: &[Request<'_>]) -> Result<Outcomes> {
-        let ticket = self.submit(|c, now| c.submit_to(now, server, requests))?;
-        Ok(self.finish(ticket))
+        let span = CallSpan::new();
+        let out = span.in_scope(|| {
+            let ticket = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
+            Ok(self.finish(ticket))
+        });
+        span.finish(&out);
+        out
     }
 
     /// Runs a batch of meta requests on one server, whatever its keys.
@@ -138,21 +175,32 @@ impl Driver {
         server: NodeId,
         requests: &[MetaRequest<'_>],
     ) -> Result<Outcomes> {
-        let ticket = self.submit(|c, now| c.submit_meta_to(now, server, requests))?;
-        Ok(self.finish(ticket))
+        let span = CallSpan::new();
+        let out = span.in_scope(|| {
+            let ticket = self.submit(&span, |c, now| c.submit_meta_to(now, server, requests))?;
+            Ok(self.finish(ticket))
+        });
+        span.finish(&out);
+        out
     }
 
     /// Submits, waiting for a free connection as long as `wait` allows.
     fn submit(
         &self,
+        span: &CallSpan,
         mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
     ) -> Result<Ticket> {
         let started = Instant::now();
         let mut st = self.lock();
         loop {
             let now = self.now();
-            match submit(&mut st.cluster, now) {
-                Ok(t) => return Ok(t),
+            let submitted = submit(&mut st.cluster, now);
+            st.check_health();
+            match submitted {
+                Ok(t) => {
+                    span.submitted(&st.cluster, t);
+                    return Ok(t);
+                }
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
                 Err(Refusal::Busy) => {}
             }
@@ -175,18 +223,39 @@ impl Driver {
         }
     }
 
+    /// [`finish`](Self::finish), then remembers for this thread the
+    /// connection of a noreply write the batch sent (see [`Affinity`]), or
+    /// forgets it once a batch got every reply.
+    fn finish_pinning(&self, ticket: Ticket) -> Outcomes {
+        let (out, conn) = self.finish_on(ticket);
+        let unanswered = out.iter().any(Option::is_none);
+        self.affinity.set(conn.filter(|_| unanswered));
+        out
+    }
+
     /// Drives `ticket`'s connections until it is done; returns its results.
     fn finish(&self, ticket: Ticket) -> Outcomes {
+        self.finish_on(ticket).0
+    }
+
+    /// [`finish`](Self::finish), also returning the connection the ticket
+    /// ran on when it ran on exactly one.
+    fn finish_on(&self, ticket: Ticket) -> (Outcomes, Option<ConnId>) {
         let mut st = self.lock();
+        let mut one = None;
         loop {
             st.handle_events();
             if st.cluster.is_done(ticket) {
                 let out = st.take(ticket);
                 drop(st);
                 self.freed.notify_all();
-                return out;
+                return (out, one);
             }
             let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
+            one = match conns[..] {
+                [c] => Some(c),
+                _ => None,
+            };
             conns.retain(|c| st.cluster.server_of(*c).is_some());
             st = self.step(st, &conns);
         }
@@ -243,6 +312,12 @@ impl Driver {
                 st.cluster.handle_failure(now, c, err);
             }
         }
+        {
+            let State {
+                cluster, health, ..
+            } = &mut *st;
+            health.check(cluster);
+        }
         if live && st.cluster.server_of(c).is_some() {
             if let Some(slot) = st.socks.get_mut(c.index()) {
                 *slot = Some(sock);
@@ -263,8 +338,12 @@ impl Driver {
             None => Err(Error::NoServers),
         };
         let mut st = self.lock();
+        let name = addr
+            .as_ref()
+            .map_or_else(|| "unknown server".into(), ToString::to_string);
         match result {
             Ok(stream) => {
+                trace::connected(&name);
                 if st.socks.len() <= conn.index() {
                     st.socks.resize_with(conn.index() + 1, || None);
                 }
@@ -275,8 +354,13 @@ impl Driver {
                 st.cluster.handle_connected(conn);
             }
             Err(e) => {
+                trace::connect_failed(&name, &e);
                 let now = self.now();
                 st.cluster.handle_failure(now, conn, e);
+                let State {
+                    cluster, health, ..
+                } = &mut *st;
+                health.check(cluster);
             }
         }
         st
@@ -299,6 +383,11 @@ impl Driver {
 }
 
 impl State {
+    /// Traces node health changes (a no-op without feature `tracing`).
+    fn check_health(&mut self) {
+        self.health.check(&self.cluster);
+    }
+
     /// Closes the sockets the cluster forgot.
     fn handle_events(&mut self) {
         while let Some(ev) = self.cluster.poll_event() {
@@ -386,6 +475,15 @@ impl Sock {
             }
         }
     }
+}
+
+/// The connection a batch must go on for read-your-writes: the thread's
+/// pending one, while it is open and the cluster has one server (with
+/// several, the batch's keys may belong elsewhere).
+fn pinned(cluster: &Cluster<Error>, pin: Option<ConnId>) -> Option<ConnId> {
+    let conn = pin?;
+    let one_server = cluster.servers().nth(1).is_none();
+    (one_server && cluster.server_of(conn).is_some() && cluster.is_connected(conn)).then_some(conn)
 }
 
 fn is_timeout(e: &io::Error) -> bool {

@@ -94,12 +94,14 @@ impl HashClient {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] if an address cannot be parsed.
+    /// [`Error::Config`] if an address cannot be parsed, for a bad key
+    /// prefix, or a keepalive with a zero setting.
     pub fn with_options<I>(servers: I, opts: ClientOptions, hash: HashOptions) -> Result<HashClient>
     where
         I: IntoIterator,
         I::Item: ToServerAddr,
     {
+        opts.check()?;
         let mut config = opts.cluster_config().health(hash.health);
         config.distribution = hash.distribution;
         config.ignore_exc = opts.ignore_exc;
@@ -291,13 +293,9 @@ impl HashClient {
     }
 }
 
-impl HashClientBuilder {
-    /// Sets every server's client options.
-    pub fn options(mut self, opts: ClientOptions) -> Self {
-        self.opts = opts;
-        self
-    }
+super::setters::client_option_setters!(HashClientBuilder);
 
+impl HashClientBuilder {
     /// Sets how keys are spread.
     pub fn distribution(mut self, d: Distribution) -> Self {
         self.hash.distribution = d;
@@ -322,12 +320,6 @@ impl HashClientBuilder {
         self
     }
 
-    /// Turns errors into misses (and skipped writes into `false`).
-    pub fn ignore_exc(mut self, on: bool) -> Self {
-        self.opts.ignore_exc = on;
-        self
-    }
-
     /// Gives each server a pool of connections.
     pub fn use_pooling(mut self, on: bool, pool: PoolOptions) -> Self {
         self.hash.use_pooling = on;
@@ -335,41 +327,9 @@ impl HashClientBuilder {
         self
     }
 
-    /// Connects to every server over TLS with `config` (see
-    /// [`ClientBuilder::tls`](super::ClientBuilder::tls)).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: super::TlsConfig) -> Self {
-        self.opts.tls = Some(config);
-        self
-    }
-
-    /// Sets the protocol that carries the commands to every server.
-    pub fn protocol(mut self, protocol: memcrab_core::Protocol) -> Self {
-        self.opts.protocol = protocol;
-        self
-    }
-
-    /// Sets the connect timeout of every server.
-    pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.opts.connect_timeout = Some(t);
-        self
-    }
-
-    /// Sets the reply timeout of every server.
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.opts.timeout = Some(t);
-        self
-    }
-
-    /// Sets the noreply default of the storage commands.
-    pub fn default_noreply(mut self, on: bool) -> Self {
-        self.opts.default_noreply = on;
-        self
-    }
-
-    /// Sets where the time comes from (see [`ClientOptions::clock`]).
-    pub fn clock(mut self, clock: impl crate::Clock + 'static) -> Self {
-        self.opts.clock = std::sync::Arc::new(clock);
+    /// Replaces all hash options at once.
+    pub fn hash_options(mut self, hash: HashOptions) -> Self {
+        self.hash = hash;
         self
     }
 
@@ -377,7 +337,8 @@ impl HashClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a bad address.
+    /// [`Error::Config`] for a bad address or key prefix, or a keepalive
+    /// with a zero setting.
     pub fn build(self) -> Result<HashClient> {
         let servers = self.servers.into_iter().collect::<Result<Vec<_>>>()?;
         HashClient::with_options(servers, self.opts, self.hash)

@@ -1,5 +1,6 @@
 //! The blocking std transport: [`Client`] over TCP (v4, v6) or unix sockets.
 
+mod affinity;
 mod client;
 mod discovery;
 mod driver;
@@ -7,6 +8,7 @@ mod hash;
 mod options;
 mod pool;
 mod server_key;
+mod setters;
 mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
@@ -15,8 +17,8 @@ pub use client::{Client, ClientBuilder};
 pub use discovery::{DiscoveryClient, DiscoveryClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
-pub use options::{ClientOptions, Keepalive};
-pub use pool::{PoolOptions, PooledClient};
+pub use options::{ClientOptions, Keepalive, DEFAULT_TIMEOUT};
+pub use pool::{PoolOptions, PooledClient, PooledClientBuilder};
 #[cfg(feature = "tls")]
 pub use rustls;
 pub use server_key::ServerKeyed;

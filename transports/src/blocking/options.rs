@@ -9,6 +9,9 @@ use memcrab_core::cluster::ClusterConfig;
 use memcrab_core::serde::{RawSerde, Serde};
 use memcrab_core::{KeyPolicy, Limits, Protocol};
 
+/// The default connect and call timeout (pymemcache has none).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// TCP keepalive settings (pymemcache's `KeepaliveOpts`): probes start after
 /// `idle`, repeat every `interval`, and give up after `count` probes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,16 +35,35 @@ impl Default for Keepalive {
     }
 }
 
-/// Every option of a client. Build it with [`ClientOptions::default`] and
-/// the `with_*` methods, or through [`ClientBuilder`](super::ClientBuilder).
+/// Every option of a client: set its public fields over
+/// [`ClientOptions::default`] (`ClientOptions { timeout: None,
+/// ..ClientOptions::default() }`), or use the setters of the same names on
+/// [`ClientBuilder`](super::ClientBuilder),
+/// [`PooledClientBuilder`](super::PooledClientBuilder) and
+/// [`HashClientBuilder`](super::HashClientBuilder). Every client refuses
+/// bad options (a key prefix that is not a valid key, a keepalive with a
+/// zero setting) when it is built, except the infallible
+/// [`Client::with_options`](super::Client::with_options).
 ///
-/// Defaults are pymemcache's, except `no_delay`, which is on (pymemcache's
-/// own best-practice advice), and `max_item_size`, which pymemcache lacks.
+/// Defaults are pymemcache's, except:
+///
+/// | option | memcrab | pymemcache |
+/// |---|---|---|
+/// | `connect_timeout` | 1 s | `None` (blocks) |
+/// | `timeout` | 1 s | `None` (blocks) |
+/// | `no_delay` | on | off (its best-practice advice turns it on) |
+/// | `max_item_size` | 1 MiB + 512 | none |
+///
+/// pymemcache has no timeouts by default, so a server that accepts and
+/// never answers blocks a call forever; here such a call fails with a
+/// timeout error after 1 s. Set `None` to block as pymemcache does.
 #[derive(Clone)]
 pub struct ClientOptions {
-    /// Timeout for connecting; `None` blocks (pymemcache's `connect_timeout`).
+    /// Timeout for connecting (default 1 s; pymemcache's
+    /// `connect_timeout`, whose default is none); `None` blocks.
     pub connect_timeout: Option<Duration>,
-    /// Timeout for each call's reply; `None` blocks (pymemcache's `timeout`).
+    /// Timeout for each call's reply (default 1 s; pymemcache's `timeout`,
+    /// whose default is none); `None` blocks.
     pub timeout: Option<Duration>,
     /// Set `TCP_NODELAY` (default on).
     pub no_delay: bool,
@@ -77,8 +99,8 @@ pub struct ClientOptions {
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
-            connect_timeout: None,
-            timeout: None,
+            connect_timeout: Some(DEFAULT_TIMEOUT),
+            timeout: Some(DEFAULT_TIMEOUT),
             no_delay: true,
             keepalive: None,
             key_prefix: Bytes::new(),

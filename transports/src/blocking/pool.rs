@@ -48,6 +48,11 @@ impl Default for PoolOptions {
 /// `pool_idle_timeout`. `PooledClient` is `Send + Sync`: share it with an
 /// `Arc` or by reference across threads.
 ///
+/// A thread reads its own writes, also with the default noreply: after a
+/// batch that sent a noreply write, the thread's next batch goes on the
+/// same connection (waiting for it if another thread holds it), so
+/// memcached serves it after the write.
+///
 /// # Example
 ///
 /// ```no_run
@@ -76,25 +81,44 @@ impl PooledClient {
     ///
     /// [`Error::Config`] for a bad address or a zero `max_pool_size`.
     pub fn new(server: impl ToServerAddr, pool: PoolOptions) -> Result<PooledClient> {
-        let addr = server
-            .to_server_addr()
-            .map_err(|e| Error::Config(e.to_string()))?;
-        PooledClient::with_options(addr, ClientOptions::default(), pool)
+        PooledClient::with_options(server, ClientOptions::default(), pool)
     }
 
-    /// Creates a pool for `addr` with client options `opts`.
+    /// Starts building a pool for `server`: every [`ClientBuilder`]
+    /// option, plus the pool's.
+    ///
+    /// [`ClientBuilder`]: super::ClientBuilder
+    pub fn builder(server: impl ToServerAddr) -> PooledClientBuilder {
+        PooledClientBuilder {
+            addr: server
+                .to_server_addr()
+                .map_err(|e| Error::Config(e.to_string())),
+            opts: ClientOptions::default(),
+            pool: PoolOptions::default(),
+        }
+    }
+
+    /// Creates a pool for `server` (any form [`Client::new`] takes) with
+    /// client options `opts`.
+    ///
+    /// [`Client::new`]: super::Client::new
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a zero `max_pool_size`.
+    /// [`Error::Config`] for a bad address, a zero `max_pool_size`, a bad
+    /// key prefix, or a keepalive with a zero setting.
     pub fn with_options(
-        addr: ServerAddr,
+        server: impl ToServerAddr,
         opts: ClientOptions,
         pool: PoolOptions,
     ) -> Result<PooledClient> {
+        let addr = server
+            .to_server_addr()
+            .map_err(|e| Error::Config(e.to_string()))?;
         if pool.max_pool_size == 0 {
             return Err(Error::Config("max_pool_size must be at least 1".into()));
         }
+        opts.check()?;
         let mut config = opts.cluster_config().max_connections(pool.max_pool_size);
         config.idle_timeout = pool.pool_idle_timeout;
         let cluster = Cluster::new(config, [addr.pymemcache_name().as_str()]);
@@ -162,5 +186,72 @@ impl Memcache for PooledClient {
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
         self.driver.execute_meta(requests)
+    }
+}
+
+/// Builds a [`PooledClient`]: the client options of
+/// [`ClientBuilder`](super::ClientBuilder), with pymemcache's names, and
+/// the pool's.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use memcrab_transport::{Memcache, PooledClient};
+///
+/// let pool = PooledClient::builder("127.0.0.1:11211")
+///     .max_pool_size(8)
+///     .pool_idle_timeout(Duration::from_secs(60))
+///     .key_prefix("app:")
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
+/// pool.set("k", "v")?;
+/// # Ok::<(), memcrab_transport::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct PooledClientBuilder {
+    addr: Result<ServerAddr>,
+    opts: ClientOptions,
+    pool: PoolOptions,
+}
+
+super::setters::client_option_setters!(PooledClientBuilder);
+
+impl PooledClientBuilder {
+    /// Sets the most connections open at once (default: unlimited).
+    pub fn max_pool_size(mut self, n: usize) -> Self {
+        self.pool.max_pool_size = n;
+        self
+    }
+
+    /// Closes free connections idle longer than `t` (`None`, the default:
+    /// never).
+    pub fn pool_idle_timeout(mut self, t: impl Into<Option<Duration>>) -> Self {
+        self.pool.pool_idle_timeout = t.into();
+        self
+    }
+
+    /// Sets how long a caller waits for a free connection (default 1 s;
+    /// zero fails at once).
+    pub fn wait_timeout(mut self, t: Duration) -> Self {
+        self.pool.wait_timeout = t;
+        self
+    }
+
+    /// Replaces all pool settings at once.
+    pub fn pool_options(mut self, pool: PoolOptions) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Builds the pool (no I/O happens here).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a bad address or key prefix, a zero
+    /// `max_pool_size`, or a keepalive with a zero setting.
+    pub fn build(self) -> Result<PooledClient> {
+        PooledClient::with_options(self.addr?, self.opts, self.pool)
     }
 }

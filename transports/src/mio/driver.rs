@@ -97,9 +97,12 @@ impl Driver {
     ///
     /// # Errors
     ///
-    /// If the registry cannot be cloned.
+    /// If the registry cannot be cloned; `InvalidInput` for a key prefix
+    /// that is not a valid key.
     pub fn new(registry: &Registry, options: DriverOptions) -> io::Result<Driver> {
         let o = &options;
+        o.check()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut config = ClusterConfig::default().depth(usize::MAX);
         config.policy = o.key_policy.clone();
         config.limits = o.limits;

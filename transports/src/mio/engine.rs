@@ -137,11 +137,13 @@ impl EngineBuilder {
     ///
     /// # Errors
     ///
-    /// A bad address, no server, or a failure to create the poll.
+    /// A bad address or key prefix, no server, or a failure to create the
+    /// poll.
     pub fn build(self) -> Result<Engine, Error> {
         if let Some(e) = self.bad_server {
             return Err(Error::Config(e));
         }
+        self.options.check().map_err(Error::Config)?;
         if self.servers.is_empty() {
             return Err(Error::Config("the engine needs at least one server".into()));
         }

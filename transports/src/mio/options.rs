@@ -64,3 +64,15 @@ impl Default for DriverOptions {
         }
     }
 }
+
+impl DriverOptions {
+    /// Refuses a key prefix that is not a valid key on its own.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let prefix = self.key_policy.prefix();
+        if prefix.is_empty() {
+            return Ok(());
+        }
+        memcrab_core::validate_key(prefix, b"", self.key_policy.unicode_keys_allowed())
+            .map_err(|e| format!("key_prefix: {e}"))
+    }
+}

@@ -131,51 +131,67 @@ impl Shared {
     }
 
     /// Submits a batch, waiting while every connection it needs is busy
-    /// (up to the call timeout), and resolves with its outcomes.
-    pub(crate) async fn run<F>(self: &Arc<Self>, count: usize, submit: F) -> Result<Outcomes>
+    /// (up to the call timeout), and resolves with its outcomes. The call
+    /// is one tracing span (feature `tracing`, see `crate::trace`).
+    pub(crate) async fn run<F>(self: &Arc<Self>, count: usize, mut submit: F) -> Result<Outcomes>
     where
         F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal> + Unpin,
     {
-        let started = self.now();
-        let mut call = Call {
-            shared: self,
-            submit,
-            ticket: None,
-            one: count == 1,
-        };
-        if let Attempt::Done(out) = (&mut call).await {
-            return out;
-        }
-        // Busy: count this call as a waiter, then try again once it is
-        // registered (a ticket completing in between is not missed).
-        self.lock().busy_waiters += 1;
-        let out = loop {
-            let notified = self.freed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let refused = match (&mut call).await {
-                Attempt::Done(out) => break out,
-                Attempt::Busy(max) => max,
-            };
-            let waited = self.now().saturating_since(started);
-            let timed_out = match self.opts.timeout {
-                None => {
-                    notified.await;
-                    false
-                }
-                Some(limit) if waited >= limit => true,
-                Some(limit) => tokio::time::timeout(limit - waited, notified)
-                    .await
-                    .is_err(),
-            };
-            if timed_out {
-                break Err(Error::PoolExhausted {
-                    max_size: refused,
-                    waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
-                });
+        let span = crate::trace::CallSpan::new();
+        let traced = |c: &mut Cluster<Error>, now: Millis| {
+            let submitted = submit(c, now);
+            if let Ok(t) = &submitted {
+                span.submitted(c, *t);
             }
+            submitted
         };
-        self.lock().busy_waiters -= 1;
+        let out = span
+            .instrument(async move {
+                let submit = traced;
+                let started = self.now();
+                let mut call = Call {
+                    shared: self,
+                    submit,
+                    ticket: None,
+                    one: count == 1,
+                };
+                if let Attempt::Done(out) = (&mut call).await {
+                    return out;
+                }
+                // Busy: count this call as a waiter, then try again once it is
+                // registered (a ticket completing in between is not missed).
+                self.lock().busy_waiters += 1;
+                let out = loop {
+                    let notified = self.freed.notified();
+                    tokio::pin!(notified);
+                    notified.as_mut().enable();
+                    let refused = match (&mut call).await {
+                        Attempt::Done(out) => break out,
+                        Attempt::Busy(max) => max,
+                    };
+                    let waited = self.now().saturating_since(started);
+                    let timed_out = match self.opts.timeout {
+                        None => {
+                            notified.await;
+                            false
+                        }
+                        Some(limit) if waited >= limit => true,
+                        Some(limit) => tokio::time::timeout(limit - waited, notified)
+                            .await
+                            .is_err(),
+                    };
+                    if timed_out {
+                        break Err(Error::PoolExhausted {
+                            max_size: refused,
+                            waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                        });
+                    }
+                };
+                self.lock().busy_waiters -= 1;
+                out
+            })
+            .await;
+        span.finish(&out);
         out
     }
 }

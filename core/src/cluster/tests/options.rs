@@ -218,3 +218,22 @@ fn close_all_closes_free_connections_now_and_busy_ones_when_done() {
     assert!(net.done.contains_key(&again));
     assert_eq!(net.cluster.connection_count(server), 1);
 }
+
+#[test]
+fn describe_names_a_tickets_first_command_and_its_keys() {
+    let mut net = Net::new(2, hashed(HealthConfig::default()), 5);
+    let names = keys(6);
+    let refs: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    let get_many = Request::Get {
+        command: GetCommand::Get,
+        keys: &refs,
+    };
+    let t = net.submit(&[get_many, GET]);
+    assert_eq!(net.cluster.describe(t), Some(("get", 7)));
+    net.drive();
+    let t2 = net.submit(&[set(b"a", b"1"), GET]);
+    assert_eq!(net.cluster.describe(t2), Some(("set", 2)));
+    net.drive();
+    let t3 = net.submit(&[Request::Version]);
+    assert_eq!(net.cluster.describe(t3), Some(("version", 0)));
+}

@@ -1,0 +1,120 @@
+//! The option setters every blocking builder shares ([`ClientBuilder`],
+//! [`PooledClientBuilder`], [`HashClientBuilder`]): one list, so the
+//! builders cannot drift apart.
+//!
+//! [`ClientBuilder`]: super::ClientBuilder
+//! [`PooledClientBuilder`]: super::PooledClientBuilder
+//! [`HashClientBuilder`]: super::HashClientBuilder
+
+/// Implements the [`ClientOptions`](super::ClientOptions) setters on a
+/// builder with an `opts: ClientOptions` field.
+macro_rules! client_option_setters {
+    ($builder:ty) => {
+        impl $builder {
+            /// Sets the connect timeout (default 1 s; `None` blocks).
+            pub fn connect_timeout(mut self, t: impl Into<Option<std::time::Duration>>) -> Self {
+                self.opts.connect_timeout = t.into();
+                self
+            }
+
+            /// Sets the timeout for each call's reply (default 1 s; `None`
+            /// blocks).
+            pub fn timeout(mut self, t: impl Into<Option<std::time::Duration>>) -> Self {
+                self.opts.timeout = t.into();
+                self
+            }
+
+            /// Sets `TCP_NODELAY` (default on).
+            pub fn no_delay(mut self, on: bool) -> Self {
+                self.opts.no_delay = on;
+                self
+            }
+
+            /// Turns on TCP keepalive with these settings.
+            pub fn socket_keepalive(mut self, ka: $crate::blocking::Keepalive) -> Self {
+                self.opts.keepalive = Some(ka);
+                self
+            }
+
+            /// Sets the prefix prepended to every key (checked at build).
+            pub fn key_prefix(mut self, prefix: impl Into<bytes::Bytes>) -> Self {
+                self.opts.key_prefix = prefix.into();
+                self
+            }
+
+            /// Sets the noreply default of the storage commands (default
+            /// true).
+            pub fn default_noreply(mut self, on: bool) -> Self {
+                self.opts.default_noreply = on;
+                self
+            }
+
+            /// Allows non-ASCII keys.
+            pub fn allow_unicode_keys(mut self, on: bool) -> Self {
+                self.opts.allow_unicode_keys = on;
+                self
+            }
+
+            /// Turns errors of the get family into misses (and, on a
+            /// [`HashClient`](crate::HashClient), skipped writes into
+            /// `false`).
+            pub fn ignore_exc(mut self, on: bool) -> Self {
+                self.opts.ignore_exc = on;
+                self
+            }
+
+            /// Sets the serde (default
+            /// [`RawSerde`](memcrab_core::serde::RawSerde)).
+            pub fn serde(mut self, serde: impl memcrab_core::serde::Serde + 'static) -> Self {
+                self.opts.serde = std::sync::Arc::new(serde);
+                self
+            }
+
+            /// Sets the largest value sent or accepted (default 1 MiB + 512).
+            pub fn max_item_size(mut self, bytes: usize) -> Self {
+                self.opts.max_item_size = bytes;
+                self
+            }
+
+            /// Sets where the time comes from (see
+            /// [`ClientOptions::clock`](crate::ClientOptions::clock)).
+            pub fn clock(mut self, clock: impl $crate::Clock + 'static) -> Self {
+                self.opts.clock = std::sync::Arc::new(clock);
+                self
+            }
+
+            /// Sets the protocol that carries the commands:
+            /// [`Protocol::Text`](memcrab_core::Protocol::Text) (default) or
+            /// [`Protocol::Meta`](memcrab_core::Protocol::Meta) (memcached
+            /// 1.6+; noreply failures are reported instead of lost).
+            pub fn protocol(mut self, protocol: memcrab_core::Protocol) -> Self {
+                self.opts.protocol = protocol;
+                self
+            }
+
+            /// Speaks TLS with `config` (cargo feature `tls`): certificates
+            /// are verified against its roots, for the server's host name
+            /// unless the config names another (see
+            /// [`TlsConfig`](crate::TlsConfig)).
+            #[cfg(feature = "tls")]
+            pub fn tls(mut self, config: $crate::TlsConfig) -> Self {
+                self.opts.tls = Some(config);
+                self
+            }
+
+            /// Replaces all client options at once.
+            pub fn options(mut self, opts: $crate::ClientOptions) -> Self {
+                self.opts = opts;
+                self
+            }
+
+            /// Returns the client options set so far.
+            #[must_use]
+            pub fn current_options(&self) -> &$crate::ClientOptions {
+                &self.opts
+            }
+        }
+    };
+}
+
+pub(crate) use client_option_setters;
