@@ -210,7 +210,7 @@ impl<C: Compressor + ?Sized> Compressor for alloc::boxed::Box<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, Value, FLAG_COMPRESSED};
+    use crate::serde::{CompressedSerde, RawSerde, Serde, Value, FLAG_COMPRESSED};
     use alloc::vec;
     use bytes::Bytes;
 
@@ -282,6 +282,7 @@ mod tests {
     #[cfg(feature = "zstd")]
     mod zstd {
         use super::*;
+        use crate::serde::PickleSerde;
 
         fn zstd_serde() -> CompressedSerde<PickleSerde, Zstd> {
             CompressedSerde::new(PickleSerde::new()).with_compressor(Zstd)

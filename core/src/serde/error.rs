@@ -76,6 +76,12 @@ pub enum SerdeError {
         /// The kind of value it refused.
         kind: &'static str,
     },
+    /// A pickle protocol memcrab cannot write was asked for (see
+    /// [`PickleProtocol::new`](super::PickleProtocol::new)).
+    UnsupportedProtocol {
+        /// The protocol number asked for.
+        protocol: i32,
+    },
     /// Pickling a value failed.
     Pickle {
         /// What the pickler said.
@@ -102,7 +108,9 @@ impl SerdeError {
             | SerdeError::WrongCompressor { flags, .. }
             | SerdeError::TooLarge { flags, .. }
             | SerdeError::Custom { flags, .. } => Some(flags),
-            SerdeError::Unsupported { .. } | SerdeError::Pickle { .. } => None,
+            SerdeError::Unsupported { .. }
+            | SerdeError::UnsupportedProtocol { .. }
+            | SerdeError::Pickle { .. } => None,
         }
     }
 }
@@ -141,6 +149,11 @@ impl fmt::Display for SerdeError {
             SerdeError::Unsupported { serde, kind } => {
                 write!(f, "{serde} cannot store a {kind}")
             }
+            SerdeError::UnsupportedProtocol { protocol } => write!(
+                f,
+                "pickle protocol {protocol} cannot be written: memcrab writes protocols 2 and 3 \
+                 (and reads 0 to 5)"
+            ),
             SerdeError::Pickle { reason } => write!(f, "cannot pickle value: {reason}"),
             SerdeError::Custom { flags, message } => {
                 write!(f, "value with flags {flags}: {message}")

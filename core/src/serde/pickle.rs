@@ -4,6 +4,8 @@
 //! out-of-band buffers excepted) and writes protocols 2 and 3. Python 3 reads
 //! both; Python 2 reads only protocol 2.
 
+#[cfg(not(feature = "pickle"))]
+use super::SerdeError;
 #[cfg(feature = "pickle")]
 use alloc::string::ToString;
 #[cfg(feature = "pickle")]
@@ -36,6 +38,62 @@ pub enum PickleProtocol {
     /// Protocol 3: Python 3.0 and later; the highest serde-pickle writes.
     #[default]
     V3,
+}
+
+impl PickleProtocol {
+    /// The protocols memcrab can write, lowest first.
+    pub const WRITABLE: [PickleProtocol; 2] = [PickleProtocol::V2, PickleProtocol::V3];
+
+    /// Choose protocol `number`, as pymemcache's `pickle_version` argument
+    /// does; `-1` (Python's "highest") is [`PickleProtocol::V3`], the
+    /// highest memcrab writes.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SerdeError::UnsupportedProtocol`] for any other protocol
+    /// than 2, 3 and -1: serde-pickle writes no other. (Reading takes every
+    /// protocol, 0 to 5.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::serde::{PickleProtocol, SerdeError};
+    ///
+    /// assert_eq!(PickleProtocol::new(2), Ok(PickleProtocol::V2));
+    /// assert_eq!(PickleProtocol::new(-1), Ok(PickleProtocol::V3));
+    /// let err = PickleProtocol::new(5).unwrap_err();
+    /// assert_eq!(err, SerdeError::UnsupportedProtocol { protocol: 5 });
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "pickle protocol 5 cannot be written: memcrab writes protocols 2 and 3 (and reads 0 to 5)"
+    /// );
+    /// ```
+    pub fn new(number: i32) -> Result<PickleProtocol, SerdeError> {
+        match number {
+            2 => Ok(PickleProtocol::V2),
+            3 | -1 => Ok(PickleProtocol::V3),
+            other => Err(SerdeError::UnsupportedProtocol { protocol: other }),
+        }
+    }
+
+    /// Return the protocol's number (2 or 3), the second byte of every
+    /// pickle written with it.
+    #[must_use]
+    pub fn number(self) -> u8 {
+        match self {
+            PickleProtocol::V2 => 2,
+            PickleProtocol::V3 => 3,
+        }
+    }
+}
+
+impl TryFrom<i32> for PickleProtocol {
+    type Error = SerdeError;
+
+    /// The same as [`PickleProtocol::new`].
+    fn try_from(number: i32) -> Result<PickleProtocol, SerdeError> {
+        PickleProtocol::new(number)
+    }
 }
 
 /// Pickle `value` with `protocol`.

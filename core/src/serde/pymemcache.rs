@@ -66,6 +66,28 @@ impl PickleSerde {
         self
     }
 
+    /// Set the pickle protocol by number, as pymemcache's
+    /// `PickleSerde(pickle_version=...)`: 2, 3, or -1 for the highest
+    /// memcrab writes (3). See [`PickleProtocol::new`].
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SerdeError::UnsupportedProtocol`] for any other number,
+    /// at construction rather than at the first write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::serde::{PickleProtocol, PickleSerde, SerdeError};
+    ///
+    /// assert_eq!(PickleSerde::new().with_pickle_version(2)?.protocol(), PickleProtocol::V2);
+    /// assert!(PickleSerde::new().with_pickle_version(4).is_err());
+    /// # Ok::<(), SerdeError>(())
+    /// ```
+    pub fn with_pickle_version(self, version: i32) -> Result<PickleSerde, SerdeError> {
+        Ok(self.with_protocol(PickleProtocol::new(version)?))
+    }
+
     /// Return the pickle protocol used to write `Value::Pickled` values (feature `pickle`).
     #[must_use]
     pub fn protocol(&self) -> PickleProtocol {
@@ -186,6 +208,30 @@ mod tests {
         );
         assert_eq!(read(b"4x2", 2), Err(SerdeError::InvalidInt { flags: 2 }));
         assert_eq!(read(b"", 4), Err(SerdeError::InvalidInt { flags: 4 }));
+    }
+
+    #[test]
+    fn only_writable_protocols_are_accepted() {
+        for n in [-2, 0, 1, 4, 5, 6, i32::MAX] {
+            assert_eq!(
+                PickleSerde::new().with_pickle_version(n),
+                Err(SerdeError::UnsupportedProtocol { protocol: n })
+            );
+            assert!(PickleProtocol::try_from(n).is_err(), "{n}");
+        }
+        for (n, protocol) in [
+            (2, PickleProtocol::V2),
+            (3, PickleProtocol::V3),
+            (-1, PickleProtocol::V3),
+        ] {
+            let serde = PickleSerde::new().with_pickle_version(n).expect("writable");
+            assert_eq!(serde.protocol(), protocol);
+        }
+        let numbers: alloc::vec::Vec<u8> = PickleProtocol::WRITABLE
+            .iter()
+            .map(|p| p.number())
+            .collect();
+        assert_eq!(numbers, [2, 3]);
     }
 
     #[cfg(not(feature = "pickle"))]
