@@ -7,7 +7,7 @@ use miniz_oxide::inflate::TINFLStatus;
 use super::SerdeError;
 
 /// The flag bit, besides [`FLAG_COMPRESSED`](super::FLAG_COMPRESSED), that
-/// marks a value compressed with zstd ([`Zstd`], feature `zstd`).
+/// marks a value compressed with zstd (`Zstd`, feature `zstd`).
 ///
 /// pymemcache does not use this bit (it uses 1, 2, 4, 8 and 16). A zstd value
 /// carries both bits, so pymemcache's `CompressedSerde` fails on it (zlib
@@ -18,7 +18,7 @@ pub const FLAG_ZSTD: u32 = 1 << 5;
 ///
 /// A compressor names itself with [`flag`](Compressor::flag): the bits,
 /// besides [`FLAG_COMPRESSED`](super::FLAG_COMPRESSED), set on every value it
-/// writes. [`Zlib`] has none (pymemcache's format); [`Zstd`] has
+/// writes. [`Zlib`] has none (pymemcache's format); `Zstd` (feature `zstd`) has
 /// [`FLAG_ZSTD`]. On reading, a compressed value whose marker bits (the
 /// compressor's own and [`FLAG_ZSTD`]) differ from the compressor's flag is
 /// refused with [`SerdeError::WrongCompressor`] instead of being fed to the
