@@ -151,7 +151,7 @@ impl fmt::Display for SerdeError {
             }
             SerdeError::UnsupportedProtocol { protocol } => write!(
                 f,
-                "pickle protocol {protocol} cannot be written: memcrab writes protocols 2 and 3 \
+                "pickle protocol {protocol} cannot be written: memcrab writes protocols 2 to 5 \
                  (and reads 0 to 5)"
             ),
             SerdeError::Pickle { reason } => write!(f, "cannot pickle value: {reason}"),
