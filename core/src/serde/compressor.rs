@@ -357,6 +357,49 @@ mod tests {
             );
         }
 
+        /// Run the `zstd` command line on `input`, or `None` when it is not
+        /// installed.
+        fn zstd_cli(args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+            use std::io::Write;
+            use std::process::{Command, Stdio};
+            let mut child = match Command::new("zstd")
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+            {
+                Ok(child) => child,
+                Err(err) => {
+                    std::eprintln!("zstd not available ({err}); skipping the cross-check");
+                    return None;
+                }
+            };
+            let mut stdin = child.stdin.take().expect("piped stdin");
+            let input = input.to_vec();
+            let writer = std::thread::spawn(move || stdin.write_all(&input));
+            let output = child.wait_with_output().expect("zstd runs");
+            writer.join().expect("writer").expect("writes to zstd");
+            assert!(output.status.success(), "zstd {args:?} failed");
+            Some(output.stdout)
+        }
+
+        #[test]
+        fn the_zstd_command_line_reads_ours_and_we_read_its() {
+            let text: Vec<u8> = "memcrab ☃ zstd ".repeat(500).into_bytes();
+            let ours = Zstd.compress(&text);
+            let Some(back) = zstd_cli(&["-d", "-c", "-q"], &ours) else {
+                return;
+            };
+            assert_eq!(back, text);
+            for level in ["-1", "-19", "--ultra -22"] {
+                let mut args: Vec<&str> = level.split(' ').collect();
+                args.extend(["-c", "-q"]);
+                let theirs = zstd_cli(&args, &text).expect("zstd ran before");
+                let read = Zstd.decompress(&theirs, text.len(), 40).unwrap();
+                assert_eq!(read, text, "level {level}");
+            }
+        }
+
         #[test]
         fn stops_at_the_limit_and_reports_corrupt_frames() {
             let raw = CompressedSerde::new(RawSerde)
