@@ -1,8 +1,8 @@
-//! zlib compression around another serde, as pymemcache's `CompressedSerde`.
+//! Compression around another serde, as pymemcache's `CompressedSerde`.
 
 use bytes::Bytes;
-use miniz_oxide::inflate::TINFLStatus;
 
+use super::compressor::{Compressor, Zlib, FLAG_ZSTD};
 use super::{PickleSerde, Serde, SerdeError, Value, FLAG_COMPRESSED};
 
 /// The size above which [`CompressedSerde`] compresses, by default (pymemcache's).
@@ -18,21 +18,28 @@ pub const DEFAULT_MIN_COMPRESS_LEN: usize = 400;
 /// to store larger, compressible values.
 pub const DEFAULT_MAX_DECOMPRESSED_LEN: usize = (1 << 20) + (64 << 10);
 
-/// The zlib compression level [`CompressedSerde`] uses, by default (zlib's).
-pub const DEFAULT_LEVEL: u8 = 6;
-
-/// Compress what another serde writes with zlib (RFC 1950), as pymemcache's
-/// `CompressedSerde` does, and decompress it on the way back.
+/// Compress what another serde writes, with zlib (RFC 1950) by default as
+/// pymemcache's `CompressedSerde` does, and decompress it on the way back.
+///
+/// The algorithm is pluggable (pymemcache's `compress`/`decompress`
+/// arguments): [`Zlib`](super::Zlib) by default, byte for byte what
+/// pymemcache writes and reads; [`Zstd`](super::Compressor) with the `zstd`
+/// feature; or any [`Compressor`], set with
+/// [`with_compressor`](CompressedSerde::with_compressor).
 ///
 /// Writing: the inner serde runs first; when its output is longer than
 /// [`min_compress_len`](CompressedSerde::min_compress_len) bytes (and that
 /// setting is not 0), it is compressed and [`FLAG_COMPRESSED`] is added to its
-/// flags, unless the compressed form is longer, in which case the output is
-/// stored unchanged.
+/// flags with the compressor's own [`flag`](Compressor::flag) bits, unless
+/// the compressed form is longer, in which case the output is stored
+/// unchanged.
 ///
 /// Reading: a value with [`FLAG_COMPRESSED`] is decompressed first, then the
-/// inner serde gets the result with the flags unchanged (the compressed bit
-/// still set), which [`PickleSerde`] ignores.
+/// inner serde gets the result with the flags unchanged (the compressed bits
+/// still set), which [`PickleSerde`] ignores. A value marked as written by
+/// another compressor (its [`FLAG_ZSTD`](super::FLAG_ZSTD) or the
+/// compressor's own bits differ) is refused with
+/// [`SerdeError::WrongCompressor`].
 ///
 /// A value is never inflated past
 /// [`max_decompressed_len`](CompressedSerde::max_decompressed_len) bytes, and
@@ -52,47 +59,86 @@ pub const DEFAULT_LEVEL: u8 = 6;
 /// # Ok::<(), memcrab_core::serde::SerdeError>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CompressedSerde<S> {
+pub struct CompressedSerde<S, C = Zlib> {
     inner: S,
+    compressor: C,
     min_compress_len: usize,
     max_decompressed_len: usize,
-    level: u8,
 }
 
-impl<S> CompressedSerde<S> {
+impl<S> CompressedSerde<S, Zlib> {
     /// Create a compressing serde around `inner` with pymemcache's defaults:
-    /// values over 400 bytes are compressed, at zlib level 6.
+    /// values over 400 bytes are compressed, with zlib at level 6.
     #[must_use]
-    pub fn new(inner: S) -> CompressedSerde<S> {
+    pub fn new(inner: S) -> CompressedSerde<S, Zlib> {
         CompressedSerde {
             inner,
+            compressor: Zlib::default(),
             min_compress_len: DEFAULT_MIN_COMPRESS_LEN,
             max_decompressed_len: DEFAULT_MAX_DECOMPRESSED_LEN,
-            level: DEFAULT_LEVEL,
+        }
+    }
+
+    /// Compress at zlib `level`, from 0 (store) to 9 (smallest); 10 is
+    /// miniz's slower "uber" level, and larger values are read as 10.
+    #[must_use]
+    pub fn with_level(mut self, level: u8) -> CompressedSerde<S, Zlib> {
+        self.compressor = Zlib::new(level);
+        self
+    }
+
+    /// Return the zlib compression level.
+    #[must_use]
+    pub fn level(&self) -> u8 {
+        self.compressor.level()
+    }
+}
+
+impl<S, C> CompressedSerde<S, C> {
+    /// Compress (and decompress) with `compressor` instead, keeping the
+    /// other settings.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[cfg(feature = "zstd")] {
+    /// use memcrab_core::serde::{CompressedSerde, RawSerde, Serde, Value, Zstd, FLAG_ZSTD};
+    ///
+    /// let serde = CompressedSerde::new(RawSerde).with_compressor(Zstd);
+    /// let (data, flags) = serde.serialize(b"k", &Value::from(vec![b'a'; 500])).unwrap();
+    /// assert_eq!(flags, 8 | FLAG_ZSTD);
+    /// assert_eq!(serde.deserialize(b"k", data, flags).unwrap(), Value::from(vec![b'a'; 500]));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_compressor<D>(self, compressor: D) -> CompressedSerde<S, D> {
+        CompressedSerde {
+            inner: self.inner,
+            compressor,
+            min_compress_len: self.min_compress_len,
+            max_decompressed_len: self.max_decompressed_len,
         }
     }
 
     /// Compress only values longer than `len` bytes; 0 turns compression off
     /// (reading still decompresses).
     #[must_use]
-    pub fn with_min_compress_len(mut self, len: usize) -> CompressedSerde<S> {
+    pub fn with_min_compress_len(mut self, len: usize) -> CompressedSerde<S, C> {
         self.min_compress_len = len;
         self
     }
 
     /// Refuse to inflate a value to more than `len` bytes.
     #[must_use]
-    pub fn with_max_decompressed_len(mut self, len: usize) -> CompressedSerde<S> {
+    pub fn with_max_decompressed_len(mut self, len: usize) -> CompressedSerde<S, C> {
         self.max_decompressed_len = len;
         self
     }
 
-    /// Compress at zlib `level`, from 0 (store) to 9 (smallest); 10 is
-    /// miniz's slower "uber" level, and larger values are read as 10.
+    /// Return the compressor.
     #[must_use]
-    pub fn with_level(mut self, level: u8) -> CompressedSerde<S> {
-        self.level = level.min(10);
-        self
+    pub fn compressor(&self) -> &C {
+        &self.compressor
     }
 
     /// Return the length a value must exceed to be compressed (0: never).
@@ -105,12 +151,6 @@ impl<S> CompressedSerde<S> {
     #[must_use]
     pub fn max_decompressed_len(&self) -> usize {
         self.max_decompressed_len
-    }
-
-    /// Return the zlib compression level.
-    #[must_use]
-    pub fn level(&self) -> u8 {
-        self.level
     }
 
     /// Return the serde that runs inside the compression.
@@ -128,17 +168,17 @@ impl Default for CompressedSerde<PickleSerde> {
     }
 }
 
-impl<S: Serde> Serde for CompressedSerde<S> {
+impl<S: Serde, C: Compressor> Serde for CompressedSerde<S, C> {
     fn serialize(&self, key: &[u8], value: &Value) -> Result<(Bytes, u32), SerdeError> {
         let (data, flags) = self.inner.serialize(key, value)?;
         if self.min_compress_len == 0 || data.len() <= self.min_compress_len {
             return Ok((data, flags));
         }
-        let compressed = miniz_oxide::deflate::compress_to_vec_zlib(&data, self.level);
+        let compressed = self.compressor.compress(&data);
         if compressed.len() > data.len() {
             return Ok((data, flags));
         }
-        let flags = flags | FLAG_COMPRESSED;
+        let flags = flags | FLAG_COMPRESSED | self.compressor.flag();
         if data.len() > self.max_decompressed_len {
             return Err(SerdeError::TooLarge {
                 flags,
@@ -152,12 +192,16 @@ impl<S: Serde> Serde for CompressedSerde<S> {
         if flags & FLAG_COMPRESSED == 0 {
             return self.inner.deserialize(key, data, flags);
         }
-        let limit = self.max_decompressed_len;
-        let inflated = miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(&data, limit)
-            .map_err(|err| match err.status {
-                TINFLStatus::HasMoreOutput => SerdeError::TooLarge { flags, limit },
-                _ => SerdeError::InvalidCompressed { flags },
-            })?;
+        let own = self.compressor.flag();
+        if flags & (own | FLAG_ZSTD) != own {
+            return Err(SerdeError::WrongCompressor {
+                flags,
+                expected: self.compressor.name(),
+            });
+        }
+        let inflated = self
+            .compressor
+            .decompress(&data, self.max_decompressed_len, flags)?;
         self.inner.deserialize(key, Bytes::from(inflated), flags)
     }
 }

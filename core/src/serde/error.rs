@@ -46,10 +46,19 @@ pub enum SerdeError {
         reason: String,
     },
     /// The flags say compressed ([`FLAG_COMPRESSED`](super::FLAG_COMPRESSED))
-    /// but the bytes are not a valid zlib stream.
+    /// but the bytes are not a valid stream of the serde's compressor.
     InvalidCompressed {
         /// The flags stored with the value.
         flags: u32,
+    },
+    /// The flags say the value was compressed by another algorithm than the
+    /// serde's [`Compressor`](super::Compressor) (e.g. zstd, marked with
+    /// [`FLAG_ZSTD`](super::FLAG_ZSTD), read by a zlib serde, or the reverse).
+    WrongCompressor {
+        /// The flags stored with the value.
+        flags: u32,
+        /// The name of the compressor the serde reads with.
+        expected: &'static str,
     },
     /// The value decompresses (or, when writing, would decompress) to more
     /// than `limit` bytes, the most the serde is configured to inflate.
@@ -66,6 +75,12 @@ pub enum SerdeError {
         serde: &'static str,
         /// The kind of value it refused.
         kind: &'static str,
+    },
+    /// A pickle protocol memcrab cannot write was asked for (see
+    /// [`PickleProtocol::new`](super::PickleProtocol::new)).
+    UnsupportedProtocol {
+        /// The protocol number asked for.
+        protocol: i32,
     },
     /// Pickling a value failed.
     Pickle {
@@ -90,9 +105,12 @@ impl SerdeError {
             | SerdeError::InvalidInt { flags }
             | SerdeError::InvalidPickle { flags, .. }
             | SerdeError::InvalidCompressed { flags }
+            | SerdeError::WrongCompressor { flags, .. }
             | SerdeError::TooLarge { flags, .. }
             | SerdeError::Custom { flags, .. } => Some(flags),
-            SerdeError::Unsupported { .. } | SerdeError::Pickle { .. } => None,
+            SerdeError::Unsupported { .. }
+            | SerdeError::UnsupportedProtocol { .. }
+            | SerdeError::Pickle { .. } => None,
         }
     }
 }
@@ -114,8 +132,16 @@ impl fmt::Display for SerdeError {
                 )
             }
             SerdeError::InvalidCompressed { flags } => {
-                write!(f, "value with flags {flags} is not a valid zlib stream")
+                write!(
+                    f,
+                    "value with flags {flags} is not a valid compressed stream"
+                )
             }
+            SerdeError::WrongCompressor { flags, expected } => write!(
+                f,
+                "value with flags {flags} was compressed with another algorithm than {expected}, \
+                 the one this serde reads"
+            ),
             SerdeError::TooLarge { flags, limit } => write!(
                 f,
                 "value with flags {flags} decompresses to more than {limit} bytes"
@@ -123,6 +149,11 @@ impl fmt::Display for SerdeError {
             SerdeError::Unsupported { serde, kind } => {
                 write!(f, "{serde} cannot store a {kind}")
             }
+            SerdeError::UnsupportedProtocol { protocol } => write!(
+                f,
+                "pickle protocol {protocol} cannot be written: memcrab writes protocols 2 to 5 \
+                 (and reads 0 to 5)"
+            ),
             SerdeError::Pickle { reason } => write!(f, "cannot pickle value: {reason}"),
             SerdeError::Custom { flags, message } => {
                 write!(f, "value with flags {flags}: {message}")

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | [`RawSerde`] (the default) | no `serde` (identity) | bytes, flags 0 |
 //! | [`PickleSerde`] | `serde.pickle_serde` | bytes 0, text 16, integers 2, pickles 1 |
-//! | [`CompressedSerde`] | `serde.CompressedSerde` | zlib over another serde, +8 |
+//! | [`CompressedSerde`] | `serde.CompressedSerde` | zlib over another serde, +8 (zstd, feature `zstd`: +8+32) |
 //!
 //! Python pickles are decoded and written with the `pickle` feature (through
 //! serde-pickle); without it they pass through as raw bytes
@@ -33,6 +33,7 @@ use alloc::sync::Arc;
 use bytes::Bytes;
 
 mod compressed;
+mod compressor;
 pub(crate) mod decimal;
 mod error;
 mod flags;
@@ -43,9 +44,10 @@ mod python_tests;
 mod raw;
 mod value;
 
-pub use compressed::{
-    CompressedSerde, DEFAULT_LEVEL, DEFAULT_MAX_DECOMPRESSED_LEN, DEFAULT_MIN_COMPRESS_LEN,
-};
+pub use compressed::{CompressedSerde, DEFAULT_MAX_DECOMPRESSED_LEN, DEFAULT_MIN_COMPRESS_LEN};
+#[cfg(feature = "zstd")]
+pub use compressor::Zstd;
+pub use compressor::{Compressor, Zlib, DEFAULT_LEVEL, FLAG_ZSTD};
 pub use error::SerdeError;
 pub use flags::{FLAG_BYTES, FLAG_COMPRESSED, FLAG_INTEGER, FLAG_LONG, FLAG_PICKLE, FLAG_TEXT};
 pub use pickle::PickleProtocol;

@@ -2,8 +2,14 @@
 //!
 //! serde-pickle reads pickle protocols 0 to 5 (all that Python 3.8+ writes,
 //! out-of-band buffers excepted) and writes protocols 2 and 3. Python 3 reads
-//! both; Python 2 reads only protocol 2.
+//! both; Python 2 reads only protocol 2. memcrab also writes protocols 4 and
+//! 5 as protocol 3's opcodes under a protocol 4 or 5 header: each protocol's
+//! opcodes include all of the ones before, and frames are optional, so these
+//! are valid protocol 4 and 5 pickles (Python 3.4+ and 3.8+ read them),
+//! without frames or out-of-band buffers. Protocols 0 and 1 are not written.
 
+#[cfg(not(feature = "pickle"))]
+use super::SerdeError;
 #[cfg(feature = "pickle")]
 use alloc::string::ToString;
 #[cfg(feature = "pickle")]
@@ -36,6 +42,76 @@ pub enum PickleProtocol {
     /// Protocol 3: Python 3.0 and later; the highest serde-pickle writes.
     #[default]
     V3,
+    /// Protocol 4: Python 3.4 and later (written with protocol 3's opcodes).
+    V4,
+    /// Protocol 5: Python 3.8 and later, Python's highest (written with
+    /// protocol 3's opcodes).
+    V5,
+}
+
+impl PickleProtocol {
+    /// The protocols memcrab can write, lowest first.
+    pub const WRITABLE: [PickleProtocol; 4] = [
+        PickleProtocol::V2,
+        PickleProtocol::V3,
+        PickleProtocol::V4,
+        PickleProtocol::V5,
+    ];
+
+    /// Choose protocol `number`, as pymemcache's `pickle_version` argument
+    /// does; `-1` (Python's `HIGHEST_PROTOCOL`, pymemcache's default) is
+    /// [`PickleProtocol::V5`].
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SerdeError::UnsupportedProtocol`] for any other protocol
+    /// than 2 to 5 and -1: memcrab does not write protocols 0 and 1.
+    /// (Reading takes every protocol, 0 to 5.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::serde::{PickleProtocol, SerdeError};
+    ///
+    /// assert_eq!(PickleProtocol::new(2), Ok(PickleProtocol::V2));
+    /// assert_eq!(PickleProtocol::new(-1), Ok(PickleProtocol::V5));
+    /// let err = PickleProtocol::new(1).unwrap_err();
+    /// assert_eq!(err, SerdeError::UnsupportedProtocol { protocol: 1 });
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "pickle protocol 1 cannot be written: memcrab writes protocols 2 to 5 (and reads 0 to 5)"
+    /// );
+    /// ```
+    pub fn new(number: i32) -> Result<PickleProtocol, SerdeError> {
+        match number {
+            2 => Ok(PickleProtocol::V2),
+            3 => Ok(PickleProtocol::V3),
+            4 => Ok(PickleProtocol::V4),
+            5 | -1 => Ok(PickleProtocol::V5),
+            other => Err(SerdeError::UnsupportedProtocol { protocol: other }),
+        }
+    }
+
+    /// Return the protocol's number (2 to 5), the second byte of every
+    /// pickle written with it.
+    #[must_use]
+    pub fn number(self) -> u8 {
+        match self {
+            PickleProtocol::V2 => 2,
+            PickleProtocol::V3 => 3,
+            PickleProtocol::V4 => 4,
+            PickleProtocol::V5 => 5,
+        }
+    }
+}
+
+impl TryFrom<i32> for PickleProtocol {
+    type Error = SerdeError;
+
+    /// The same as [`PickleProtocol::new`].
+    fn try_from(number: i32) -> Result<PickleProtocol, SerdeError> {
+        PickleProtocol::new(number)
+    }
 }
 
 /// Pickle `value` with `protocol`.
@@ -46,11 +122,25 @@ pub(crate) fn dumps(
 ) -> Result<Vec<u8>, SerdeError> {
     let options = match protocol {
         PickleProtocol::V2 => serde_pickle::SerOptions::new().proto_v2(),
-        PickleProtocol::V3 => serde_pickle::SerOptions::new(),
+        PickleProtocol::V3 | PickleProtocol::V4 | PickleProtocol::V5 => {
+            serde_pickle::SerOptions::new()
+        }
     };
-    serde_pickle::value_to_vec(value, options).map_err(|err| SerdeError::Pickle {
-        reason: err.to_string(),
-    })
+    let mut pickle =
+        serde_pickle::value_to_vec(value, options).map_err(|err| SerdeError::Pickle {
+            reason: err.to_string(),
+        })?;
+    // serde-pickle starts with PROTO (0x80) and its protocol; protocols 4
+    // and 5 take every protocol-3 opcode, so only that byte changes.
+    match pickle.get_mut(..2) {
+        Some([0x80, number]) => *number = protocol.number(),
+        _ => {
+            return Err(SerdeError::Pickle {
+                reason: "serde-pickle wrote no PROTO opcode".to_string(),
+            })
+        }
+    }
+    Ok(pickle)
 }
 
 /// Unpickle `data`, stored with `flags`.

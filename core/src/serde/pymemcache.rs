@@ -66,6 +66,28 @@ impl PickleSerde {
         self
     }
 
+    /// Set the pickle protocol by number, as pymemcache's
+    /// `PickleSerde(pickle_version=...)`: 2 to 5, or -1 for Python's
+    /// highest (5). See [`PickleProtocol::new`].
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SerdeError::UnsupportedProtocol`] for any other number,
+    /// at construction rather than at the first write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use memcrab_core::serde::{PickleProtocol, PickleSerde, SerdeError};
+    ///
+    /// assert_eq!(PickleSerde::new().with_pickle_version(2)?.protocol(), PickleProtocol::V2);
+    /// assert!(PickleSerde::new().with_pickle_version(1).is_err());
+    /// # Ok::<(), SerdeError>(())
+    /// ```
+    pub fn with_pickle_version(self, version: i32) -> Result<PickleSerde, SerdeError> {
+        Ok(self.with_protocol(PickleProtocol::new(version)?))
+    }
+
     /// Return the pickle protocol used to write `Value::Pickled` values (feature `pickle`).
     #[must_use]
     pub fn protocol(&self) -> PickleProtocol {
@@ -188,6 +210,32 @@ mod tests {
         assert_eq!(read(b"", 4), Err(SerdeError::InvalidInt { flags: 4 }));
     }
 
+    #[test]
+    fn only_writable_protocols_are_accepted() {
+        for n in [-2, 0, 1, 6, i32::MAX] {
+            assert_eq!(
+                PickleSerde::new().with_pickle_version(n),
+                Err(SerdeError::UnsupportedProtocol { protocol: n })
+            );
+            assert!(PickleProtocol::try_from(n).is_err(), "{n}");
+        }
+        for (n, protocol) in [
+            (2, PickleProtocol::V2),
+            (3, PickleProtocol::V3),
+            (4, PickleProtocol::V4),
+            (5, PickleProtocol::V5),
+            (-1, PickleProtocol::V5),
+        ] {
+            let serde = PickleSerde::new().with_pickle_version(n).expect("writable");
+            assert_eq!(serde.protocol(), protocol);
+        }
+        let numbers: alloc::vec::Vec<u8> = PickleProtocol::WRITABLE
+            .iter()
+            .map(|p| p.number())
+            .collect();
+        assert_eq!(numbers, [2, 3, 4, 5]);
+    }
+
     #[cfg(not(feature = "pickle"))]
     #[test]
     fn keeps_pickles_raw_without_the_feature() {
@@ -219,6 +267,19 @@ mod tests {
             .serialize(b"k", &Value::Pickled(serde_pickle::Value::Bool(true)))
             .expect("pickles");
         assert_eq!(&data[..], b"\x80\x02\x88.");
+        for (protocol, header) in [
+            (PickleProtocol::V4, b"\x80\x04"),
+            (PickleProtocol::V5, b"\x80\x05"),
+        ] {
+            let serde = PickleSerde::new().with_protocol(protocol);
+            let value = Value::Pickled(serde_pickle::Value::List(alloc::vec![
+                serde_pickle::Value::F64(1.5),
+                serde_pickle::Value::None,
+            ]));
+            let (data, flags) = serde.serialize(b"k", &value).expect("pickles");
+            assert_eq!(&data[..2], header);
+            assert_eq!(serde.deserialize(b"k", data, flags), Ok(value));
+        }
         assert_eq!(
             read(b"\x80\x05\x88.", 1),
             Ok(Value::Pickled(serde_pickle::Value::Bool(true)))

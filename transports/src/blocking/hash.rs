@@ -56,8 +56,15 @@ impl Default for HashOptions {
 /// keys moving to the other nodes. With every node down, calls fail with
 /// [`Error::NoServers`], or answer as misses under `ignore_exc`.
 /// Commands without a key (`stats`, `version`, `flush_all`, …) go to every
-/// node; the first node's reply is returned, or the first error (see
-/// [`stats_per_server`](Self::stats_per_server) for every node's stats).
+/// live node; the first node's reply is returned, or the first error.
+///
+/// In particular [`Memcache::stats`] on a hash client answers for **one
+/// server only**: every live node is asked, but only the first node's stats
+/// are returned, not a sum or a merge. For every node's stats use
+/// [`stats_per_server`](Self::stats_per_server). (pymemcache 4.0.0's
+/// `HashClient` has no `stats` at all; its per-server stats are
+/// `{name: c.stats() for name, c in hash_client.clients.items()}`, which is
+/// what `stats_per_server` returns.)
 ///
 /// # Example
 ///
@@ -195,8 +202,15 @@ impl HashClient {
         st.addrs.get(id.0).cloned().flatten()
     }
 
-    /// Returns every server's stats (or its error), in server order
-    /// (pymemcache's `HashClient.stats`).
+    /// Returns every server's stats (or its error), in server order:
+    /// pymemcache's per-server stats, `c.stats(*args)` for each client `c`
+    /// in `HashClient.clients` (pymemcache 4.0.0's `HashClient` has no
+    /// `stats` method of its own).
+    ///
+    /// Unlike [`Memcache::stats`] on a hash client, which returns the first
+    /// server's stats only, this asks every server in the ring and keeps
+    /// each answer apart; one server's error does not hide the others'.
+    /// `args` picks a section, as for [`Memcache::stats`].
     pub fn stats_per_server(
         &self,
         args: &[&str],
@@ -252,6 +266,9 @@ impl HashClient {
     }
 }
 
+/// The commands, routed by key. Keyless commands go to every live node and
+/// return the first node's reply: [`Memcache::stats`] here is one server's
+/// stats; see [`HashClient::stats_per_server`] for every server's.
 impl Memcache for HashClient {
     fn command_options(&self) -> crate::api::CommandOptions<'_> {
         self.driver.opts.command_options()
