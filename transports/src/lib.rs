@@ -4,9 +4,9 @@
 //! blocking [`Client`] talks to one server over TCP (v4 and v6) or a unix
 //! socket; every client implements the [`Memcache`] command trait, with
 //! pymemcache's method names and results. With the `mio` feature,
-//! [`mio`] drives connections inside a user's own `mio::Poll`
+//! `mio` drives connections inside a user's own `mio::Poll`
 //! and offers a pipelined engine for throughput. With the `tokio` feature,
-//! [`tokio::Client`] is an async client for any number of tasks, with
+//! `tokio::Client` is an async client for any number of tasks, with
 //! automatic pipelining and get merging; every async client implements
 //! [`AsyncMemcache`].
 //!

@@ -29,8 +29,8 @@ pub use meta::AsyncMetaCommands;
 /// [`execute`](Self::execute) and [`execute_meta`](Self::execute_meta);
 /// every command comes from them, mapped exactly as the blocking trait
 /// maps it (one shared mapping). Every future is `Send`, so calls can be
-/// spawned on a multi-threaded runtime. [`memcrab::tokio::Client`](crate::tokio::Client)
-/// implements it.
+/// spawned on a multi-threaded runtime. `memcrab::tokio::Client` (cargo
+/// feature `tokio`) implements it.
 ///
 /// # Example
 ///

@@ -138,6 +138,7 @@ pub struct ClientBuilder {
 }
 
 super::setters::client_option_setters!(ClientBuilder);
+super::setters::clock_setter!(ClientBuilder);
 
 impl ClientBuilder {
     /// Builds the client (no I/O happens here).

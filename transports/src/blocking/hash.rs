@@ -311,6 +311,7 @@ impl HashClient {
 }
 
 super::setters::client_option_setters!(HashClientBuilder);
+super::setters::clock_setter!(HashClientBuilder);
 
 impl HashClientBuilder {
     /// Sets how keys are spread.

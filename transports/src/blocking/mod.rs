@@ -8,7 +8,7 @@ mod hash;
 mod options;
 mod pool;
 mod server_key;
-mod setters;
+pub(crate) mod setters;
 mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;

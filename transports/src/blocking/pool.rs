@@ -217,6 +217,7 @@ pub struct PooledClientBuilder {
 }
 
 super::setters::client_option_setters!(PooledClientBuilder);
+super::setters::clock_setter!(PooledClientBuilder);
 
 impl PooledClientBuilder {
     /// Sets the most connections open at once (default: unlimited).

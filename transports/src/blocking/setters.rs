@@ -1,6 +1,6 @@
-//! The option setters every blocking builder shares ([`ClientBuilder`],
-//! [`PooledClientBuilder`], [`HashClientBuilder`]): one list, so the
-//! builders cannot drift apart.
+//! The option setters every builder shares ([`ClientBuilder`],
+//! [`PooledClientBuilder`], [`HashClientBuilder`], and the tokio client's):
+//! one list, so the builders cannot drift apart.
 //!
 //! [`ClientBuilder`]: super::ClientBuilder
 //! [`PooledClientBuilder`]: super::PooledClientBuilder
@@ -76,13 +76,6 @@ macro_rules! client_option_setters {
                 self
             }
 
-            /// Sets where the time comes from (see
-            /// [`ClientOptions::clock`](crate::ClientOptions::clock)).
-            pub fn clock(mut self, clock: impl $crate::Clock + 'static) -> Self {
-                self.opts.clock = std::sync::Arc::new(clock);
-                self
-            }
-
             /// Sets the protocol that carries the commands:
             /// [`Protocol::Text`](memcrab_core::Protocol::Text) (default) or
             /// [`Protocol::Meta`](memcrab_core::Protocol::Meta) (memcached
@@ -118,3 +111,20 @@ macro_rules! client_option_setters {
 }
 
 pub(crate) use client_option_setters;
+
+/// Implements `clock` on a blocking builder (the tokio client's time is
+/// tokio's clock, so it has none).
+macro_rules! clock_setter {
+    ($builder:ty) => {
+        impl $builder {
+            /// Sets where the time comes from (see
+            /// [`ClientOptions::clock`](crate::ClientOptions::clock)).
+            pub fn clock(mut self, clock: impl $crate::Clock + 'static) -> Self {
+                self.opts.clock = std::sync::Arc::new(clock);
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use clock_setter;

@@ -3,15 +3,12 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use memcrab_core::cluster::Cluster;
 use memcrab_core::router::{Distribution, HealthConfig};
-use memcrab_core::serde::Serde;
-use memcrab_core::Protocol;
 
 use super::client::Client;
 use crate::address::{ServerAddr, ToServerAddr};
-use crate::blocking::{ClientOptions, Keepalive};
+use crate::blocking::ClientOptions;
 use crate::error::{Error, Result};
 
 /// Most single-key gets merged into one multi-key get.
@@ -92,86 +89,6 @@ impl ClientBuilder {
         for s in servers {
             self = self.server(s);
         }
-        self
-    }
-
-    /// Replaces every client option at once.
-    pub fn options(mut self, opts: ClientOptions) -> Self {
-        self.opts = opts;
-        self
-    }
-
-    /// How long connecting may take (pymemcache's `connect_timeout`).
-    pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.opts.connect_timeout = Some(t);
-        self
-    }
-
-    /// How long a call may wait for its reply (pymemcache's `timeout`);
-    /// past it the call fails with a timeout and its connection is closed.
-    pub fn timeout(mut self, t: Duration) -> Self {
-        self.opts.timeout = Some(t);
-        self
-    }
-
-    /// Sets `TCP_NODELAY` (default on).
-    pub fn no_delay(mut self, on: bool) -> Self {
-        self.opts.no_delay = on;
-        self
-    }
-
-    /// Turns TCP keepalive on.
-    pub fn socket_keepalive(mut self, ka: Keepalive) -> Self {
-        self.opts.keepalive = Some(ka);
-        self
-    }
-
-    /// Prepends `prefix` to every key on the wire.
-    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
-        self.opts.key_prefix = prefix.into();
-        self
-    }
-
-    /// The noreply default of the storage commands (default true).
-    pub fn default_noreply(mut self, on: bool) -> Self {
-        self.opts.default_noreply = on;
-        self
-    }
-
-    /// Allows keys with non-ASCII bytes.
-    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
-        self.opts.allow_unicode_keys = on;
-        self
-    }
-
-    /// Turns errors into the command's default (a miss, `false`).
-    pub fn ignore_exc(mut self, on: bool) -> Self {
-        self.opts.ignore_exc = on;
-        self
-    }
-
-    /// How values become bytes and flags, and back.
-    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
-        self.opts.serde = std::sync::Arc::new(serde);
-        self
-    }
-
-    /// The largest value sent or accepted.
-    pub fn max_item_size(mut self, bytes: usize) -> Self {
-        self.opts.max_item_size = bytes;
-        self
-    }
-
-    /// Which protocol carries the classic commands.
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.opts.protocol = protocol;
-        self
-    }
-
-    /// Speaks TLS to every server (cargo feature `tls`).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: crate::TlsConfig) -> Self {
-        self.opts.tls = Some(config);
         self
     }
 
@@ -269,3 +186,5 @@ impl ClientBuilder {
         Ok(Client::from_parts(cluster, addrs, self.opts))
     }
 }
+
+crate::blocking::setters::client_option_setters!(ClientBuilder);
