@@ -6,18 +6,7 @@ mod support;
 use support::cli;
 use support::MemcachedServer;
 
-/// The number after `"name":` in a flat JSON object.
-fn number(json: &str, name: &str) -> f64 {
-    let at = json
-        .find(&format!("\"{name}\":"))
-        .unwrap_or_else(|| panic!("no {name} in {json}"));
-    let rest = &json[at + name.len() + 3..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{name} is not a number in {json}"))
-}
+use support::cli::json_number as number;
 
 #[test]
 fn bench_json_smoke() {

@@ -8,38 +8,14 @@ mod support;
 use support::cli;
 use support::MemcachedServer;
 
-/// The number after `"name":` in a flat JSON object.
-fn number(json: &str, name: &str) -> f64 {
-    let at = json
-        .find(&format!("\"{name}\":"))
-        .unwrap_or_else(|| panic!("no {name} in {json}"));
-    let rest = &json[at + name.len() + 3..];
-    let end = rest.find([',', '}']).unwrap_or(rest.len());
-    rest[..end]
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("{name} is not a number in {json}"))
-}
+use support::cli::json_number as number;
 
 /// Runs `bench --verify --json` with `extra` against `server`; asserts a
 /// clean run: exit 0, values checked, no mismatch, no error.
 #[track_caller]
 fn clean_run(server: &MemcachedServer, extra: &[&str]) -> String {
     let addr = server.addr_string();
-    let mut args = vec!["--servers", addr.as_str(), "bench", "--verify", "--json"];
-    args.extend_from_slice(extra);
-    let run = cli::run(&args);
-    assert_eq!(run.code, 0, "{extra:?}: {run:?}");
-    assert!(
-        !run.stderr.contains("mismatch"),
-        "{extra:?}: {}",
-        run.stderr
-    );
-    let out = run.stdout_str().to_owned();
-    assert_eq!(out.lines().count(), 1, "one JSON object: {out}");
-    assert_eq!(number(&out, "mismatches"), 0.0, "{out}");
-    assert_eq!(number(&out, "errors"), 0.0, "{out}");
-    assert!(number(&out, "verified") > 0.0, "{out}");
+    let out = cli::clean_verify_run(&addr, &[], extra);
     assert!(out.contains("\"verify\":true"), "{out}");
     out
 }

@@ -202,3 +202,40 @@ pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// The number after `"name":` in a flat JSON object (`bench --json`).
+pub fn json_number(json: &str, name: &str) -> f64 {
+    let at = json
+        .find(&format!("\"{name}\":"))
+        .unwrap_or_else(|| panic!("no {name} in {json}"));
+    let rest = &json[at + name.len() + 3..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end]
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{name} is not a number in {json}"))
+}
+
+/// Runs `--servers ADDR bench <bench_args> --verify --json <extra>`;
+/// asserts a clean run (exit 0, one JSON object, values checked, no
+/// mismatch, no error) and returns its JSON.
+#[track_caller]
+pub fn clean_verify_run(addr: &str, bench_args: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["--servers", addr, "bench"];
+    args.extend_from_slice(bench_args);
+    args.extend_from_slice(&["--verify", "--json"]);
+    args.extend_from_slice(extra);
+    let run = run(&args);
+    assert_eq!(run.code, 0, "{extra:?}: {run:?}");
+    assert!(
+        !run.stderr.contains("mismatch"),
+        "{extra:?}: {}",
+        run.stderr
+    );
+    let out = run.stdout_str().to_owned();
+    assert_eq!(out.lines().count(), 1, "one JSON object: {out}");
+    assert_eq!(json_number(&out, "mismatches"), 0.0, "{out}");
+    assert_eq!(json_number(&out, "errors"), 0.0, "{out}");
+    assert!(json_number(&out, "verified") > 0.0, "{out}");
+    out
+}

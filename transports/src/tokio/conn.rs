@@ -147,8 +147,7 @@ async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
                 let mut st = shared.lock();
                 let now = shared.now();
                 if let Err(e) = written {
-                    let server = st.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
-                    let err = Error::io(&st.addr(server), e);
+                    let err = st.conn_error(conn, e);
                     st.cluster.handle_failure(now, conn, err);
                     st.pump(&shared, &mut wakes);
                     drop(st);
@@ -227,8 +226,7 @@ impl State {
                 // The writer takes over (and registers its own waker).
                 Poll::Pending => {}
                 Poll::Ready(Err(e)) => {
-                    let server = self.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
-                    let err = Error::io(&self.addr(server), e);
+                    let err = self.conn_error(conn, e);
                     self.cluster.handle_failure(now, conn, err);
                 }
             }

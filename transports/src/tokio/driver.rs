@@ -359,8 +359,7 @@ impl State {
                 std::io::ErrorKind::BrokenPipe,
                 "the connection's task ended (its tokio runtime shut down?)",
             );
-            let server = self.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
-            let err = Error::io(&self.addr(server), e);
+            let err = self.conn_error(conn, e);
             self.cluster.handle_failure(shared.now(), conn, err);
         }
     }
@@ -455,6 +454,12 @@ impl State {
 
     pub(crate) fn fault(&self, f: Fault<Error>) -> Error {
         crate::fault::error_of(f, |server| self.addr(server.0))
+    }
+
+    /// The error for an I/O failure of `conn`, naming its server.
+    pub(crate) fn conn_error(&self, conn: ConnId, e: std::io::Error) -> Error {
+        let server = self.cluster.server_of(conn).map_or(usize::MAX, |s| s.0);
+        Error::io(&self.addr(server), e)
     }
 
     pub(crate) fn addr(&self, server: usize) -> String {
