@@ -87,6 +87,39 @@ pub enum SerdeError {
         /// What the pickler said.
         reason: String,
     },
+    /// A typed read ([`FromValue`](super::FromValue)) found a value of
+    /// another kind than the type asked for, e.g. text read as a `u64`.
+    WrongType {
+        /// The key read (lossy UTF-8).
+        key: String,
+        /// What the caller's type needs.
+        expected: &'static str,
+        /// What the value was.
+        found: String,
+    },
+    /// A codec ([`Json`](super::Json), [`Pickle`](super::Pickle)) read a
+    /// value whose flags are not the codec's: it was written by something
+    /// else.
+    WrongFlags {
+        /// The key read (lossy UTF-8).
+        key: String,
+        /// The codec that refused the value.
+        codec: &'static str,
+        /// The flags the codec writes.
+        expected: u32,
+        /// The flags stored with the value.
+        found: u32,
+    },
+    /// A codec could not encode a value for `key`, or decode the value
+    /// stored under it.
+    Codec {
+        /// The key written or read (lossy UTF-8).
+        key: String,
+        /// The codec that failed.
+        codec: &'static str,
+        /// What the codec's library said.
+        reason: String,
+    },
     /// A serde outside memcrab failed; `message` says why.
     Custom {
         /// The flags involved (stored with the value, or chosen for it).
@@ -97,6 +130,18 @@ pub enum SerdeError {
 }
 
 impl SerdeError {
+    /// Return the key a typed read or a codec failed on, if the error
+    /// names one.
+    #[must_use]
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SerdeError::WrongType { key, .. }
+            | SerdeError::WrongFlags { key, .. }
+            | SerdeError::Codec { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+
     /// Return the flags the failed value had (or was to have), if any.
     #[must_use]
     pub fn flags(&self) -> Option<u32> {
@@ -108,7 +153,10 @@ impl SerdeError {
             | SerdeError::WrongCompressor { flags, .. }
             | SerdeError::TooLarge { flags, .. }
             | SerdeError::Custom { flags, .. } => Some(flags),
-            SerdeError::Unsupported { .. }
+            SerdeError::WrongFlags { found, .. } => Some(found),
+            SerdeError::WrongType { .. }
+            | SerdeError::Codec { .. }
+            | SerdeError::Unsupported { .. }
             | SerdeError::UnsupportedProtocol { .. }
             | SerdeError::Pickle { .. } => None,
         }
@@ -155,6 +203,23 @@ impl fmt::Display for SerdeError {
                  (and reads 0 to 5)"
             ),
             SerdeError::Pickle { reason } => write!(f, "cannot pickle value: {reason}"),
+            SerdeError::WrongType {
+                key,
+                expected,
+                found,
+            } => write!(f, "value of key {key:?} is {found}, not {expected}"),
+            SerdeError::WrongFlags {
+                key,
+                codec,
+                expected,
+                found,
+            } => write!(
+                f,
+                "value of key {key:?} has flags {found}, not {codec}'s flags {expected}"
+            ),
+            SerdeError::Codec { key, codec, reason } => {
+                write!(f, "{codec} value of key {key:?}: {reason}")
+            }
             SerdeError::Custom { flags, message } => {
                 write!(f, "value with flags {flags}: {message}")
             }

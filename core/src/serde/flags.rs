@@ -28,3 +28,35 @@ pub const FLAG_COMPRESSED: u32 = 1 << 3;
 
 /// Mark UTF-8 text (`FLAG_TEXT`, `1 << 4`).
 pub const FLAG_TEXT: u32 = 1 << 4;
+
+/// Mark a JSON document written by memcrab's [`Json`](super::Json) codec
+/// (`1 << 6`: clear of pymemcache's bits above and of
+/// [`FLAG_ZSTD`](super::FLAG_ZSTD), `1 << 5`).
+pub const FLAG_JSON: u32 = 1 << 6;
+
+#[cfg(test)]
+mod tests {
+    use super::super::FLAG_ZSTD;
+    use super::*;
+
+    #[test]
+    fn every_memcrab_flag_is_a_distinct_bit() {
+        let bits = [
+            FLAG_PICKLE,
+            FLAG_INTEGER,
+            FLAG_LONG,
+            FLAG_COMPRESSED,
+            FLAG_TEXT,
+            FLAG_ZSTD,
+            FLAG_JSON,
+        ];
+        let mut seen = 0u32;
+        for bit in bits {
+            assert_eq!(bit.count_ones(), 1, "flag {bit} is not one bit");
+            assert_eq!(seen & bit, 0, "flag {bit} is used twice");
+            seen |= bit;
+        }
+        assert_eq!(FLAG_BYTES, 0);
+        assert_eq!(FLAG_JSON, 64);
+    }
+}

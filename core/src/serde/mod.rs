@@ -11,6 +11,10 @@
 //! | [`PickleSerde`] | `serde.pickle_serde` | bytes 0, text 16, integers 2, pickles 1 |
 //! | [`CompressedSerde`] | `serde.CompressedSerde` | zlib over another serde, +8 (zstd, feature `zstd`: +8+32) |
 //!
+//! Typed reads and writes ([`ToValue`], [`FromValue`]) work over any serde;
+//! the codecs [`Json`] (feature `json`) and [`Pickle`] (feature `pickle`)
+//! store serde types with flags of their own ([`FLAG_JSON`], [`FLAG_PICKLE`]).
+//!
 //! Python pickles are decoded and written with the `pickle` feature (through
 //! serde-pickle); without it they pass through as raw bytes
 //! ([`Value::Pickle`]).
@@ -32,6 +36,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use bytes::Bytes;
 
+mod codec;
 mod compressed;
 mod compressor;
 pub(crate) mod decimal;
@@ -42,17 +47,22 @@ mod pymemcache;
 #[cfg(all(test, feature = "pickle"))]
 mod python_tests;
 mod raw;
+mod typed;
 mod value;
 
 pub use compressed::{CompressedSerde, DEFAULT_MAX_DECOMPRESSED_LEN, DEFAULT_MIN_COMPRESS_LEN};
 #[cfg(feature = "zstd")]
 pub use compressor::Zstd;
 pub use compressor::{Compressor, Zlib, DEFAULT_LEVEL, FLAG_ZSTD};
+pub use codec::{Json, Pickle};
 pub use error::SerdeError;
-pub use flags::{FLAG_BYTES, FLAG_COMPRESSED, FLAG_INTEGER, FLAG_LONG, FLAG_PICKLE, FLAG_TEXT};
+pub use flags::{
+    FLAG_BYTES, FLAG_COMPRESSED, FLAG_INTEGER, FLAG_JSON, FLAG_LONG, FLAG_PICKLE, FLAG_TEXT,
+};
 pub use pickle::PickleProtocol;
 pub use pymemcache::PickleSerde;
 pub use raw::RawSerde;
+pub use typed::{FromValue, ToValue};
 pub use value::Value;
 
 /// Turn values into the bytes and flags memcached stores, and back:
