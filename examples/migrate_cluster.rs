@@ -37,7 +37,7 @@ fn read_through(cache: &FallbackClient<HashClient>, key: &str) -> memcrab::Resul
     if let Some(v) = new.get(key)? {
         return Ok(Some(v));
     }
-    let value = cache.get(key)?;
+    let value = cache.get::<Value>(key)?;
     if let Some(v) = &value {
         new.add(key, v.clone())?;
     }
@@ -72,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // A multi-key read merges per key: new where present, else old.
-    let many = cache.get_many(&["user:0", "user:3", "user:9"])?;
+    let many = cache.get_many::<Value, _>(&["user:0", "user:3", "user:9"])?;
     let mut keys: Vec<_> = many.keys().collect();
     keys.sort();
     println!("get_many         -> found {keys:?}");
@@ -87,8 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Counters live where they are written: an incr reaches the new
     // cluster only, so seed it from the old value first.
-    if cache.primary().get("visits")?.is_none() {
-        if let Some(v) = cache.get("visits")? {
+    if cache.primary().get::<Value>("visits")?.is_none() {
+        if let Some(v) = cache.get::<Value>("visits")? {
             cache.add("visits", v)?;
         }
     }

@@ -22,23 +22,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("version          -> {}", client.version()?);
 
     client.set("tour:greeting", "hello, memcached")?;
-    let v = client.get("tour:greeting")?;
-    println!(
-        "set/get          -> {:?}",
-        v.as_ref().and_then(Value::as_str)
-    );
+    let v: Option<String> = client.get("tour:greeting")?;
+    println!("set/get          -> {v:?}");
 
     let stored = client.add("tour:greeting", "again")?;
     println!("add existing     -> stored = {stored}");
 
-    client.set("tour:counter", "41")?;
+    let a_minute = StoreOptions::new().expire(Duration::from_secs(60));
+    client.set_with("tour:counter", 41u64, a_minute)?;
     println!("incr             -> {:?}", client.incr("tour:counter", 1)?);
-
-    let (value, token) = client.gets("tour:greeting")?.ok_or("gets missed")?;
     println!(
-        "gets             -> {:?} with cas token {token}",
-        value.as_str()
+        "get::<u64>       -> {:?} (a counter reads back as a number)",
+        client.get::<u64>("tour:counter")?
     );
+
+    let (value, token) = client
+        .gets::<String>("tour:greeting")?
+        .ok_or("gets missed")?;
+    println!("gets             -> {value:?} with cas token {token}");
     let first = client.cas("tour:greeting", "updated", token, StoreOptions::new())?;
     let second = client.cas("tour:greeting", "stale", token, StoreOptions::new())?;
     println!("cas, cas again   -> {first:?}, {second:?}");
@@ -47,10 +48,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &[("tour:a", "1"), ("tour:b", "2"), ("tour:c", "3")],
         StoreOptions::new(),
     )?;
-    let mut many: Vec<_> = client
+    let mut many: Vec<(&str, String)> = client
         .get_many(&["tour:a", "tour:b", "tour:c", "tour:missing"])?
         .into_iter()
-        .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
         .collect();
     many.sort();
     println!("get_many         -> {many:?} (one request, misses left out)");
@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pickled.set("tour:int", 42i64)?;
     println!(
         "pickle serde     -> {:?} (flags 2, readable by pymemcache)",
-        pickled.get("tour:int")?
+        pickled.get::<Value>("tour:int")?
     );
 
     let stats = client.stats(&[])?;
@@ -76,17 +76,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.len(),
         stats.get("curr_items").map(ToString::to_string)
     );
-    client.delete_many(
-        &[
+    client.delete_many(&[
             "tour:greeting",
             "tour:counter",
             "tour:a",
             "tour:b",
             "tour:c",
             "tour:int",
-        ],
-        None,
-    )?;
+        ])?;
     println!("\ndone.");
     Ok(())
 }

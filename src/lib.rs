@@ -8,11 +8,15 @@
 //! # Example
 //!
 //! ```no_run
-//! use memcrab::{Client, Memcache};
+//! use std::time::Duration;
+//! use memcrab::{Client, Memcache, StoreOptions};
 //!
 //! let client = Client::new("localhost")?;
 //! client.set("some_key", "some_value")?;
-//! let result = client.get("some_key")?;
+//! let result: Option<String> = client.get("some_key")?;
+//! client.set_with("visits", 0u64, StoreOptions::new().expire(Duration::from_secs(3600)))?;
+//! client.incr("visits", 1)?;
+//! let visits: Option<u64> = client.get("visits")?;
 //! # Ok::<(), memcrab::Error>(())
 //! ```
 #![forbid(unsafe_code)]
@@ -20,7 +24,15 @@
 
 /// The sans-IO protocol core (`memcrab-core`).
 pub use memcrab_core as core;
-pub use memcrab_core::serde::{CompressedSerde, PickleSerde, RawSerde, Serde, SerdeError, Value};
+pub use memcrab_core::serde::{
+    CompressedSerde, FromValue, PickleSerde, RawSerde, Serde, SerdeError, ToValue, Value,
+};
+/// A serde type stored as JSON with [`FLAG_JSON`] (cargo feature `json`).
+#[cfg(feature = "json")]
+pub use memcrab_core::serde::Json;
+/// A serde type stored as a Python pickle (cargo feature `pickle`).
+#[cfg(feature = "pickle")]
+pub use memcrab_core::serde::Pickle;
 pub use memcrab_core::stats::{StatValue, Stats};
 pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
 pub use memcrab_transport::blocking;
@@ -35,8 +47,8 @@ pub use memcrab_transport::mock;
 pub use memcrab_transport::tokio;
 pub use memcrab_transport::{AsyncMemcache, AsyncMetaCommands};
 pub use memcrab_transport::{
-    Client, ClientBuilder, ClientOptions, Clock, CommandOptions, Error, ErrorKind, Keepalive,
-    ManualClock, Memcache, Result, StoreOptions, SystemClock,
+    Client, ClientBuilder, ClientOptions, Clock, CommandOptions, Error, ErrorKind, Expiry,
+    Keepalive, ManualClock, Memcache, Result, StoreOptions, SystemClock,
 };
 pub use memcrab_transport::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 pub use memcrab_transport::{

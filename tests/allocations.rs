@@ -79,13 +79,13 @@ fn allocations_per_get_hit() {
 
     let client = Client::with_options(server.addr_string().parse().unwrap(), opts());
     let client_get = per_call(|| {
-        assert!(client.get("hot").unwrap().is_some());
+        assert!(client.get::<memcrab::Value>("hot").unwrap().is_some());
     });
 
     let hash =
         HashClient::with_options([server.addr_string()], opts(), HashOptions::default()).unwrap();
     let hash_get = per_call(|| {
-        assert!(hash.get("hot").unwrap().is_some());
+        assert!(hash.get::<memcrab::Value>("hot").unwrap().is_some());
     });
 
     // A key the text protocol cannot carry goes base64-encoded.

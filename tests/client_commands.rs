@@ -7,6 +7,7 @@
 
 mod support;
 
+use std::time::UNIX_EPOCH;
 use std::collections::HashMap;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
@@ -65,7 +66,7 @@ fn set_then_get_hit_and_miss() {
     let owned_key: Vec<u8> = b"k".to_vec();
     assert_eq!(c.get(owned_key).unwrap(), Some(bytes(b"v2")));
     // Miss.
-    assert_eq!(c.get("missing").unwrap(), None);
+    assert_eq!(c.get::<Value>("missing").unwrap(), None);
     // Integers and text go out as their digits / UTF-8 with RawSerde.
     assert_eq!(c.set("n", 42).unwrap(), true);
     assert_eq!(server.raw_get(b"n"), Some(b"42".to_vec()));
@@ -82,7 +83,7 @@ fn set_with_flags_and_expire() {
     let server = MemcachedServer::start();
     let c = client(&server);
     assert!(c
-        .set_with("k", "xyz", StoreOptions::new().expire(100).flags(7))
+        .set_with("k", "xyz", StoreOptions::new().expire(Duration::from_secs(100)).flags(7))
         .unwrap());
     let item = server.raw_item(b"k").unwrap();
     assert_eq!(item.flags, 7);
@@ -104,10 +105,10 @@ fn set_with_flags_and_expire() {
 
     // A negative expiry stores an item that is already expired.
     assert!(c
-        .set_with("gone", "v", StoreOptions::new().expire(-1))
+        .set_with("gone", "v", StoreOptions::new().expire(UNIX_EPOCH))
         .unwrap());
     assert_eq!(server.raw_get(b"gone"), None);
-    assert_eq!(c.get("gone").unwrap(), None);
+    assert_eq!(c.get::<Value>("gone").unwrap(), None);
 }
 
 #[test]
@@ -161,7 +162,7 @@ fn cas_stored_exists_not_found() {
     let server = MemcachedServer::start();
     let c = client(&server);
     assert!(c.set("k", "v1").unwrap());
-    let (value, token) = c.gets("k").unwrap().unwrap();
+    let (value, token) = c.gets::<Value>("k").unwrap().unwrap();
     assert_eq!(value, bytes(b"v1"));
     assert_eq!(token, server.raw_item(b"k").unwrap().cas);
 
@@ -184,7 +185,7 @@ fn cas_stored_exists_not_found() {
     assert_eq!(server.raw_get(b"nope"), None);
 
     // noreply: Some(true) without asking, and it was stored.
-    let (_, token) = c.gets("k").unwrap().unwrap();
+    let (_, token) = c.gets::<Value>("k").unwrap().unwrap();
     assert_eq!(
         c.cas("k", "v4", token, StoreOptions::new().noreply(true).flags(9))
             .unwrap(),
@@ -211,7 +212,7 @@ fn set_many_stores_everything_in_one_call() {
     let failed = c
         .set_many(
             &[(b"x".to_vec(), &b"s"[..]), (b"y".to_vec(), &b"t"[..])],
-            StoreOptions::new().flags(5).expire(100),
+            StoreOptions::new().flags(5).expire(Duration::from_secs(100)),
         )
         .unwrap();
     assert!(failed.is_empty());
@@ -280,36 +281,36 @@ fn get_many_returns_only_hits_under_the_callers_keys() {
     assert_eq!(got, want);
 
     // Duplicates are asked for and mapped once.
-    let got = c.get_many(&["a", "a", "b", "a"]).unwrap();
+    let got = c.get_many::<Value, _>(&["a", "a", "b", "a"]).unwrap();
     assert_eq!(got.len(), 2);
     assert_eq!(got["a"], bytes(b"1"));
     assert_eq!(got["b"], bytes(b"2"));
 
     // All misses, and no keys at all.
-    assert!(c.get_many(&["x", "y"]).unwrap().is_empty());
+    assert!(c.get_many::<Value, _>(&["x", "y"]).unwrap().is_empty());
     let no_keys: &[&str] = &[];
-    assert!(c.get_many(no_keys).unwrap().is_empty());
+    assert!(c.get_many::<Value, _>(no_keys).unwrap().is_empty());
 }
 
 #[test]
 fn gets_tokens_change_after_set() {
     let server = MemcachedServer::start();
     let c = client(&server);
-    assert_eq!(c.gets("k").unwrap(), None);
+    assert_eq!(c.gets::<Value>("k").unwrap(), None);
     assert!(c.set("k", "v1").unwrap());
     assert!(c.set("j", "w").unwrap());
-    let (v, t1) = c.gets("k").unwrap().unwrap();
+    let (v, t1) = c.gets::<Value>("k").unwrap().unwrap();
     assert_eq!(v, bytes(b"v1"));
     assert_eq!(t1, server.raw_item(b"k").unwrap().cas);
     // Reading does not change the token.
-    assert_eq!(c.gets("k").unwrap().unwrap().1, t1);
+    assert_eq!(c.gets::<Value>("k").unwrap().unwrap().1, t1);
     assert!(c.set("k", "v2").unwrap());
-    let (v, t2) = c.gets("k").unwrap().unwrap();
+    let (v, t2) = c.gets::<Value>("k").unwrap().unwrap();
     assert_eq!(v, bytes(b"v2"));
     assert_ne!(t2, t1);
     assert_eq!(t2, server.raw_item(b"k").unwrap().cas);
 
-    let many = c.gets_many(&["k", "j", "missing"]).unwrap();
+    let many = c.gets_many::<Value, _>(&["k", "j", "missing"]).unwrap();
     assert_eq!(many.len(), 2);
     assert_eq!(many["k"], (bytes(b"v2"), t2));
     assert_eq!(many["j"], (bytes(b"w"), server.raw_item(b"j").unwrap().cas));
@@ -320,21 +321,21 @@ fn gat_and_gats_touch_the_item() {
     let server = MemcachedServer::start();
     let c = client(&server);
     for k in ["gat", "gats", "control"] {
-        assert!(c.set_with(k, k, StoreOptions::new().expire(1)).unwrap());
+        assert!(c.set_with(k, k, StoreOptions::new().expire(Duration::from_secs(1))).unwrap());
     }
-    assert_eq!(c.gat("gat", 100).unwrap(), Some(bytes(b"gat")));
-    let (v, token) = c.gats("gats", 100).unwrap().unwrap();
+    assert_eq!(c.gat("gat", Duration::from_secs(100)).unwrap(), Some(bytes(b"gat")));
+    let (v, token) = c.gats::<Value>("gats", Duration::from_secs(100)).unwrap().unwrap();
     assert_eq!(v, bytes(b"gats"));
     assert_eq!(token, server.raw_item(b"gats").unwrap().cas);
     assert!((98..=100).contains(&server_ttl(&server, "gat").unwrap()));
     assert!((98..=100).contains(&server_ttl(&server, "gats").unwrap()));
     // Misses.
-    assert_eq!(c.gat("missing", 100).unwrap(), None);
-    assert_eq!(c.gats("missing", 100).unwrap(), None);
+    assert_eq!(c.gat::<Value>("missing", Duration::from_secs(100)).unwrap(), None);
+    assert_eq!(c.gats::<Value>("missing", Duration::from_secs(100)).unwrap(), None);
 
     sleep(Duration::from_millis(2200));
     assert_eq!(
-        c.get("control").unwrap(),
+        c.get::<Value>("control").unwrap(),
         None,
         "the untouched item expired"
     );
@@ -352,13 +353,13 @@ fn touch_present_and_missing() {
     let c = client(&server);
     assert!(c.set("k", "v").unwrap());
     assert_eq!(server_ttl(&server, "k"), Some(-1));
-    assert_eq!(c.touch("k", 100).unwrap(), true);
+    assert_eq!(c.touch("k", Duration::from_secs(100)).unwrap(), true);
     assert!((98..=100).contains(&server_ttl(&server, "k").unwrap()));
-    assert_eq!(c.touch("missing", 100).unwrap(), false);
+    assert_eq!(c.touch("missing", Duration::from_secs(100)).unwrap(), false);
     assert_eq!(server.raw_get(b"missing"), None);
     // noreply: true without asking, and it happened.
-    assert_eq!(c.touch_with("k", 0, Some(true)).unwrap(), true);
-    assert_eq!(c.touch_with("missing", 0, Some(true)).unwrap(), true);
+    assert_eq!(c.touch_with("k", Duration::ZERO, true).unwrap(), true);
+    assert_eq!(c.touch_with("missing", Duration::ZERO, true).unwrap(), true);
     assert_eq!(c.get("k").unwrap(), Some(bytes(b"v")));
     assert_eq!(server_ttl(&server, "k"), Some(-1));
 }
@@ -373,21 +374,21 @@ fn delete_and_delete_many() {
     assert_eq!(c.delete("k").unwrap(), false);
     // noreply: true without asking.
     server.raw_set(b"k", b"v", 0);
-    assert_eq!(c.delete_with("k", Some(true)).unwrap(), true);
-    assert_eq!(c.delete_with("k", Some(true)).unwrap(), true);
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.delete_with("k", true).unwrap(), true);
+    assert_eq!(c.delete_with("k", true).unwrap(), true);
+    assert_eq!(c.get::<Value>("k").unwrap(), None);
 
     for k in [&b"a"[..], b"b", b"c"] {
         server.raw_set(k, b"v", 0);
     }
-    assert_eq!(c.delete_many(&["a", "missing", "b"], None).unwrap(), true);
+    assert_eq!(c.delete_many(&["a", "missing", "b"]).unwrap(), true);
     assert_eq!(server.raw_get(b"a"), None);
     assert_eq!(server.raw_get(b"b"), None);
     assert_eq!(server.raw_get(b"c"), Some(b"v".to_vec()));
-    assert_eq!(c.delete_many(&[b"c".to_vec()], Some(true)).unwrap(), true);
-    assert_eq!(c.get("c").unwrap(), None);
+    assert_eq!(c.delete_many_with(&[b"c".to_vec()], true).unwrap(), true);
+    assert_eq!(c.get::<Value>("c").unwrap(), None);
     let none: &[&str] = &[];
-    assert_eq!(c.delete_many(none, None).unwrap(), true);
+    assert_eq!(c.delete_many(none).unwrap(), true);
 }
 
 #[test]
@@ -508,18 +509,18 @@ fn flush_all_now_with_and_without_reply() {
     let server = MemcachedServer::start();
     let c = client(&server);
     server.raw_set(b"a", b"1", 0);
-    assert_eq!(c.flush_all(0, Some(false)).unwrap(), true);
+    assert_eq!(c.flush_all_with(Duration::ZERO, false).unwrap(), true);
     assert_eq!(server.raw_get(b"a"), None);
 
     server.raw_set(b"b", b"2", 0);
-    assert_eq!(c.flush_all(0, Some(true)).unwrap(), true);
+    assert_eq!(c.flush_all_with(Duration::ZERO, true).unwrap(), true);
     // The next reply on the same connection comes after the flush.
-    assert_eq!(c.get("b").unwrap(), None);
+    assert_eq!(c.get::<Value>("b").unwrap(), None);
     assert_eq!(server.raw_get(b"b"), None);
 
     // A delayed flush leaves the items for now.
     server.raw_set(b"c", b"3", 0);
-    assert_eq!(c.flush_all(100, Some(false)).unwrap(), true);
+    assert_eq!(c.flush_all_with(Duration::from_secs(100), false).unwrap(), true);
     assert_eq!(c.get("c").unwrap(), Some(bytes(b"3")));
     // The server counted every flush, the noreply one too.
     assert_eq!(server.raw_stat("cmd_flush").as_deref(), Some("3"));
@@ -531,9 +532,9 @@ fn verbosity_changes_the_setting() {
     let c = client(&server);
     let setting = || c.stats(&["settings"]).unwrap().get("verbosity").cloned();
     assert_eq!(setting(), Some(StatValue::Int(0)));
-    assert_eq!(c.verbosity(1, None).unwrap(), true);
+    assert_eq!(c.verbosity(1).unwrap(), true);
     assert_eq!(setting(), Some(StatValue::Int(1)));
-    assert_eq!(c.verbosity(0, Some(true)).unwrap(), true);
+    assert_eq!(c.verbosity_with(0, true).unwrap(), true);
     assert_eq!(setting(), Some(StatValue::Int(0)));
 }
 
@@ -584,7 +585,7 @@ fn shutdown_stops_a_server_that_allows_it() {
         server.wait_for_exit(Duration::from_secs(5)),
         "memcached is still running after shutdown"
     );
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     assert!(err.is_connection_error(), "{err}");
 }
 
@@ -660,7 +661,7 @@ fn key_prefix_is_added_on_the_wire_and_removed_from_results() {
     server.raw_set(b"c", b"unprefixed", 0);
 
     assert_eq!(c.get("a").unwrap(), Some(bytes(b"1")));
-    assert_eq!(c.get("c").unwrap(), None, "c is p:c on the wire");
+    assert_eq!(c.get::<Value>("c").unwrap(), None, "c is p:c on the wire");
     let got = c.get_many(&["a", "b", "c"]).unwrap();
     let want: HashMap<&str, Value> = [("a", bytes(b"1")), ("b", bytes(b"2"))].into();
     assert_eq!(got, want);
@@ -672,7 +673,7 @@ fn key_prefix_is_added_on_the_wire_and_removed_from_results() {
     assert!(c.set("n", "5").unwrap());
     assert_eq!(c.incr("n", 1).unwrap(), Some(6));
     assert_eq!(server.raw_get(b"p:n"), Some(b"6".to_vec()));
-    assert!(c.touch("a", 100).unwrap());
+    assert!(c.touch("a", Duration::from_secs(100)).unwrap());
     assert!(c.delete("a").unwrap());
     assert_eq!(server.raw_get(b"p:a"), None);
 
@@ -709,10 +710,10 @@ fn default_noreply_true_does_not_wait() {
     assert_eq!(quiet.append("missing", "x").unwrap(), true);
     assert_eq!(quiet.prepend("missing", "x").unwrap(), true);
     assert_eq!(quiet.delete("missing").unwrap(), true);
-    assert_eq!(quiet.touch("missing", 10).unwrap(), true);
+    assert_eq!(quiet.touch("missing", Duration::from_secs(10)).unwrap(), true);
     // A waiting call on the same connection sees the effects in order.
     assert_eq!(quiet.get("k").unwrap(), Some(bytes(b"first")));
-    assert_eq!(quiet.get("missing").unwrap(), None);
+    assert_eq!(quiet.get::<Value>("missing").unwrap(), None);
     // cas, incr and decr wait whatever the default.
     assert_eq!(quiet.incr("missing", 1).unwrap(), None);
     assert_eq!(
@@ -743,7 +744,7 @@ fn default_noreply_true_does_not_wait() {
     assert_eq!(loud.append("missing", "x").unwrap(), false);
     assert_eq!(loud.prepend("missing", "x").unwrap(), false);
     assert_eq!(loud.delete("missing").unwrap(), false);
-    assert_eq!(loud.touch("missing", 10).unwrap(), false);
+    assert_eq!(loud.touch("missing", Duration::from_secs(10)).unwrap(), false);
     assert_eq!(server.raw_get(b"k"), Some(b"x".to_vec()));
 }
 
@@ -754,7 +755,7 @@ fn allow_unicode_keys() {
     let err = strict.set("clé", "v").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err}");
     assert!(err.to_string().contains("non-ASCII"), "{err}");
-    let err = strict.get("こんにちは").unwrap_err();
+    let err = strict.get::<Value>("こんにちは").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err}");
     assert_eq!(server.raw_get("clé".as_bytes()), None);
 
@@ -767,11 +768,11 @@ fn allow_unicode_keys() {
     assert!(c.set("my☃", "snow").unwrap());
     assert_eq!(server.raw_get("pfx:my☃".as_bytes()), Some(b"snow".to_vec()));
     assert_eq!(c.get("my☃").unwrap(), Some(bytes(b"snow")));
-    let got = c.get_many(&["my☃", "clé"]).unwrap();
+    let got = c.get_many::<Value, _>(&["my☃", "clé"]).unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got["my☃"], bytes(b"snow"));
     // Still at most 250 bytes: 83 snowmen are 249 bytes, plus the prefix.
-    let err = c.get("☃".repeat(83)).unwrap_err();
+    let err = c.get::<Value>("☃".repeat(83)).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err}");
 }
 
@@ -793,7 +794,7 @@ fn binary_values_round_trip() {
         assert_eq!(c.get(k).unwrap(), Some(bytes(v)), "{k}");
     }
     let keys: Vec<&str> = values.iter().map(|(k, _)| *k).collect();
-    let got = c.get_many(&keys).unwrap();
+    let got = c.get_many::<Value, _>(&keys).unwrap();
     assert_eq!(got.len(), values.len());
     for (k, v) in values {
         assert_eq!(got[k], bytes(v), "{k}");
@@ -854,12 +855,12 @@ fn ignore_exc_turns_get_errors_into_misses() {
 
     server.freeze();
     let start = Instant::now();
-    let got = c.get("k");
+    let got = c.get::<Value>("k");
     let elapsed = start.elapsed();
-    let many = c.get_many(&["k"]);
-    let gets = c.gets("k");
+    let many = c.get_many::<Value, _>(&["k"]);
+    let gets = c.gets::<Value>("k");
     // A bad key is the caller's error, never ignored.
-    let bad = c.get("bad key");
+    let bad = c.get::<Value>("bad key");
     // Storage commands are not covered by ignore_exc (another key: memcached
     // runs this set when it is thawed).
     let set = c.set("other", "w");

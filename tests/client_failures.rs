@@ -156,11 +156,11 @@ fn bad_keys_never_reach_the_server() {
         assert_illegal(c.append(k, "y"), &format!("append {shown}"), expect);
         assert_illegal(c.prepend(k, "y"), &format!("prepend {shown}"), expect);
         assert_illegal(c.cas(k, "y", 1, opts), &format!("cas {shown}"), expect);
-        assert_illegal(c.get(k), &format!("get {shown}"), expect);
-        assert_illegal(c.gets(k), &format!("gets {shown}"), expect);
-        assert_illegal(c.gat(k, 10), &format!("gat {shown}"), expect);
-        assert_illegal(c.gats(k, 10), &format!("gats {shown}"), expect);
-        assert_illegal(c.touch(k, 10), &format!("touch {shown}"), expect);
+        assert_illegal(c.get::<Value>(k), &format!("get {shown}"), expect);
+        assert_illegal(c.gets::<Value>(k), &format!("gets {shown}"), expect);
+        assert_illegal(c.gat::<Value>(k, Duration::from_secs(10)), &format!("gat {shown}"), expect);
+        assert_illegal(c.gats::<Value>(k, Duration::from_secs(10)), &format!("gats {shown}"), expect);
+        assert_illegal(c.touch(k, Duration::from_secs(10)), &format!("touch {shown}"), expect);
         assert_illegal(c.delete(k), &format!("delete {shown}"), expect);
         assert_illegal(c.incr(k, 1), &format!("incr {shown}"), expect);
         assert_illegal(c.decr(k, 1), &format!("decr {shown}"), expect);
@@ -191,15 +191,15 @@ fn a_bad_key_anywhere_in_a_batch_sends_nothing() {
     for (bad, expect) in bad_keys() {
         let shown = format!("{:?}", String::from_utf8_lossy(&bad));
         let keys: Vec<Vec<u8>> = vec![b"present".to_vec(), bad.clone(), b"good".to_vec()];
-        assert_illegal(c.get_many(&keys), &format!("get_many {shown}"), expect);
-        assert_illegal(c.gets_many(&keys), &format!("gets_many {shown}"), expect);
+        assert_illegal(c.get_many::<Value, _>(&keys), &format!("get_many {shown}"), expect);
+        assert_illegal(c.gets_many::<Value, _>(&keys), &format!("gets_many {shown}"), expect);
         assert_illegal(
-            c.delete_many(&keys, Some(false)),
+            c.delete_many_with(&keys, false),
             &format!("delete_many {shown}"),
             expect,
         );
         assert_illegal(
-            c.delete_many(&keys, Some(true)),
+            c.delete_many_with(&keys, true),
             &format!("delete_many noreply {shown}"),
             expect,
         );
@@ -288,11 +288,11 @@ fn restart_between_calls() {
 
     server.restart();
 
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     assert_unexpected_close(&err);
     assert!(!c.is_connected(), "the dead connection was dropped");
     // The next call reconnects; the restarted server holds nothing.
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.get::<Value>("k").unwrap(), None);
     assert!(c.set("k", "v2").unwrap());
     assert_eq!(c.get("k").unwrap(), Some(bytes(b"v2")));
     assert_eq!(server.raw_get(b"k"), Some(b"v2".to_vec()));
@@ -312,7 +312,7 @@ fn restart_between_noreply_calls() {
     // as with any noreply client); the server's side answers it with a
     // reset, so the next write fails.
     assert_eq!(c.set("k", "lost").unwrap(), true);
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     // Whether the write already meets the reset or the read meets the
     // close depends on the kernel's timing: either is a clear error.
     if err.kind() == ErrorKind::UnexpectedClose {
@@ -321,7 +321,7 @@ fn restart_between_noreply_calls() {
         assert_write_to_closed(&err, &server);
     }
     assert!(!c.is_connected());
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.get::<Value>("k").unwrap(), None);
     assert!(c.set("k", "v2").unwrap());
     assert_eq!(c.get("k").unwrap(), Some(bytes(b"v2")));
 }
@@ -335,10 +335,10 @@ fn kill_then_restart() {
     server.kill();
 
     // The open connection: closed under us.
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     assert_unexpected_close(&err);
     // Then nothing listens: connection refused, naming the server.
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
     assert!(err.is_connection_error());
     match &err {
@@ -361,7 +361,7 @@ fn kill_then_restart() {
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
 
     server.restart();
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.get::<Value>("k").unwrap(), None);
     assert!(c.set("k", "back").unwrap());
     assert_eq!(c.get("k").unwrap(), Some(bytes(b"back")));
 }
@@ -375,7 +375,7 @@ fn unexpected_close_names_the_server() {
     let c = client(&server);
     assert!(c.set("k", "v").unwrap());
     server.restart();
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<Value>("k").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::UnexpectedClose, "{err:?}");
     let msg = err.to_string();
     assert!(
@@ -395,7 +395,7 @@ fn timeout_names_the_server() {
         .unwrap();
     assert!(c.set("k", "v").unwrap());
     server.freeze();
-    let result = c.get("k");
+    let result = c.get::<Value>("k");
     server.thaw();
     let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
@@ -422,7 +422,7 @@ fn timeout_on_a_frozen_server_then_recovery_without_stale_replies() {
 
     server.freeze();
     let start = Instant::now();
-    let result = c.get("k1");
+    let result = c.get::<Value>("k1");
     let elapsed = start.elapsed();
     server.thaw();
 
@@ -441,7 +441,7 @@ fn timeout_on_a_frozen_server_then_recovery_without_stale_replies() {
     assert!(c.set("k2", "b").unwrap());
     assert_eq!(c.get("k2").unwrap(), Some(bytes(b"b")));
     assert_eq!(c.get("k1").unwrap(), Some(bytes(b"a")));
-    let got = c.get_many(&["k1", "k2"]).unwrap();
+    let got = c.get_many::<Value, _>(&["k1", "k2"]).unwrap();
     assert_eq!(got.len(), 2);
     assert_eq!(got["k1"], bytes(b"a"));
     assert_eq!(got["k2"], bytes(b"b"));
@@ -491,7 +491,7 @@ fn server_error_with_reply_keeps_the_connection() {
     assert!(c.is_connected());
 
     assert_eq!(c.get("other").unwrap(), Some(bytes(b"fine")));
-    assert_eq!(c.get("big").unwrap(), None);
+    assert_eq!(c.get::<Value>("big").unwrap(), None);
     assert_eq!(total(&c), connections, "the same connection is still used");
 }
 
@@ -519,7 +519,7 @@ fn noreply_server_error_is_not_given_to_the_next_request() {
         "{got:?}"
     );
     // memcached unlinked the stale item rather than keep it.
-    assert_eq!(c.get("big").unwrap(), None);
+    assert_eq!(c.get::<Value>("big").unwrap(), None);
     assert_eq!(server.raw_stat("store_too_large").as_deref(), Some("1"));
 
     // The same in one batch: noreply set, then a get of another key.

@@ -58,7 +58,7 @@ fn defaults_are_one_second_and_none_stays_available() {
 fn default_client_times_out_on_a_silent_server() {
     let addr = silent_listener();
     let client = Client::new(&*addr).unwrap();
-    assert_times_out("Client get", || client.get("k"));
+    assert_times_out("Client get", || client.get::<memcrab::Value>("k"));
     assert_times_out("Client version", || client.version());
 }
 
@@ -66,7 +66,7 @@ fn default_client_times_out_on_a_silent_server() {
 fn default_pool_times_out_on_a_silent_server() {
     let addr = silent_listener();
     let pool = PooledClient::new(&*addr, PoolOptions::default()).unwrap();
-    assert_times_out("PooledClient get", || pool.get("k"));
+    assert_times_out("PooledClient get", || pool.get::<memcrab::Value>("k"));
     assert_times_out("PooledClient incr", || pool.incr("n", 1));
 }
 
@@ -74,15 +74,15 @@ fn default_pool_times_out_on_a_silent_server() {
 fn default_hash_client_times_out_on_a_silent_server() {
     let addr = silent_listener();
     let client = HashClient::new([&*addr]).unwrap();
-    assert_times_out("HashClient get", || client.get("k"));
+    assert_times_out("HashClient get", || client.get::<memcrab::Value>("k"));
 }
 
 #[test]
 fn default_client_times_out_on_a_frozen_memcached() {
     let mut server = MemcachedServer::start();
     let client = Client::new(server.addr_string()).unwrap();
-    assert_eq!(client.get("k").unwrap(), None, "connected and answered");
+    assert_eq!(client.get::<memcrab::Value>("k").unwrap(), None, "connected and answered");
     server.freeze();
-    assert_times_out("Client get on a frozen server", || client.get("k"));
+    assert_times_out("Client get on a frozen server", || client.get::<memcrab::Value>("k"));
     server.thaw();
 }

@@ -161,11 +161,11 @@ fn new_versions_add_and_remove_nodes_on_the_interval() {
     // A third node: nothing happens before the interval is over.
     endpoint.set(2, &[p[0], p[1], p[2]]);
     clock.advance(Duration::from_secs(59));
-    assert!(client.get("disc:0").is_ok());
+    assert!(client.get::<memcrab::Value>("disc:0").is_ok());
     assert_eq!(endpoint.asked(), 1);
     assert_eq!(client.config_version(), Some(1));
     clock.advance(Duration::from_secs(1));
-    assert!(client.get("disc:0").is_ok());
+    assert!(client.get::<memcrab::Value>("disc:0").is_ok());
     assert_eq!(endpoint.asked(), 2);
     assert_eq!(client.config_version(), Some(2));
     assert_eq!(ports_of(&client.servers()), [p[0], p[1], p[2]]);
@@ -174,7 +174,7 @@ fn new_versions_add_and_remove_nodes_on_the_interval() {
     let mut moved = 0;
     for (key, &old) in keys().iter().zip(&before) {
         let now = owner(&client, &servers, key);
-        let got = client.get(key).unwrap();
+        let got = client.get::<memcrab::Value>(key).unwrap();
         if now == 2 {
             moved += 1;
             assert_eq!(got, None, "{key} moved to the empty node");
@@ -201,12 +201,12 @@ fn new_versions_add_and_remove_nodes_on_the_interval() {
     let owners: Vec<usize> = keys().iter().map(|k| owner(&client, &servers, k)).collect();
     endpoint.set(3, &[p[1], p[2]]);
     clock.advance(Duration::from_secs(60));
-    assert!(client.get("disc:0").is_ok());
+    assert!(client.get::<memcrab::Value>("disc:0").is_ok());
     assert_eq!(client.config_version(), Some(3));
     assert_eq!(ports_of(&client.servers()), [p[1], p[2]]);
     let mut lost = 0;
     for (key, &old) in keys().iter().zip(&owners) {
-        let got = client.get(key).unwrap();
+        let got = client.get::<memcrab::Value>(key).unwrap();
         if old == 0 {
             lost += 1;
             assert_eq!(got, None, "{key} lived on the removed node");
@@ -270,7 +270,7 @@ fn a_node_failure_makes_the_next_call_read_the_configuration() {
     assert_eq!(endpoint.asked(), 2);
     assert_eq!(ports_of(&client.servers()), [p[0], p[2]]);
     assert_eq!(
-        client.get(&key).unwrap().unwrap().as_bytes(),
+        client.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(),
         Some(&b"v"[..])
     );
 }

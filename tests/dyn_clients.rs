@@ -15,17 +15,14 @@ use support::MemcachedServer;
 fn exercise(name: &str, client: &impl Memcache, key: &str) {
     assert!(client.set(key, "v1").unwrap(), "{name}: set");
     assert_eq!(
-        client
-            .get(key)
-            .unwrap()
-            .and_then(|v| v.as_str().map(str::to_owned)),
+        client.get::<String>(key).unwrap(),
         Some("v1".to_owned()),
         "{name}: get"
     );
-    let many = client.get_many(&[key, "absent"]).unwrap();
+    let many = client.get_many::<memcrab::Value, _>(&[key, "absent"]).unwrap();
     assert_eq!(many.len(), 1, "{name}: get_many");
     assert!(client.delete(key).unwrap(), "{name}: delete");
-    assert_eq!(client.get(key).unwrap(), None, "{name}: gone");
+    assert_eq!(client.get::<memcrab::Value>(key).unwrap(), None, "{name}: gone");
 }
 
 #[test]

@@ -93,7 +93,7 @@ fn a_refused_connection_names_the_server_and_the_os_error_once() {
         .build()
     {
         Err(e) => e,
-        Ok(c) => c.get("k").unwrap_err(),
+        Ok(c) => c.get::<memcrab::Value>("k").unwrap_err(),
     };
     assert_eq!(err.kind(), ErrorKind::Io, "{err:?}");
     let messages = assert_once(&err, &[&addr]);
@@ -112,7 +112,7 @@ fn a_timeout_names_the_server_once() {
         .unwrap();
     assert!(c.set("k", "v").unwrap());
     server.freeze();
-    let result = c.get("k");
+    let result = c.get::<memcrab::Value>("k");
     server.thaw();
     let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err:?}");
@@ -123,7 +123,7 @@ fn a_timeout_names_the_server_once() {
 fn a_bad_key_is_one_message_naming_the_key() {
     let server = MemcachedServer::start();
     let c = client(&server);
-    let err = c.get("a b").unwrap_err();
+    let err = c.get::<memcrab::Value>("a b").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err:?}");
     let messages = assert_once(&err, &["\"a b\""]);
     assert_eq!(

@@ -42,8 +42,8 @@ fn a_read_tries_the_caches_in_order_and_the_first_hit_wins() {
     assert!(new_c.set("both", "new").unwrap());
     assert_eq!(text(cache.get("only-old").unwrap()).as_deref(), Some("old"));
     assert_eq!(text(cache.get("both").unwrap()).as_deref(), Some("new"));
-    assert_eq!(cache.get("nowhere").unwrap(), None);
-    let (value, cas) = cache.gets("only-old").unwrap().unwrap();
+    assert_eq!(cache.get::<memcrab::Value>("nowhere").unwrap(), None);
+    let (value, cas) = cache.gets::<memcrab::Value>("only-old").unwrap().unwrap();
     assert_eq!(value.as_bytes(), Some(&b"old"[..]));
     // The token is the old server's: a cas with it reaches the new one only.
     assert_eq!(
@@ -79,7 +79,7 @@ fn a_multi_key_read_asks_the_next_cache_for_the_missing_keys_only() {
             ("d", "new-d".to_string()),
         ]
     );
-    let tokens = cache.gets_many(&["b", "c"]).unwrap();
+    let tokens = cache.gets_many::<memcrab::Value, _>(&["b", "c"]).unwrap();
     assert_eq!(tokens.len(), 2);
     // The old server was asked for the missing keys only: a, c, e, then c.
     let stats = old_c.stats(&[]).unwrap();
@@ -98,7 +98,7 @@ fn writes_go_to_the_primary_only() {
     assert!(cache.append("k", "+").unwrap());
     // incr finds no counter on the primary: the old one is not touched.
     assert_eq!(cache.incr("n", 1).unwrap(), None);
-    assert!(!cache.touch("n", 100).unwrap());
+    assert!(!cache.touch("n", Duration::from_secs(100)).unwrap());
     assert_eq!(new.raw_get(b"k"), Some(b"new+".to_vec()));
     assert_eq!(new.raw_get(b"added"), Some(b"1".to_vec()));
     assert_eq!(old.raw_get(b"k"), Some(b"old".to_vec()));
@@ -109,7 +109,7 @@ fn writes_go_to_the_primary_only() {
     assert!(cache.delete("k").unwrap());
     assert_eq!(new.raw_get(b"k"), None);
     assert_eq!(text(cache.get("k").unwrap()).as_deref(), Some("old"));
-    assert!(cache.flush_all(0, None).unwrap());
+    assert!(cache.flush_all(Duration::ZERO).unwrap());
     assert_eq!(new.raw_get(b"added"), None);
     assert_eq!(old.raw_get(b"n"), Some(b"10".to_vec()));
     let old_sets = old_c
@@ -154,12 +154,12 @@ fn a_dead_fallback_fails_the_read_unless_it_ignores_errors() {
     assert!(client(&new).set("here", "1").unwrap());
     // A hit on the primary never asks the dead one.
     assert_eq!(text(strict.get("here").unwrap()).as_deref(), Some("1"));
-    let e = strict.get("elsewhere").unwrap_err();
+    let e = strict.get::<memcrab::Value>("elsewhere").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     let lenient_old = Client::builder(&old_addr).ignore_exc(true).build().unwrap();
     let lenient = FallbackClient::new(vec![client(&new), lenient_old]).unwrap();
-    assert_eq!(lenient.get("elsewhere").unwrap(), None);
-    assert_eq!(lenient.get_many(&["here", "elsewhere"]).unwrap().len(), 1);
+    assert_eq!(lenient.get::<memcrab::Value>("elsewhere").unwrap(), None);
+    assert_eq!(lenient.get_many::<memcrab::Value, _>(&["here", "elsewhere"]).unwrap().len(), 1);
 }
 
 #[test]
@@ -221,7 +221,7 @@ fn three_caches_over_both_protocols() {
         assert!(c.set(&key, i.to_string()).unwrap());
     }
     let cache = FallbackClient::new(clients).unwrap();
-    let got = cache.get_many(&["k0", "k1", "k2", "k3"]).unwrap();
+    let got = cache.get_many::<memcrab::Value, _>(&["k0", "k1", "k2", "k3"]).unwrap();
     assert_eq!(got.len(), 3);
     for i in 0..3 {
         let key = format!("k{i}");

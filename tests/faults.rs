@@ -69,8 +69,7 @@ enum Under {
 }
 
 fn get_bytes(c: &impl Memcache, key: &str) -> Result<Option<Vec<u8>>, Error> {
-    c.get(key)
-        .map(|v| v.map(|v| v.as_bytes().expect("a raw value").to_vec()))
+    c.get::<Vec<u8>>(key)
 }
 
 /// A client of some kind whose (first) node sits behind a fault proxy.
@@ -442,7 +441,7 @@ fn split_scenario(kind: Kind, protocol: Protocol) {
     }
     let keys = [rig.k1.as_str(), "missing", rig.k2.as_str()];
     let got = match &rig.under {
-        Under::Client(c) => c.get_many(&keys).unwrap(),
+        Under::Client(c) => c.get_many::<memcrab::Value, _>(&keys).unwrap(),
         Under::Pool(c) => c.get_many(&keys).unwrap(),
         Under::Hash(c) => c.get_many(&keys).unwrap(),
     };
@@ -530,14 +529,14 @@ fn accepted_but_never_answered_from_the_start() {
         .unwrap();
     for _ in 0..2 {
         let started = Instant::now();
-        let r = client.get("k");
+        let r = client.get::<memcrab::Value>("k");
         assert_clear_error(r, TIMEOUTS, started.elapsed(), &proxy);
     }
     assert_eq!(proxy.accepted(), 2, "a new connection for each call");
     proxy.clear();
     server.raw_set(b"k", b"v", 0);
     assert_eq!(
-        client.get("k").unwrap().unwrap().as_bytes(),
+        client.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
         Some(&b"v"[..])
     );
 }
@@ -551,7 +550,7 @@ fn a_late_multi_get_reply_never_answers_a_later_request() {
         unreachable!()
     };
     rig.proxy.set(delay());
-    let r = c.get_many(&[rig.k1.as_str(), rig.k2.as_str()]);
+    let r = c.get_many::<memcrab::Value, _>(&[rig.k1.as_str(), rig.k2.as_str()]);
     assert_eq!(r.unwrap_err().kind(), ErrorKind::Timeout);
     rig.proxy.clear();
     // The late reply (k1 and k2) is still on its way on the old connection.

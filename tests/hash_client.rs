@@ -285,8 +285,8 @@ fn multi_key_commands_across_nodes() {
 
     let (gone, kept) = items.split_at(30);
     let gone_keys: Vec<&str> = gone.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(client.delete_many(&gone_keys, None).unwrap());
-    let got = client.get_many(&keys).unwrap();
+    assert!(client.delete_many(&gone_keys).unwrap());
+    let got = client.get_many::<Value, _>(&keys).unwrap();
     let mut expect: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
     let mut found: Vec<&str> = got.keys().map(String::as_str).collect();
     expect.sort_unstable();
@@ -297,7 +297,7 @@ fn multi_key_commands_across_nodes() {
             assert_eq!(server.raw_get(k.as_bytes()), None, "{k} was deleted");
         }
     }
-    assert!(client.get_many::<String>(&[]).unwrap().is_empty());
+    assert!(client.get_many::<Value, String>(&[]).unwrap().is_empty());
 }
 
 /// Replies come back `DELAY` after each request through a proxy in front of
@@ -347,7 +347,7 @@ fn multi_key_calls_take_one_round_trip() {
     };
 
     let one = timed("get (one node)", &mut || {
-        assert_eq!(client.get("rt:absent").unwrap(), None);
+        assert_eq!(client.get::<Value>("rt:absent").unwrap(), None);
     });
     assert!(one >= DELAY, "the proxy should delay replies: {one:?}");
 
@@ -369,12 +369,12 @@ fn multi_key_calls_take_one_round_trip() {
     assert!(took >= DELAY && took < 2 * DELAY, "get_many took {took:?}");
 
     let took = timed("gets_many over 3 nodes", &mut || {
-        assert_eq!(client.gets_many(&keys).unwrap().len(), 12);
+        assert_eq!(client.gets_many::<Value, _>(&keys).unwrap().len(), 12);
     });
     assert!(took >= DELAY && took < 2 * DELAY, "gets_many took {took:?}");
 
     let took = timed("delete_many over 3 nodes", &mut || {
-        assert!(client.delete_many(&keys, None).unwrap());
+        assert!(client.delete_many(&keys).unwrap());
     });
     assert!(
         took >= DELAY && took < 2 * DELAY,
@@ -407,7 +407,7 @@ fn killed_server_fails_leaves_the_ring_and_comes_back() {
 
     servers[0].kill();
     let killed = Instant::now();
-    let err = client.get(&keys[0]).unwrap_err();
+    let err = client.get::<Value>(&keys[0]).unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Io | ErrorKind::UnexpectedClose),
         "a connection error, got {:?}: {err}",
@@ -417,7 +417,7 @@ fn killed_server_fails_leaves_the_ring_and_comes_back() {
     if err.kind() == ErrorKind::UnexpectedClose {
         // As in pymemcache, a closed connection does not count against the
         // node (the next call reconnects); the refused reconnect does.
-        let err = client.get(&keys[0]).unwrap_err();
+        let err = client.get::<Value>(&keys[0]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     }
 
@@ -433,7 +433,7 @@ fn killed_server_fails_leaves_the_ring_and_comes_back() {
     // Node 0 is dead (retry_attempts 0): its keys go to the others.
     let moved_to = owner(&client, &ports, &keys[0]);
     assert_ne!(moved_to, 0, "a dead node gets no keys");
-    assert_eq!(client.get(&keys[0]).unwrap(), None);
+    assert_eq!(client.get::<Value>(&keys[0]).unwrap(), None);
     assert!(client.set(&keys[0], "moved").unwrap());
     assert_eq!(get_text(&client, &keys[0]).as_deref(), Some("moved"));
     assert_eq!(
@@ -484,16 +484,16 @@ fn ignore_exc_turns_calls_for_a_down_node_into_misses() {
 
     servers[0].kill();
     // The call that meets the dead server: an error, swallowed.
-    assert_eq!(client.get(&keys[0]).unwrap(), None);
+    assert_eq!(client.get::<Value>(&keys[0]).unwrap(), None);
     // In the retry window: no I/O, misses and false.
     assert!(!client.set(&keys[0], "x").unwrap());
-    assert_eq!(client.get(&keys[0]).unwrap(), None);
-    assert_eq!(client.gets(&keys[0]).unwrap(), None);
+    assert_eq!(client.get::<Value>(&keys[0]).unwrap(), None);
+    assert_eq!(client.gets::<Value>(&keys[0]).unwrap(), None);
     assert!(!client.delete(&keys[0]).unwrap());
-    assert!(!client.touch(&keys[0], 10).unwrap());
+    assert!(!client.touch(&keys[0], Duration::from_secs(10)).unwrap());
     assert_eq!(client.incr(&keys[0], 1).unwrap(), None);
     assert!(!client.add(&keys[0], "x").unwrap());
-    let got = client.get_many(&keys).unwrap();
+    let got = client.get_many::<Value, _>(&keys).unwrap();
     let found: HashSet<&String> = got.keys().collect();
     assert_eq!(found, HashSet::from([&keys[1], &keys[2]]));
     let failed = client
@@ -541,12 +541,12 @@ fn retry_window_answers_misses_without_io() {
 
     // Node 0 goes away: its open connection is cut, new ones are refused.
     proxies[0].set_reject(true);
-    let mut err = client.get(&ka).unwrap_err();
+    let mut err = client.get::<Value>(&ka).unwrap_err();
     assert!(err.is_connection_error(), "{err}");
     if err.kind() == ErrorKind::UnexpectedClose {
         // A cut connection does not count against the node (pymemcache's
         // rule); the refused reconnect does.
-        err = client.get(&ka).unwrap_err();
+        err = client.get::<Value>(&ka).unwrap_err();
     }
     assert!(
         matches!(err.kind(), ErrorKind::Io | ErrorKind::Timeout),
@@ -559,10 +559,10 @@ fn retry_window_answers_misses_without_io() {
     // retry window the client does not even try: misses, no connection.
     proxies[0].set_reject(false);
     servers[0].raw_set(ka.as_bytes(), b"direct", 0);
-    assert_eq!(client.get(&ka).unwrap(), None);
+    assert_eq!(client.get::<Value>(&ka).unwrap(), None);
     assert!(!client.set(&ka, "x").unwrap());
     assert!(!client.delete(&ka).unwrap());
-    let got = client.get_many(&[ka.as_str(), kb.as_str()]).unwrap();
+    let got = client.get_many::<Value, _>(&[ka.as_str(), kb.as_str()]).unwrap();
     assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![kb.as_str()]);
     assert!(
         failed_at.elapsed() < RETRY,
@@ -586,28 +586,28 @@ fn retry_window_answers_misses_without_io() {
     // Failing again: the first failure, then two failed retries, then the
     // node is dead and its keys go elsewhere.
     proxies[0].set_reject(true);
-    let err = client.get(&ka).unwrap_err();
+    let err = client.get::<Value>(&ka).unwrap_err();
     if err.kind() == ErrorKind::UnexpectedClose {
         // The cut connection does not count; the refused new one does.
-        assert_eq!(client.get(&ka).unwrap_err().kind(), ErrorKind::Io);
+        assert_eq!(client.get::<Value>(&ka).unwrap_err().kind(), ErrorKind::Io);
     }
-    assert_eq!(client.get(&ka).unwrap(), None, "retry window");
+    assert_eq!(client.get::<Value>(&ka).unwrap(), None, "retry window");
     for retry in 1..=2 {
         sleep(RETRY + Duration::from_millis(50));
         let before = proxies[0].accepted();
-        let err = client.get(&ka).unwrap_err();
+        let err = client.get::<Value>(&ka).unwrap_err();
         assert!(err.is_connection_error(), "retry {retry}: {err}");
         assert_eq!(proxies[0].accepted(), before + 1, "retry {retry} connects");
         if retry == 1 {
             // One retry left: still failed (in its window), not dead.
             assert_eq!(owner(&client, &pports, &ka), 0, "still failed, not dead");
-            assert_eq!(client.get(&ka).unwrap(), None, "retry window");
+            assert_eq!(client.get::<Value>(&ka).unwrap(), None, "retry window");
             assert_eq!(proxies[0].accepted(), before + 1);
         }
     }
     // Retries used up: the next routing of one of its keys declares it dead.
     let before = proxies[0].accepted();
-    assert_eq!(client.get(&ka).unwrap(), None, "routed to a live node");
+    assert_eq!(client.get::<Value>(&ka).unwrap(), None, "routed to a live node");
     assert_ne!(
         owner(&client, &pports, &ka),
         0,
@@ -632,10 +632,10 @@ fn all_servers_down() {
     let spread: HashSet<usize> = keys.iter().map(|k| owner(&client, &ports, k)).collect();
     assert_eq!(spread.len(), 3);
     // The first call meets every node refusing: an I/O error; all dead now.
-    let err = client.get_many(&keys).unwrap_err();
+    let err = client.get_many::<Value, _>(&keys).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert_eq!(client.server_for("down:0"), None);
-    let err = client.get("down:0").unwrap_err();
+    let err = client.get::<Value>("down:0").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NoServers);
     assert_eq!(err.to_string(), "all servers seem to be down right now");
     assert_eq!(
@@ -651,7 +651,7 @@ fn all_servers_down() {
         ErrorKind::NoServers
     );
     assert_eq!(
-        client.get_many(&keys).unwrap_err().kind(),
+        client.get_many::<Value, _>(&keys).unwrap_err().kind(),
         ErrorKind::NoServers
     );
     assert_eq!(
@@ -667,17 +667,17 @@ fn all_servers_down() {
         .ignore_exc(true)
         .build()
         .unwrap();
-    assert!(ignoring.get_many(&keys).unwrap().is_empty());
+    assert!(ignoring.get_many::<Value, _>(&keys).unwrap().is_empty());
     assert_eq!(ignoring.server_for("down:0"), None);
-    assert_eq!(ignoring.get("down:0").unwrap(), None);
+    assert_eq!(ignoring.get::<Value>("down:0").unwrap(), None);
     assert!(!ignoring.set("down:0", "x").unwrap());
     assert!(!ignoring.delete("down:0").unwrap());
     assert_eq!(ignoring.incr("down:0", 1).unwrap(), None);
-    assert!(ignoring.get_many(&keys).unwrap().is_empty());
+    assert!(ignoring.get_many::<Value, _>(&keys).unwrap().is_empty());
 
     // No servers configured at all.
     let empty = HashClient::new(Vec::<String>::new()).unwrap();
-    assert_eq!(empty.get("k").unwrap_err().kind(), ErrorKind::NoServers);
+    assert_eq!(empty.get::<Value>("k").unwrap_err().kind(), ErrorKind::NoServers);
 }
 
 #[test]
@@ -725,7 +725,7 @@ fn adding_and_removing_servers_moves_keys() {
             assert_eq!(a, 2, "{k}: keys only move to the new node");
             moved += 1;
             // The client now asks the new, empty node.
-            assert_eq!(client.get(k).unwrap(), None);
+            assert_eq!(client.get::<Value>(k).unwrap(), None);
         }
     }
     assert!(
@@ -746,7 +746,7 @@ fn adding_and_removing_servers_moves_keys() {
         .collect();
     assert_eq!(back, before);
     let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(client.get_many(&keys).unwrap().len(), 300);
+    assert_eq!(client.get_many::<Value, _>(&keys).unwrap().len(), 300);
 }
 
 #[test]
@@ -775,10 +775,10 @@ fn pooled_hash_client_from_many_threads() {
                     assert_eq!(get_text(client, k).as_deref(), Some(v.as_str()));
                 }
                 let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
-                let got = client.get_many(&keys).unwrap();
+                let got = client.get_many::<Value, _>(&keys).unwrap();
                 assert_eq!(got.len(), 25);
-                assert!(client.delete_many(&keys[..10], None).unwrap());
-                let got = client.get_many(&keys).unwrap();
+                assert!(client.delete_many(&keys[..10]).unwrap());
+                let got = client.get_many::<Value, _>(&keys).unwrap();
                 let expect: HashSet<&str> = keys[10..].iter().copied().collect();
                 assert_eq!(got.keys().copied().collect::<HashSet<_>>(), expect);
                 assert_eq!(

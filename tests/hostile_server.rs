@@ -318,8 +318,7 @@ fn client(server: &Hostile, protocol: Protocol) -> Client {
 }
 
 fn get(c: &Client, key: &str) -> Result<Option<Vec<u8>>, Error> {
-    c.get(key)
-        .map(|v| v.map(|v| v.as_bytes().unwrap().to_vec()))
+    c.get::<Vec<u8>>(key)
 }
 
 /// Asserts that `r` failed with `kind`, with a message containing each of
@@ -490,7 +489,7 @@ fn a_key_that_was_not_asked_for() {
     // core: the connection closes and the message names the server.
     let server = Hostile::canned(b"VA 5 f0 kother\r\nwrong\r\nEN\r\n", Then::Hold);
     let c = client(&server, Protocol::Meta);
-    let e = c.get_many(&["k", "k2"]).unwrap_err();
+    let e = c.get_many::<memcrab::Value, _>(&["k", "k2"]).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Protocol, "{e}");
     let text = e.report().to_string();
     assert!(
@@ -537,7 +536,7 @@ fn more_values_than_keys() {
     );
     let c = client(&server, Protocol::Text);
     let started = Instant::now();
-    let r = c.get_many(&["a", "b"]);
+    let r = c.get_many::<memcrab::Value, _>(&["a", "b"]);
     assert_error(r, ErrorKind::Protocol, &[], &server, started.elapsed());
 }
 
@@ -575,7 +574,7 @@ fn a_missing_end_then_close() {
     let server = Hostile::canned(b"VALUE a 0 1\r\n1\r\n", Then::Close);
     let c = client(&server, Protocol::Text);
     let started = Instant::now();
-    let r = c.get_many(&["a", "b"]);
+    let r = c.get_many::<memcrab::Value, _>(&["a", "b"]);
     assert_error(
         r,
         ErrorKind::UnexpectedClose,
@@ -726,7 +725,7 @@ impl Read_ {
         match self {
             Read_::AsciiGet | Read_::MetaGet => Ok(get(c, "key")?.expect("a hit")),
             Read_::AsciiMulti | Read_::MetaMulti => {
-                let values = c.get_many(&["key", "missing"])?;
+                let values = c.get_many::<memcrab::Value, _>(&["key", "missing"])?;
                 assert_eq!(values.len(), 1);
                 Ok(values["key"].as_bytes().unwrap().to_vec())
             }

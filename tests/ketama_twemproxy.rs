@@ -297,7 +297,7 @@ fn same_keys_as_twemproxy(test: &str, hash: &'static str, distribution: Distribu
     let tw = items("tw");
     let tw_keys = keys_of(&tw);
     raw_set_all(proxy, &tw);
-    let got = client.get_many(&tw_keys).unwrap();
+    let got = client.get_many::<memcrab::Value, _>(&tw_keys).unwrap();
     let missing: Vec<&String> = tw_keys.iter().filter(|k| !got.contains_key(*k)).collect();
     assert!(
         missing.is_empty(),
@@ -320,7 +320,7 @@ fn same_keys_as_twemproxy(test: &str, hash: &'static str, distribution: Distribu
 
     // The check can fail: rendezvous hashing puts many keys elsewhere.
     let rendezvous = hash_client(&addrs, Distribution::Rendezvous);
-    let found = rendezvous.get_many(&tw_keys).unwrap().len();
+    let found = rendezvous.get_many::<memcrab::Value, _>(&tw_keys).unwrap().len();
     assert!(found < KEYS * 2 / 3, "rendezvous found {found}");
 
     // Keys with bytes above 0x7f (fnv1a_64 mixes them in sign-extended,
@@ -338,7 +338,7 @@ fn same_keys_as_twemproxy(test: &str, hash: &'static str, distribution: Distribu
         .distribution(distribution)
         .build()
         .unwrap();
-    let got = unicode_client.get_many(&keys_of(&unicode)).unwrap();
+    let got = unicode_client.get_many::<memcrab::Value, _>(&keys_of(&unicode)).unwrap();
     assert_eq!(
         got.len(),
         100,
@@ -547,7 +547,7 @@ fn twemproxy_names_a_default_port_server_by_its_host() {
     given.extend(others.iter().map(MemcachedServer::addr_string));
     let client = hash_client(&given, Distribution::KetamaMd5);
     assert_eq!(client.node_name(&"127.0.0.1".parse().unwrap()), "127.0.0.1");
-    let got = client.get_many(&keys).unwrap();
+    let got = client.get_many::<memcrab::Value, _>(&keys).unwrap();
     assert_eq!(got.len(), KEYS, "memcrab finds every key twemproxy set");
     for (k, v) in &items {
         assert_eq!(got[k].as_bytes(), Some(v.as_bytes()), "{k}");

@@ -11,6 +11,7 @@
 
 mod support;
 
+use std::time::UNIX_EPOCH;
 use std::collections::HashMap;
 use std::thread::sleep;
 use std::time::Duration;
@@ -943,9 +944,9 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     let got = c.get("k").unwrap();
     assert_eq!(got, Some(v("v1")));
     rec("get", format!("{got:?}"));
-    assert_eq!(c.get("missing").unwrap(), None);
+    assert_eq!(c.get::<Value>("missing").unwrap(), None);
     assert!(c
-        .set_with("f", "xyz", StoreOptions::new().expire(100).flags(7))
+        .set_with("f", "xyz", StoreOptions::new().expire(Duration::from_secs(100)).flags(7))
         .unwrap());
     let item = server.raw_item(b"f").unwrap();
     assert_eq!((item.flags, item.value.as_slice()), (7, &b"xyz"[..]));
@@ -957,9 +958,9 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert!(c.set("forever", "x").unwrap());
     assert_eq!(server_ttl(&server, "forever"), Some(-1));
     assert!(c
-        .set_with("gone", "v", StoreOptions::new().expire(-1))
+        .set_with("gone", "v", StoreOptions::new().expire(UNIX_EPOCH))
         .unwrap());
-    assert_eq!(c.get("gone").unwrap(), None);
+    assert_eq!(c.get::<Value>("gone").unwrap(), None);
     assert!(c.set("empty", &b""[..]).unwrap());
     assert_eq!(c.get("empty").unwrap(), Some(v("")));
     let tricky: &[u8] = b"VALUE other 0 3\r\nabc\r\nEND\r\nVA 1\r\nHD\r\n";
@@ -993,10 +994,10 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert_eq!((item.value.as_slice(), item.flags), (&b"p_mid_a"[..], 5));
 
     // gets / cas
-    let (value, token) = c.gets("k").unwrap().unwrap();
+    let (value, token) = c.gets::<Value>("k").unwrap().unwrap();
     assert_eq!(value, v("v2"));
     assert_eq!(token, server.raw_item(b"k").unwrap().cas);
-    assert_eq!(c.gets("missing").unwrap(), None);
+    assert_eq!(c.gets::<Value>("missing").unwrap(), None);
     let cas = (
         c.cas("k", "v3", token, StoreOptions::new()).unwrap(),
         c.cas("k", "v4", token, StoreOptions::new()).unwrap(),
@@ -1015,9 +1016,9 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     let mut sorted: Vec<_> = many.into_iter().collect();
     sorted.sort_by(|x, y| x.0.cmp(y.0));
     rec("get_many", format!("{sorted:?}"));
-    assert!(c.get_many(&["x", "y"]).unwrap().is_empty());
+    assert!(c.get_many::<Value, _>(&["x", "y"]).unwrap().is_empty());
     let none: &[&str] = &[];
-    assert!(c.get_many(none).unwrap().is_empty());
+    assert!(c.get_many::<Value, _>(none).unwrap().is_empty());
     let gm = c
         .gets_many(&[b"a".to_vec(), b"zz".to_vec(), b"b".to_vec()])
         .unwrap();
@@ -1033,14 +1034,14 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
 
     // gat / gats / touch
     assert!(c.set("t", "tv").unwrap());
-    assert_eq!(c.gat("t", 100).unwrap(), Some(v("tv")));
+    assert_eq!(c.gat("t", Duration::from_secs(100)).unwrap(), Some(v("tv")));
     assert!(matches!(server_ttl(&server, "t"), Some(98..=100)));
-    let (gv, gt) = c.gats("t", 200).unwrap().unwrap();
+    let (gv, gt) = c.gats("t", Duration::from_secs(200)).unwrap().unwrap();
     assert_eq!((gv, gt), (v("tv"), server.raw_item(b"t").unwrap().cas));
     assert!(matches!(server_ttl(&server, "t"), Some(198..=200)));
-    assert_eq!(c.gat("missing", 10).unwrap(), None);
-    assert_eq!(c.gats("missing", 10).unwrap(), None);
-    let touch = (c.touch("t", 0).unwrap(), c.touch("missing", 10).unwrap());
+    assert_eq!(c.gat::<Value>("missing", Duration::from_secs(10)).unwrap(), None);
+    assert_eq!(c.gats::<Value>("missing", Duration::from_secs(10)).unwrap(), None);
+    let touch = (c.touch("t", Duration::ZERO).unwrap(), c.touch("missing", Duration::from_secs(10)).unwrap());
     assert_eq!(touch, (true, false));
     rec("touch", format!("{touch:?}"));
     assert_eq!(server_ttl(&server, "t"), Some(-1));
@@ -1050,7 +1051,7 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert_eq!(del, (true, false));
     rec("delete", format!("{del:?}"));
     assert_eq!(server.raw_get(b"t"), None);
-    assert_eq!(c.delete_many(&["a", "missing", "b"], None).unwrap(), true);
+    assert_eq!(c.delete_many(&["a", "missing", "b"]).unwrap(), true);
     assert_eq!((server.raw_get(b"a"), server.raw_get(b"b")), (None, None));
 
     // incr / decr
@@ -1113,11 +1114,11 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
             StoreOptions::new().noreply(true),
         )
         .unwrap(),
-        c.delete_with("none", Some(true)).unwrap(),
-        c.touch_with("none", 10, Some(true)).unwrap(),
+        c.delete_with("none", true).unwrap(),
+        c.touch_with("none", Duration::from_secs(10), true).unwrap(),
         c.cas("k", "c", 1, StoreOptions::new().noreply(true))
             .unwrap(),
-        c.delete_many(&["none", "none2"], Some(true)).unwrap(),
+        c.delete_many_with(&["none", "none2"], true).unwrap(),
     );
     assert_eq!(q, (true, true, true, true, true, true, Some(true), true));
     rec("noreply", format!("{q:?}"));
@@ -1128,14 +1129,14 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     for key in ["a b", "tab\tkey", "clé"] {
         let err = c.set(key, "v").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err}");
-        let err = c.get(key).unwrap_err();
+        let err = c.get::<Value>(key).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::IllegalInput, "{err}");
         rec("bad key", err.to_string());
     }
 
     // flush_all / stats / version
-    assert_eq!(c.flush_all(0, Some(false)).unwrap(), true);
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.flush_all_with(Duration::ZERO, false).unwrap(), true);
+    assert_eq!(c.get::<Value>("k").unwrap(), None);
     let stats = c.stats(&[]).unwrap();
     assert_eq!(
         stats.get("pid"),
@@ -1158,15 +1159,15 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert!(p.set("b", "2").unwrap());
     assert_eq!(server.raw_get(b"p:a"), Some(b"1".to_vec()));
     server.raw_set(b"c", b"unprefixed", 0);
-    assert_eq!(p.get("c").unwrap(), None);
+    assert_eq!(p.get::<Value>("c").unwrap(), None);
     let got = p.get_many(&["a", "b", "c"]).unwrap();
     let want: HashMap<&str, Value> = [("a", v("1")), ("b", v("2"))].into();
     assert_eq!(got, want);
-    let (_, token) = p.gets("a").unwrap().unwrap();
+    let (_, token) = p.gets::<Value>("a").unwrap().unwrap();
     assert_eq!(token, server.raw_item(b"p:a").unwrap().cas);
     assert!(p.set("n", "5").unwrap());
     assert_eq!(p.incr("n", 1).unwrap(), Some(6));
-    assert!(p.touch("a", 100).unwrap());
+    assert!(p.touch("a", Duration::from_secs(100)).unwrap());
     assert!(p.delete("a").unwrap());
     assert_eq!(server.raw_get(b"p:a"), None);
     let err = p.set("k".repeat(249), "v").unwrap_err();
@@ -1174,7 +1175,7 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert!(err.to_string().contains("251 bytes"), "{err}");
     rec(
         "prefix",
-        format!("{:?}", p.get_many(&["b", "n"]).unwrap().len()),
+        format!("{:?}", p.get_many::<Value, _>(&["b", "n"]).unwrap().len()),
     );
 
     // Unicode keys when allowed.
@@ -1186,7 +1187,7 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     assert!(u.set("my☃", "snow").unwrap());
     assert_eq!(server.raw_get("my☃".as_bytes()), Some(b"snow".to_vec()));
     assert_eq!(u.get("my☃").unwrap(), Some(v("snow")));
-    assert_eq!(u.get_many(&["my☃"]).unwrap()["my☃"], v("snow"));
+    assert_eq!(u.get_many::<Value, _>(&["my☃"]).unwrap()["my☃"], v("snow"));
 
     // The server saw every command on one connection per client.
     assert!(c.is_connected() && p.is_connected() && u.is_connected());
@@ -1211,7 +1212,7 @@ fn noreply_set_over_the_limit_is_reported_only_under_meta() {
     // client cannot know; the value is silently dropped.
     let text = client(&server);
     assert_eq!(text.set_with("big", &big[..], noreply).unwrap(), true);
-    assert_eq!(text.get("big").unwrap(), None);
+    assert_eq!(text.get::<Value>("big").unwrap(), None);
     assert!(text.is_connected());
 
     // Meta: the noreply set runs in quiet mode, and its failure is reported.
@@ -1224,7 +1225,7 @@ fn noreply_set_over_the_limit_is_reported_only_under_meta() {
     );
     assert!(!err.is_fatal());
     assert!(meta.is_connected(), "the connection stays in step");
-    assert_eq!(meta.get("big").unwrap(), None);
+    assert_eq!(meta.get::<Value>("big").unwrap(), None);
     assert_eq!(server.raw_get(b"big"), None);
     // A noreply set that fits is silent, and stored.
     assert_eq!(meta.set_with("small", "s", noreply).unwrap(), true);

@@ -22,9 +22,9 @@ const COMPUTE_TIME: Duration = Duration::from_millis(200);
 
 fn opts() -> Recache {
     Recache {
-        ttl: 300,
-        recache_below: 30,
-        lock_ttl: 30,
+        ttl: Duration::from_secs(300),
+        recache_below: Duration::from_secs(30),
+        lock_ttl: Duration::from_secs(30),
         wait: Duration::from_secs(5),
     }
 }
@@ -69,7 +69,7 @@ fn race<C: Memcache + Sync>(
                     c.get_or_recache(key, opts(), || {
                         calls.fetch_add(1, Ordering::SeqCst);
                         thread::sleep(COMPUTE_TIME);
-                        Ok(value(new))
+                        Ok::<_, memcrab::Error>(value(new))
                     })
                     .unwrap()
                 })
@@ -228,7 +228,7 @@ fn get_or_recache_works_over_both_protocols_and_reports_compute_errors() {
             .build()
             .unwrap();
         let key = format!("{protocol:?}");
-        let r = c.get_or_recache(&key, opts(), || Ok(value(b"v"))).unwrap();
+        let r = c.get_or_recache(&key, opts(), || Ok::<_, memcrab::Error>(value(b"v"))).unwrap();
         assert_eq!(
             r,
             Recached {
@@ -238,7 +238,7 @@ fn get_or_recache_works_over_both_protocols_and_reports_compute_errors() {
             }
         );
         let r = c
-            .get_or_recache(&key, opts(), || panic!("must not compute"))
+            .get_or_recache::<Value, memcrab::Error, _>(&key, opts(), || panic!("must not compute"))
             .unwrap();
         assert_eq!((r.value, r.recomputed), (value(b"v"), false));
         // A failing compute is the caller's error; the placeholder stays
@@ -246,7 +246,7 @@ fn get_or_recache_works_over_both_protocols_and_reports_compute_errors() {
         // at all) and then computes itself.
         let err = c
             .get_or_recache("failing", opts(), || {
-                Err(memcrab::Error::Config("backend down".into()))
+                Err::<Value, memcrab::Error>(memcrab::Error::Config("backend down".into()))
             })
             .unwrap_err();
         assert!(err.to_string().contains("backend down"), "{err}");
@@ -255,9 +255,56 @@ fn get_or_recache_works_over_both_protocols_and_reports_compute_errors() {
             ..opts()
         };
         let r = c
-            .get_or_recache("failing", quick, || Ok(value(b"late")))
+            .get_or_recache("failing", quick, || Ok::<_, memcrab::Error>(value(b"late")))
             .unwrap();
         assert_eq!((r.value, r.recomputed), (value(b"late"), true));
         server.raw_flush_all();
+    }
+}
+
+/// The caller's error type: a database error, or the cache's.
+#[derive(Debug)]
+enum AppError {
+    Db(&'static str),
+    Cache(memcrab::Error),
+}
+
+impl From<memcrab::Error> for AppError {
+    fn from(e: memcrab::Error) -> Self {
+        AppError::Cache(e)
+    }
+}
+
+#[test]
+fn get_or_recache_passes_the_callers_error_through_and_reads_typed_values() {
+    let server = MemcachedServer::start();
+    let c = Client::builder(server.addr_string())
+        .timeout(Duration::from_secs(5))
+        .default_noreply(false)
+        .build()
+        .unwrap();
+    let err = c
+        .get_or_recache("db:down", opts(), || Err::<String, _>(AppError::Db("db down")))
+        .unwrap_err();
+    assert!(matches!(err, AppError::Db("db down")), "{err:?}");
+
+    let r = c
+        .get_or_recache("typed:n", opts(), || Ok::<u64, AppError>(16_000))
+        .unwrap();
+    assert_eq!((r.value, r.recomputed), (16_000, true));
+    let r: Recached<u64> = c
+        .get_or_recache("typed:n", opts(), || Err(AppError::Db("must not compute")))
+        .unwrap();
+    assert_eq!((r.value, r.recomputed), (16_000, false));
+    assert_eq!(c.get::<u64>("typed:n").unwrap(), Some(16_000));
+
+    // A value of another type is the cache's error, naming the key.
+    c.set("typed:s", "not a number").unwrap();
+    let err = c
+        .get_or_recache("typed:s", opts(), || Ok::<u64, AppError>(1))
+        .unwrap_err();
+    match err {
+        AppError::Cache(e) => assert!(e.to_string().contains("typed:s"), "{e}"),
+        other => panic!("expected the cache's error, got {other:?}"),
     }
 }

@@ -87,10 +87,10 @@ fn a_recorder_counts_hits_misses_and_errors_per_server() {
             .unwrap();
         assert!(client.set("a", "1").unwrap());
         assert!(client.set("b", "2").unwrap());
-        assert!(client.get("a").unwrap().is_some());
-        assert!(client.get("nope").unwrap().is_none());
+        assert!(client.get::<memcrab::Value>("a").unwrap().is_some());
+        assert!(client.get::<memcrab::Value>("nope").unwrap().is_none());
         // One batch: 2 hits, 2 misses.
-        assert_eq!(client.get_many(&["a", "b", "x", "y"]).unwrap().len(), 2);
+        assert_eq!(client.get_many::<memcrab::Value, _>(&["a", "b", "x", "y"]).unwrap().len(), 2);
         // An error: incr of a non-number.
         assert!(client.incr("a", 1).is_ok());
         client.set("t", "text").unwrap();
@@ -101,8 +101,8 @@ fn a_recorder_counts_hits_misses_and_errors_per_server() {
             .protocol(Protocol::Meta)
             .build()
             .unwrap();
-        assert!(meta.get("a").unwrap().is_some());
-        assert!(meta.get("nope").unwrap().is_none());
+        assert!(meta.get::<memcrab::Value>("a").unwrap().is_some());
+        assert!(meta.get::<memcrab::Value>("nope").unwrap().is_none());
         // Meta commands proper: mg's hits and misses.
         let hit = client.meta_get(MetaGet::new(b"a").value()).unwrap();
         assert!(hit.value.is_some());

@@ -53,6 +53,7 @@
 
 mod support;
 
+use std::time::UNIX_EPOCH;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -68,7 +69,7 @@ use support::MemcachedServer;
 
 const KEYS: [&str; 5] = ["k0", "k1", "k2", "k3", "k4"];
 /// The TTL of touch and gat: long enough never to expire during a test.
-const TTL: i64 = 86_400;
+const TTL: Duration = Duration::from_secs(86_400);
 /// A cas token neither side ever issues.
 const BOGUS: u64 = u64::MAX - 7;
 
@@ -514,7 +515,7 @@ fn real(c: &impl Memcache, cmd: &Cmd, t: &mut Tokens) -> Out {
             }
             Cmd::Touch(k) => Out::Bool(c.touch(KEYS[*k], TTL)?),
             Cmd::Delete(k) => Out::Bool(c.delete(KEYS[*k])?),
-            Cmd::DeleteMany(keys) => Out::Bool(c.delete_many(&names(keys), None)?),
+            Cmd::DeleteMany(keys) => Out::Bool(c.delete_many(&names(keys))?),
             Cmd::Incr(k, d) => Out::Number(c.incr(KEYS[*k], *d)?),
             Cmd::Decr(k, d) => Out::Number(c.decr(KEYS[*k], *d)?),
             Cmd::SetMany(items) => {
@@ -528,7 +529,7 @@ fn real(c: &impl Memcache, cmd: &Cmd, t: &mut Tokens) -> Out {
                 failed.sort_unstable();
                 Out::NotStored(failed)
             }
-            Cmd::FlushAll => Out::Bool(c.flush_all(0, None)?),
+            Cmd::FlushAll => Out::Bool(c.flush_all(Duration::ZERO)?),
             Cmd::Batch(reqs) => real_batch(c, reqs, t)?,
             Cmd::MetaGet(k) => meta(
                 c.meta_get(MetaGet::new(KEYS[*k].as_bytes()).value().flags().cas())?,
@@ -568,12 +569,12 @@ fn real(c: &impl Memcache, cmd: &Cmd, t: &mut Tokens) -> Out {
                 kind.command(),
                 KEYS[*key],
                 &value[..],
-                StoreOptions::new().expire(-1),
+                StoreOptions::new().expire(UNIX_EPOCH),
             )?),
-            Cmd::TouchExpire(k) => Out::Bool(c.touch(KEYS[*k], -1)?),
-            Cmd::GatExpire(k) => Out::Value(c.gat(KEYS[*k], -1)?.map(bytes)),
+            Cmd::TouchExpire(k) => Out::Bool(c.touch(KEYS[*k], UNIX_EPOCH)?),
+            Cmd::GatExpire(k) => Out::Value(c.gat(KEYS[*k], UNIX_EPOCH)?.map(bytes)),
             Cmd::Version => Out::Text(c.version()?),
-            Cmd::Verbosity => Out::Bool(c.verbosity(1, None)?),
+            Cmd::Verbosity => Out::Bool(c.verbosity(1)?),
         })
     })();
     r.unwrap_or_else(|e| Out::Err(e.kind()))
@@ -632,7 +633,7 @@ fn real_batch(c: &impl Memcache, reqs: &[BReq], t: &mut Tokens) -> memcrab::Resu
             },
             BReq::Touch { key, noreply } => Request::Touch {
                 key: KEYS[*key].as_bytes(),
-                exptime: TTL,
+                exptime: TTL.as_secs() as i64,
                 noreply: *noreply,
             },
             BReq::Arith { decr, key, delta } => {
@@ -1296,8 +1297,8 @@ fn run_case(
     cmds: &[Cmd],
     report: &mut MockReport,
 ) -> Result<(), TestCaseError> {
-    prop_assert!(c.flush_all(0, Some(false)).unwrap());
-    prop_assert!(mock.flush_all(0, Some(false)).unwrap());
+    prop_assert!(c.flush_all_with(Duration::ZERO, false).unwrap());
+    prop_assert!(mock.flush_all_with(Duration::ZERO, false).unwrap());
     let mut states = vec![State::default()];
     let mut mock_states = vec![State::default()];
     let mut real_tokens = Tokens::default();

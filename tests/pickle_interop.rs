@@ -139,7 +139,7 @@ fn pymemcache_scalars_read_by_memcrab() {
         Some(Value::Int(i128::from(u64::MAX)))
     );
     let many = c
-        .get_many(&["py:bytes", "py:str", "py:int", "py:missing"])
+        .get_many::<Value, _>(&["py:bytes", "py:str", "py:int", "py:missing"])
         .unwrap();
     assert_eq!(many.len(), 3);
     assert_eq!(many["py:str"], Value::Text(PY_STR.into()));

@@ -84,7 +84,7 @@ fn sixteen_threads_share_four_connections() {
                     let key = format!("t{t}:{i}");
                     let value = format!("value {t} {i}");
                     assert!(pool.set(&key, value.as_str()).unwrap());
-                    let got = pool.get(&key).unwrap().expect("just set");
+                    let got = pool.get::<memcrab::Value>(&key).unwrap().expect("just set");
                     assert_eq!(got.as_bytes(), Some(value.as_bytes()));
                     ok.fetch_add(2, Ordering::Relaxed);
                 }
@@ -130,7 +130,7 @@ fn exhausted_pool_fails_after_wait_timeout() {
         // Holds the only connection for a second, then times out.
         let holder = s.spawn(|| {
             let t = Instant::now();
-            (pool.get("k"), t.elapsed())
+            (pool.get::<memcrab::Value>("k"), t.elapsed())
         });
         wait_for(
             Duration::from_secs(1),
@@ -139,7 +139,7 @@ fn exhausted_pool_fails_after_wait_timeout() {
         );
 
         let t = Instant::now();
-        let err = pool.get("k").unwrap_err();
+        let err = pool.get::<memcrab::Value>("k").unwrap_err();
         let waited = t.elapsed();
         eprintln!("PoolExhausted after {} ms: {err}", waited.as_millis());
         assert_eq!(err.kind(), ErrorKind::PoolExhausted, "{err}");
@@ -167,7 +167,7 @@ fn exhausted_pool_fails_after_wait_timeout() {
     assert_eq!(pool.busy_connections(), 0);
 
     server.thaw();
-    assert_eq!(pool.get("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
     assert_eq!(pool.idle_connections(), 1);
 }
 
@@ -185,12 +185,12 @@ fn zero_wait_timeout_fails_at_once() {
     );
     server.freeze();
     std::thread::scope(|s| {
-        let holder = s.spawn(|| pool.get("k"));
+        let holder = s.spawn(|| pool.get::<memcrab::Value>("k"));
         wait_for(Duration::from_secs(1), "the holder", || {
             pool.busy_connections() == 1
         });
         let t = Instant::now();
-        let err = pool.get("k").unwrap_err();
+        let err = pool.get::<memcrab::Value>("k").unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PoolExhausted);
         assert!(
             t.elapsed() < Duration::from_millis(100),
@@ -203,7 +203,7 @@ fn zero_wait_timeout_fails_at_once() {
         );
     });
     server.thaw();
-    assert_eq!(pool.get("k").unwrap(), None);
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap(), None);
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn a_connection_that_failed_is_discarded() {
 
     // Bad input fails before any connection is taken: nothing changes.
     assert_eq!(
-        pool.get("bad key").unwrap_err().kind(),
+        pool.get::<memcrab::Value>("bad key").unwrap_err().kind(),
         ErrorKind::IllegalInput
     );
     assert_eq!(pool.idle_connections(), 1);
@@ -224,7 +224,7 @@ fn a_connection_that_failed_is_discarded() {
     assert_eq!(pool.idle_connections(), 1);
 
     server.freeze();
-    let err = pool.get("k").unwrap_err();
+    let err = pool.get::<memcrab::Value>("k").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert_eq!(
         pool.idle_connections(),
@@ -233,19 +233,19 @@ fn a_connection_that_failed_is_discarded() {
     );
     assert_eq!(pool.busy_connections(), 0);
     server.thaw();
-    assert_eq!(pool.get("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
     assert_eq!(pool.idle_connections(), 1);
 
     // A connection the server closed fails once, is dropped, and the next
     // call opens a new one.
     server.restart();
-    let err = pool.get("k").unwrap_err();
+    let err = pool.get::<memcrab::Value>("k").unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::UnexpectedClose | ErrorKind::Io),
         "{err}"
     );
     assert_eq!(pool.idle_connections(), 0);
-    assert_eq!(pool.get("k").unwrap(), None);
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap(), None);
     assert_eq!(pool.idle_connections(), 1);
 }
 
@@ -270,7 +270,7 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     // Three calls at once, on a frozen server, need three connections.
     server.freeze();
     std::thread::scope(|s| {
-        let calls: Vec<_> = (0..3).map(|_| s.spawn(|| pool.get("k"))).collect();
+        let calls: Vec<_> = (0..3).map(|_| s.spawn(|| pool.get::<memcrab::Value>("k"))).collect();
         wait_for(Duration::from_secs(2), "three busy connections", || {
             pool.busy_connections() == 3
         });
@@ -287,7 +287,7 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     );
 
     // Used within the idle timeout: reused, nothing closed.
-    assert_eq!(pool.get("k").unwrap(), None);
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap(), None);
     assert_eq!(pool.idle_connections(), 3);
 
     sleep(IDLE + Duration::from_millis(100));

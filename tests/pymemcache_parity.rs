@@ -147,7 +147,7 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
         let calls: Vec<_> = (0..2)
             .map(|_| {
                 s.spawn(|| {
-                    pool.get("k")
+                    pool.get::<memcrab::Value>("k")
                         .unwrap()
                         .map(|v| v.as_bytes().map(<[u8]>::to_vec))
                 })
@@ -167,7 +167,7 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
     assert_eq!((pool.idle_connections(), pool.busy_connections()), (0, 0));
     wait_for("the sockets to close", || open_connections(&server) == 0);
     // The pool stays usable.
-    assert_eq!(pool.get("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
     assert_eq!(pool.idle_connections(), 1);
     // Free connections close at once.
     pool.close();

@@ -35,7 +35,7 @@ fn set_then_get(pool: &PooledClient, reuse: bool) -> (usize, usize) {
                     };
                     let value = format!("{i}");
                     assert!(pool.set(&key, value.as_str()).unwrap());
-                    match pool.get(&key).unwrap() {
+                    match pool.get::<Value>(&key).unwrap() {
                         None => {
                             misses.fetch_add(1, Ordering::Relaxed);
                         }

@@ -82,10 +82,10 @@ fn a_restart_fails_one_call_without_retrying() {
     let c = client(&server.addr_string());
     assert!(c.set("k", "v").unwrap());
     server.restart();
-    let err = c.get("k").unwrap_err();
+    let err = c.get::<memcrab::Value>("k").unwrap_err();
     assert!(is_dead_connection(&err), "{:?}: {err}", err.kind());
     // The next call reconnects (the restarted server is empty).
-    assert_eq!(c.get("k").unwrap(), None);
+    assert_eq!(c.get::<memcrab::Value>("k").unwrap(), None);
 }
 
 #[test]
@@ -101,10 +101,10 @@ fn retry_for_connection_errors_survives_a_restart() {
 
     // A read is retried on a new connection (the restarted server is empty).
     server.restart();
-    assert_eq!(r.get("k").unwrap(), None, "retried on a new connection");
+    assert_eq!(r.get::<memcrab::Value>("k").unwrap(), None, "retried on a new connection");
     assert_eq!(r.inner().calls(), 3, "one failed try, one retry");
     server.raw_set(b"k3", b"v3", 0);
-    assert_eq!(r.get("k3").unwrap().unwrap().as_bytes(), Some(&b"v3"[..]));
+    assert_eq!(r.get::<memcrab::Value>("k3").unwrap().unwrap().as_bytes(), Some(&b"v3"[..]));
     assert_eq!(r.inner().calls(), 4, "no retry after success");
 
     // A write that may have reached the server is never sent twice.
@@ -154,7 +154,7 @@ fn a_reset_mid_batch_leaves_an_incr_counter_exact() {
     assert!(calls >= 2, "the get was sent again ({calls} calls)");
     // A later retry of the read alone succeeds once the link heals.
     assert_eq!(
-        r.get("g").unwrap().unwrap().as_bytes(),
+        r.get::<memcrab::Value>("g").unwrap().unwrap().as_bytes(),
         Some(&b"read me"[..])
     );
     assert_eq!(server.raw_get(b"n"), Some(b"13".to_vec()));
@@ -200,7 +200,7 @@ fn do_not_retry_for_stops_retrying() {
         .unwrap();
     assert!(r.set("k", "v").unwrap());
     server.restart();
-    let err = r.get("k").unwrap_err();
+    let err = r.get::<memcrab::Value>("k").unwrap_err();
     assert!(is_dead_connection(&err), "{err}");
     assert_eq!(r.inner().calls(), 2, "the failed call was not retried");
 }
@@ -212,7 +212,7 @@ fn retry_for_other_kinds_does_not_retry() {
         .retry_for([ErrorKind::Timeout])
         .build()
         .unwrap();
-    let err = r.get("k").unwrap_err();
+    let err = r.get::<memcrab::Value>("k").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
     assert_eq!(r.inner().calls(), 1);
 }
@@ -222,7 +222,7 @@ fn every_attempt_is_made_retry_delay_apart() {
     let addr = closed_port_addr();
     // Defaults: 2 attempts, no delay, every kind retried.
     let r = RetryingClient::new(Counting::new(client(&addr)));
-    assert_eq!(r.get("k").unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(r.get::<memcrab::Value>("k").unwrap_err().kind(), ErrorKind::Io);
     assert_eq!(r.inner().calls(), 2);
 
     let delay = Duration::from_millis(100);
@@ -250,7 +250,7 @@ fn bad_input_is_never_retried() {
         .unwrap();
     for bad in ["bad key", "", "nul\0key"] {
         let before = r.inner().calls();
-        let err = r.get(bad).unwrap_err();
+        let err = r.get::<memcrab::Value>(bad).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::IllegalInput, "{bad:?}: {err}");
         assert_eq!(r.inner().calls(), before + 1, "{bad:?} was retried");
     }
@@ -316,7 +316,7 @@ fn retrying_over_a_pool() {
     assert_eq!(r.inner().inner.idle_connections(), 1);
     server.restart();
     server.raw_set(b"k", b"v2", 0);
-    assert_eq!(r.get("k").unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
+    assert_eq!(r.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
     assert_eq!(r.inner().calls(), 3);
     assert_eq!(
         r.inner().inner.idle_connections(),
@@ -350,6 +350,6 @@ fn retrying_over_a_hash_client() {
     servers[0].raw_set(key.as_bytes(), b"v2", 0);
     // The first try meets the dead connection; the retry, after
     // retry_timeout, reaches the restarted server.
-    assert_eq!(r.get(&key).unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
+    assert_eq!(r.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
     assert_eq!(r.inner().calls(), 4);
 }

@@ -48,13 +48,13 @@ fn every_command_goes_to_the_server_keys_server() {
             assert_eq!(s.raw_get(key.as_bytes()), None, "{key} on server {i}");
         }
         // Routed by its own key, the client looks elsewhere: a miss.
-        assert_eq!(client.get(key).unwrap(), None);
+        assert_eq!(client.get::<memcrab::Value>(key).unwrap(), None);
         assert_eq!(
-            view.get(key).unwrap().unwrap().as_bytes(),
+            view.get::<memcrab::Value>(key).unwrap().unwrap().as_bytes(),
             Some(key.as_bytes())
         );
     }
-    let found = view.get_many(&keys).unwrap();
+    let found = view.get_many::<memcrab::Value, _>(&keys).unwrap();
     assert_eq!(found.len(), keys.len());
     assert!(view.set("count", "1").unwrap());
     assert_eq!(view.incr("count", 2).unwrap(), Some(3));

@@ -214,9 +214,7 @@ fn client_at(addr: impl Into<String>, tls: TlsConfig) -> Client {
 }
 
 fn text(c: &impl Memcache, key: &str) -> Option<String> {
-    c.get(key)
-        .unwrap()
-        .map(|v| String::from_utf8(v.as_bytes().unwrap().to_vec()).unwrap())
+    c.get::<String>(key).unwrap()
 }
 
 /// Asserts a TLS error naming the server, whose message says `why`.
@@ -273,7 +271,7 @@ fn large_values_and_pipelines_over_tls() {
     // Values larger than a TLS record (16 KiB) and than the read buffer.
     let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
     assert!(c.set("big", big.clone()).unwrap());
-    assert_eq!(c.get("big").unwrap().unwrap().as_bytes(), Some(&big[..]));
+    assert_eq!(c.get::<memcrab::Value>("big").unwrap().unwrap().as_bytes(), Some(&big[..]));
     let items: Vec<(String, String)> = (0..500)
         .map(|i| (format!("k{i}"), format!("v{i}")))
         .collect();
@@ -282,7 +280,7 @@ fn large_values_and_pipelines_over_tls() {
         .unwrap()
         .is_empty());
     let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
-    let got = c.get_many(&keys).unwrap();
+    let got = c.get_many::<memcrab::Value, _>(&keys).unwrap();
     assert_eq!(got.len(), 500);
     for (k, v) in &items {
         assert_eq!(got[k.as_str()].as_bytes(), Some(v.as_bytes()));
@@ -327,7 +325,7 @@ fn pool_and_hash_client_over_tls() {
     for k in &keys {
         assert!(hash.set(k, k.as_str()).unwrap());
     }
-    let got = hash.get_many(&keys).unwrap();
+    let got = hash.get_many::<memcrab::Value, _>(&keys).unwrap();
     assert_eq!(got.len(), keys.len());
     // Both servers got some keys, each over its own TLS connection.
     let servers: std::collections::HashSet<ServerAddr> =
@@ -346,7 +344,7 @@ fn a_wrong_ca_fails_with_a_clear_error() {
     let server = TlsMemcached::start(&ca.server(&["localhost", "127.0.0.1"]), None);
     let c = client_at(server.addr(), tls(&other));
     let started = Instant::now();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     eprintln!("wrong CA: {e}");
     assert_tls_error(&e, &server.addr(), "certificate");
@@ -356,12 +354,12 @@ fn a_wrong_ca_fails_with_a_clear_error() {
     let pool =
         PooledClient::with_options(server.addr(), options(tls(&other)), PoolOptions::default())
             .unwrap();
-    assert_tls_error(&pool.get("k").unwrap_err(), &server.addr(), "UnknownIssuer");
+    assert_tls_error(&pool.get::<memcrab::Value>("k").unwrap_err(), &server.addr(), "UnknownIssuer");
     let hash = HashClient::builder([server.addr()])
         .options(options(tls(&other)))
         .build()
         .unwrap();
-    assert_tls_error(&hash.get("k").unwrap_err(), &server.addr(), "UnknownIssuer");
+    assert_tls_error(&hash.get::<memcrab::Value>("k").unwrap_err(), &server.addr(), "UnknownIssuer");
 }
 
 #[test]
@@ -370,7 +368,7 @@ fn a_certificate_for_another_name_fails() {
     let server = TlsMemcached::start(&ca.server(&["memcached.test"]), None);
     // 127.0.0.1 is not in the certificate.
     let c = client_at(server.addr(), tls(&ca));
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     eprintln!("wrong name: {e}");
     assert_tls_error(&e, &server.addr(), "127.0.0.1");
     // Naming the server explicitly makes it verify.
@@ -384,7 +382,7 @@ fn a_certificate_for_another_name_fails() {
     assert_eq!(text(&c, "k").as_deref(), Some("v"));
     // A name the certificate does not have fails, whatever the address.
     let wrong = named.with_server_name("other.test").unwrap();
-    let e = client_at(server.addr(), wrong).get("k").unwrap_err();
+    let e = client_at(server.addr(), wrong).get::<memcrab::Value>("k").unwrap_err();
     assert_tls_error(&e, &server.addr(), "other.test");
 }
 
@@ -406,7 +404,7 @@ fn mutual_tls() {
     // Without a client certificate, the server refuses.
     let c = client_at(server.addr(), tls(&ca));
     let started = Instant::now();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     eprintln!("no client certificate: {e}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(
@@ -428,7 +426,7 @@ fn mutual_tls() {
             .build()
             .unwrap(),
     );
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     eprintln!("untrusted client certificate: {e}");
     assert!(e.to_string().contains(&server.addr()), "{e}");
 }
@@ -439,7 +437,7 @@ fn tls_to_a_plain_server_fails_clearly() {
     let ca = Ca::new("memcrab test CA");
     let c = client_at(plain.addr_string(), tls(&ca));
     let started = Instant::now();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     eprintln!("TLS to a plain server: {e}");
     assert!(started.elapsed() < Duration::from_secs(4));
     assert!(
@@ -458,7 +456,7 @@ fn plain_to_a_tls_server_fails_clearly() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     eprintln!("plain to a TLS server: {e}");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(e.is_fatal(), "{e}");
@@ -478,7 +476,7 @@ fn a_handshake_nobody_answers_times_out() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     let took = started.elapsed();
     eprintln!("silent handshake: {e} after {took:?}");
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
@@ -504,7 +502,7 @@ fn faults_under_tls_behave_as_without() {
 
     // A reply cut mid-record: an unexpected close, never a short value.
     proxy.set(Fault::CutAfter(100));
-    let e = c.get("k1").unwrap_err();
+    let e = c.get::<memcrab::Value>("k1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnexpectedClose, "{e}");
     proxy.clear();
     assert_eq!(text(&c, "k2").as_deref(), Some("two"));
@@ -514,7 +512,7 @@ fn faults_under_tls_behave_as_without() {
     // answer the next request.
     proxy.set(Fault::Delay(Duration::from_millis(1200)));
     let started = Instant::now();
-    let e = c.get("k1").unwrap_err();
+    let e = c.get::<memcrab::Value>("k1").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(started.elapsed() < Duration::from_millis(1200));
     proxy.clear();
@@ -558,7 +556,7 @@ fn tls_config_errors_are_config_errors() {
         .tls(tls(&ca))
         .build()
         .unwrap();
-    let e = c.get("k").unwrap_err();
+    let e = c.get::<memcrab::Value>("k").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
     assert!(e.to_string().contains("unix socket"), "{e}");
 }
@@ -588,7 +586,7 @@ async fn tokio_client_over_tls() {
     let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
     assert!(c.set("big", big.clone()).await.unwrap());
     assert_eq!(
-        c.get("big").await.unwrap().unwrap().as_bytes(),
+        c.get::<memcrab::Value>("big").await.unwrap().unwrap().as_bytes(),
         Some(&big[..])
     );
     let tasks: Vec<_> = (0..200)
@@ -597,7 +595,7 @@ async fn tokio_client_over_tls() {
             tokio::spawn(async move {
                 let key = format!("t{i}");
                 assert!(c.set(&key, key.as_str()).await.unwrap());
-                let got = c.get(&key).await.unwrap().unwrap();
+                let got = c.get::<memcrab::Value>(&key).await.unwrap().unwrap();
                 assert_eq!(got.as_bytes(), Some(key.as_bytes()));
             })
         })
@@ -614,7 +612,7 @@ async fn tokio_client_over_tls() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = c.get("big").await.unwrap_err();
+    let e = c.get::<memcrab::Value>("big").await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(
         matches!(
@@ -631,6 +629,6 @@ async fn tokio_client_over_tls() {
         .tls(tls(&other))
         .build()
         .unwrap();
-    let e = c.get("big").await.unwrap_err();
+    let e = c.get::<memcrab::Value>("big").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Tls, "{e}");
 }

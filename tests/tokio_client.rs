@@ -36,7 +36,7 @@ async fn every_command() {
     let c = client(&server.addr_string());
     assert!(c.set("k", "v").await.unwrap());
     assert_eq!(bytes(c.get("k").await.unwrap()), Some(b"v".to_vec()));
-    assert_eq!(c.get("missing").await.unwrap(), None);
+    assert_eq!(c.get::<Value>("missing").await.unwrap(), None);
     assert!(!c.add("k", "x").await.unwrap());
     assert!(c.add("k2", "x").await.unwrap());
     assert!(c.replace("k2", "y").await.unwrap());
@@ -44,7 +44,7 @@ async fn every_command() {
     assert!(c.append("k", "w").await.unwrap());
     assert!(c.prepend("k", "u").await.unwrap());
     assert_eq!(bytes(c.get("k").await.unwrap()), Some(b"uvw".to_vec()));
-    let (v, cas) = c.gets("k").await.unwrap().expect("hit");
+    let (v, cas) = c.gets::<Value>("k").await.unwrap().expect("hit");
     assert_eq!(v.as_bytes(), Some(&b"uvw"[..]));
     assert_eq!(
         c.cas("k", "new", cas, StoreOptions::new()).await.unwrap(),
@@ -63,27 +63,27 @@ async fn every_command() {
         .await
         .unwrap();
     assert!(failed.is_empty());
-    let got = c.get_many(&["a", "b", "c", "zz"]).await.unwrap();
+    let got = c.get_many::<Value, _>(&["a", "b", "c", "zz"]).await.unwrap();
     assert_eq!(got.len(), 3);
     assert_eq!(got["b"].as_bytes(), Some(&b"2"[..]));
-    let got = c.gets_many(&["a", "zz"]).await.unwrap();
+    let got = c.gets_many::<Value, _>(&["a", "zz"]).await.unwrap();
     assert!(got["a"].1 > 0);
-    assert_eq!(bytes(c.gat("a", 100).await.unwrap()), Some(b"1".to_vec()));
-    assert!(c.gats("a", 100).await.unwrap().is_some());
-    assert!(c.touch("a", 100).await.unwrap());
-    assert!(!c.touch("zz", 100).await.unwrap());
+    assert_eq!(bytes(c.gat::<Value>("a", Duration::from_secs(100)).await.unwrap()), Some(b"1".to_vec()));
+    assert!(c.gats::<Value>("a", Duration::from_secs(100)).await.unwrap().is_some());
+    assert!(c.touch("a", Duration::from_secs(100)).await.unwrap());
+    assert!(!c.touch("zz", Duration::from_secs(100)).await.unwrap());
     assert!(c.set("n", "10").await.unwrap());
     assert_eq!(c.incr("n", 5).await.unwrap(), Some(15));
     assert_eq!(c.decr("n", 20).await.unwrap(), Some(0));
     assert_eq!(c.incr("no-counter", 1).await.unwrap(), None);
     assert!(c.delete("n").await.unwrap());
     assert!(!c.delete("n").await.unwrap());
-    assert!(c.delete_many(&["a", "b"], None).await.unwrap());
-    assert_eq!(c.get("a").await.unwrap(), None);
+    assert!(c.delete_many(&["a", "b"]).await.unwrap());
+    assert_eq!(c.get::<Value>("a").await.unwrap(), None);
     let stats = c.stats(&[]).await.unwrap();
     assert!(stats.get("pid").is_some());
     assert!(c.version().await.unwrap().starts_with('1'));
-    assert!(c.verbosity(0, None).await.unwrap());
+    assert!(c.verbosity(0).await.unwrap());
     let raw = c.raw_command("get k", b"END\r\n").await.unwrap();
     assert!(raw.starts_with(b"VALUE k"));
     // Meta commands.
@@ -100,7 +100,7 @@ async fn every_command() {
         let got = c
             .get_or_recache("rc", Recache::default(), || async {
                 computed.fetch_add(1, Ordering::SeqCst);
-                Ok(Value::from("fresh"))
+                Ok::<_, memcrab::Error>(Value::from("fresh"))
             })
             .await
             .unwrap();
@@ -115,10 +115,10 @@ async fn every_command() {
         .unwrap();
     assert!(matches!(out[0], Some(Ok(memcrab::core::Reply::Version(_)))));
     c.close();
-    assert!(c.flush_all(0, None).await.unwrap());
-    assert_eq!(c.get("k").await.unwrap(), None);
+    assert!(c.flush_all(Duration::ZERO).await.unwrap());
+    assert_eq!(c.get::<Value>("k").await.unwrap(), None);
     // A bad key is refused before anything is sent.
-    let e = c.get("bad key").await.unwrap_err();
+    let e = c.get::<Value>("bad key").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::IllegalInput);
 }
 
@@ -171,7 +171,7 @@ async fn dropped_futures_never_desynchronise_the_connection() {
             if n % 3 == 0 {
                 let _ = c.set(&key, format!("v{}", &key[1..])).await;
             } else {
-                let _ = c.get(&key).await;
+                let _ = c.get::<Value>(&key).await;
             }
         };
         let mut fut = Box::pin(fut);
@@ -277,9 +277,8 @@ async fn a_killed_server_fails_calls_within_their_timeout_then_recovers() {
                     Ok(_) => {}
                     Err(_) => errors += 1,
                 }
-                match c.get(&key).await {
-                    Ok(Some(v)) => {
-                        let s = String::from_utf8(v.as_bytes().unwrap().to_vec()).unwrap();
+                match c.get::<String>(&key).await {
+                    Ok(Some(s)) => {
                         assert!(s.starts_with(&format!("{key}=")), "{key} got {s}");
                     }
                     Ok(None) => {}
@@ -328,7 +327,7 @@ async fn a_dead_node_keys_move_and_come_back() {
         c.set(k, k.as_str()).await.unwrap();
         owner.insert(k.clone(), c.server_for(k).unwrap());
     }
-    let got = c.get_many(&keys).await.unwrap();
+    let got = c.get_many::<Value, _>(&keys).await.unwrap();
     assert_eq!(got.len(), keys.len());
     let dead = servers[0].addr_string();
     servers[0].kill();
@@ -336,13 +335,13 @@ async fn a_dead_node_keys_move_and_come_back() {
     // The call that meets the dead node fails; the node is dead at once
     // (a closed connection does not count, as in pymemcache: the refused
     // reconnect of the next call does).
-    let e = c.get_many(&keys).await.unwrap_err();
+    let e = c.get_many::<Value, _>(&keys).await.unwrap_err();
     if e.kind() == ErrorKind::UnexpectedClose {
-        let e = c.get_many(&keys).await.unwrap_err();
+        let e = c.get_many::<Value, _>(&keys).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Io, "{e}");
     }
     // Its keys moved to live nodes (where they miss); the others still hit.
-    let got = c.get_many(&keys).await.unwrap();
+    let got = c.get_many::<Value, _>(&keys).await.unwrap();
     for k in &keys {
         let on_dead = owner[k].to_string() == dead;
         assert_eq!(got.contains_key(k), !on_dead, "{k}");
@@ -399,7 +398,7 @@ async fn a_frozen_server_times_out_and_a_bad_prefix_is_refused() {
     c.set("f", "v").await.unwrap();
     server.freeze();
     let started = Instant::now();
-    let e = c.get("f").await.unwrap_err();
+    let e = c.get::<Value>("f").await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
     assert!(started.elapsed() < Duration::from_secs(2));
     server.thaw();
@@ -423,7 +422,7 @@ async fn scenario<C: AsyncMemcache>(c: &C) -> Vec<String> {
     seen.push(format!("{:?}", bytes(c.get("a").await.unwrap())));
     seen.push(format!("{:?}", c.append("a", "x").await));
     seen.push(format!("{:?}", c.incr("a", 1).await.map_err(|e| e.kind())));
-    let (_, cas) = c.gets("a").await.unwrap().unwrap();
+    let (_, cas) = c.gets::<Value>("a").await.unwrap().unwrap();
     seen.push(format!(
         "{:?}",
         c.cas("a", "c", cas + 1, StoreOptions::new()).await
@@ -434,11 +433,11 @@ async fn scenario<C: AsyncMemcache>(c: &C) -> Vec<String> {
     ));
     seen.push(format!(
         "{:?}",
-        c.get_many(&["a", "b"]).await.map(|m| m.len())
+        c.get_many::<Value, _>(&["a", "b"]).await.map(|m| m.len())
     ));
     seen.push(format!("{:?}", c.delete("a").await));
     seen.push(format!("{:?}", c.delete("a").await));
-    seen.push(format!("{:?}", c.touch("a", 10).await));
+    seen.push(format!("{:?}", c.touch("a", Duration::from_secs(10)).await));
     seen
 }
 

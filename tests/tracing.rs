@@ -101,9 +101,9 @@ fn one_span_per_command_with_its_server() {
             .build()
             .unwrap();
         assert!(client.set("k", "v").unwrap());
-        assert!(client.get("k").unwrap().is_some());
-        assert!(client.get("missing").unwrap().is_none());
-        let _ = client.get_many(&["a", "b", "k"]).unwrap();
+        assert!(client.get::<memcrab::Value>("k").unwrap().is_some());
+        assert!(client.get::<memcrab::Value>("missing").unwrap().is_none());
+        let _ = client.get_many::<memcrab::Value, _>(&["a", "b", "k"]).unwrap();
         assert!(client.delete("k").unwrap());
     });
     let spans = commands(&r);
@@ -141,7 +141,7 @@ fn a_multi_server_span_names_every_server_and_a_dead_node_is_an_event() {
             .build()
             .unwrap();
         let keys: Vec<String> = (0..32).map(|i| format!("k{i}")).collect();
-        let _ = client.get_many(&keys).unwrap();
+        let _ = client.get_many::<memcrab::Value, _>(&keys).unwrap();
         let dead = HashClient::builder([closed.as_str()])
             .retry_attempts(0)
             .retry_timeout(Duration::from_millis(1))
@@ -149,7 +149,7 @@ fn a_multi_server_span_names_every_server_and_a_dead_node_is_an_event() {
             .build()
             .unwrap();
         for _ in 0..3 {
-            let _ = dead.get("k");
+            let _ = dead.get::<memcrab::Value>("k");
         }
     });
     let spans = commands(&r);
@@ -195,7 +195,7 @@ fn the_tokio_client_has_one_span_per_command_too() {
                 .build()
                 .unwrap();
             assert!(client.set("k", "v").await.unwrap());
-            assert!(client.get("k").await.unwrap().is_some());
+            assert!(client.get::<memcrab::Value>("k").await.unwrap().is_some());
         });
     });
     let spans = commands(&r);

@@ -33,14 +33,14 @@ fn health_windows_pass_on_a_manual_clock() {
         .unwrap();
     let started = Instant::now();
     // Refused: an I/O error naming the server.
-    assert_eq!(hash.get(&key).unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(hash.get::<memcrab::Value>(&key).unwrap_err().kind(), ErrorKind::Io);
     // Within retry_timeout: a miss, without trying.
-    assert_eq!(hash.get(&key).unwrap(), None);
+    assert_eq!(hash.get::<memcrab::Value>(&key).unwrap(), None);
     clock.advance(Duration::from_millis(1_500));
     // The retry fails too: retry_attempts used up, the node is dead.
-    assert_eq!(hash.get(&key).unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(hash.get::<memcrab::Value>(&key).unwrap_err().kind(), ErrorKind::Io);
     clock.advance(Duration::from_millis(1_500));
-    let _ = hash.get(&key);
+    let _ = hash.get::<memcrab::Value>(&key);
     assert_eq!(
         hash.server_for(&key).and_then(|a| a.port()),
         Some(live.port()),
@@ -48,12 +48,12 @@ fn health_windows_pass_on_a_manual_clock() {
     );
     assert!(hash.set(&key, "moved").unwrap());
     assert_eq!(
-        hash.get(&key).unwrap().unwrap().as_bytes(),
+        hash.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(),
         Some(&b"moved"[..])
     );
     // After dead_timeout the node is back on the ring.
     clock.advance(Duration::from_secs(61));
-    let _ = hash.get(&key);
+    let _ = hash.get::<memcrab::Value>(&key);
     assert_eq!(hash.server_for(&key), Some(dead));
     assert!(
         started.elapsed() < Duration::from_secs(5),

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
 
 use memcrab::core::{GetCommand, Item, Reply, Request, StoreCommand};
-use memcrab::{Error, Memcache, StoreOptions, Value};
+use memcrab::{Error, Expiry, Memcache, StoreOptions, Value};
 
 use crate::args::{Command, StoreOp};
 use crate::output::{self, Output};
@@ -148,7 +149,7 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             }
         }
         Command::Touch { key, ttl } => {
-            if client.touch_with(key, *ttl, Some(false))? {
+            if client.touch_with(key, expiry(*ttl), false)? {
                 Ok(Status::Success)
             } else {
                 out.message(&output::not_found(key))?;
@@ -177,7 +178,7 @@ pub fn run<C: Memcache, O: Write, E: Write>(
             Ok(Status::Success)
         }
         Command::Flush { delay } => {
-            client.flush_all(*delay, Some(false))?;
+            client.flush_all_with(Duration::from_secs(delay.unsigned_abs()), false)?;
             Ok(Status::Success)
         }
         // Answered from the server list alone, or by every server in turn
@@ -230,7 +231,7 @@ fn get<C: Memcache, O: Write, E: Write>(
 ) -> Result<Status, Failure> {
     if !show_flags {
         if let [key] = keys {
-            return match client.get(key)? {
+            return match client.get::<Value>(key)? {
                 Some(value) => {
                     let value = bytes_of(key, &value)?;
                     out.value(value)?;
@@ -239,7 +240,7 @@ fn get<C: Memcache, O: Write, E: Write>(
                 None => Ok(Status::Miss),
             };
         }
-        let found = client.get_many(keys)?;
+        let found = client.get_many::<Value, _>(keys)?;
         let mut status = Status::Success;
         for key in keys {
             match found.get(key) {
@@ -347,9 +348,21 @@ fn store_command(op: StoreOp) -> StoreCommand {
     }
 }
 
+/// The `--ttl` seconds as memcached reads them: 0 never, up to 30 days
+/// relative, more an absolute Unix time, negative already expired.
+pub(crate) fn expiry(ttl: i64) -> Expiry {
+    const MAX_RELATIVE: i64 = 60 * 60 * 24 * 30;
+    match u64::try_from(ttl) {
+        Ok(0) => Expiry::Never,
+        Ok(secs) if ttl <= MAX_RELATIVE => Expiry::After(Duration::from_secs(secs)),
+        Ok(secs) => Expiry::At(UNIX_EPOCH + Duration::from_secs(secs)),
+        Err(_) => Expiry::At(UNIX_EPOCH),
+    }
+}
+
 /// Always waits for the server's reply.
 fn store_options(ttl: i64, flags: Option<u32>) -> StoreOptions {
-    let opts = StoreOptions::new().expire(ttl).noreply(false);
+    let opts = StoreOptions::new().expire(expiry(ttl)).noreply(false);
     match flags {
         Some(flags) => opts.flags(flags),
         None => opts,

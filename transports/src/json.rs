@@ -1,18 +1,19 @@
-//! Any serde-serialisable type, stored as JSON (feature `json`).
+//! Any serde-serialisable type, stored as JSON (feature `json`): sugar over
+//! the core's [`Json`] codec.
 
-use memcrab_core::{GetCommand, Reply, Request, StoreCommand};
+use memcrab_core::serde::Json;
+use memcrab_core::{GetCommand, StoreCommand};
+pub use memcrab_core::serde::FLAG_JSON;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::api::{Memcache, StoreOptions};
-use crate::error::{Error, Result};
-
-/// The client flags memcrab stores JSON values with (bit 5: clear of
-/// pymemcache's flags 0, 1, 2, 4, 8 and 16).
-pub const FLAG_JSON: u32 = 32;
+use crate::api::{results, Memcache, StoreOptions};
+use crate::error::Result;
 
 /// Stores and reads any serde type as JSON, beside the raw [`Memcache`]
-/// API and whatever serde the client has.
+/// API and whatever serde the client has: `set_json(k, v, opts)` is
+/// `set_with(k, Json(v), opts)` and `get_json::<T>(k)` is
+/// `get::<Json<T>>(k)`.
 ///
 /// # Example
 ///
@@ -42,41 +43,23 @@ pub trait JsonCommands: Memcache {
         value: &T,
         opts: StoreOptions,
     ) -> Result<bool> {
-        let data = serde_json::to_vec(value).map_err(|e| serde_error(&e))?;
-        let reply = crate::api::one(
-            self,
-            Request::Store {
-                command: StoreCommand::Set,
-                key: key.as_ref(),
-                value: &data,
-                flags: opts.flags.unwrap_or(FLAG_JSON),
-                exptime: opts.expire,
-                noreply: opts
-                    .noreply
-                    .unwrap_or(self.command_options().default_noreply),
-            },
-        )?;
-        Ok(matches!(reply, None | Some(Reply::Stored)))
+        let key = key.as_ref();
+        crate::api::store(self, StoreCommand::Set, key, &Json(value), opts)
     }
 
     /// Reads the JSON value of `key` into a `T`, or `None` on a miss.
     ///
     /// # Errors
     ///
-    /// A value that is not JSON for a `T`, a bad key, a server or
-    /// connection error (a miss with `ignore_exc`).
+    /// A value stored without [`FLAG_JSON`] or that is not JSON for a `T`
+    /// (both errors name the key), a bad key, a server or connection error
+    /// (a miss with `ignore_exc`).
     fn get_json<T: DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>> {
-        let items = crate::api::fetch(self, GetCommand::Get, &[key.as_ref()])?;
-        items
-            .into_iter()
-            .next()
-            .map(|it| serde_json::from_slice(&it.value).map_err(|e| serde_error(&e)))
-            .transpose()
+        let key = key.as_ref();
+        let items = crate::api::fetch(self, GetCommand::Get, &[key])?;
+        let found = results::first_value::<Json<T>>(self.command_options(), key, items)?;
+        Ok(found.map(Json::into_inner))
     }
 }
 
 impl<C: Memcache + ?Sized> JsonCommands for C {}
-
-fn serde_error(e: &serde_json::Error) -> Error {
-    Error::Protocol(memcrab_core::Error::Serde(format!("JSON: {e}")))
-}

@@ -47,7 +47,7 @@ pub mod tokio;
 mod trace;
 
 pub use address::{ServerAddr, ToServerAddr};
-pub use api::{CommandOptions, Memcache, StoreOptions};
+pub use api::{CommandOptions, Expiry, Memcache, StoreOptions};
 pub use async_api::{AsyncMemcache, AsyncMetaCommands};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
@@ -62,7 +62,7 @@ pub use fallback::FallbackClient;
 #[cfg(feature = "json")]
 pub use json::{JsonCommands, FLAG_JSON};
 pub use memcrab_core::router::{Distribution, HealthConfig};
-pub use memcrab_core::serde::Value;
+pub use memcrab_core::serde::{FromValue, ToValue, Value};
 pub use memcrab_core::Protocol;
 pub use meta_api::{MetaCommands, Recache, Recached};
 pub use retrying::{RetryingBuilder, RetryingClient};

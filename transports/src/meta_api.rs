@@ -5,8 +5,10 @@ use std::time::{Duration, Instant};
 use memcrab_core::meta::{
     MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
 };
-use memcrab_core::serde::Value;
+use memcrab_core::serde::{FromValue, ToValue, Value};
 use memcrab_core::Reply;
+
+use crate::api::Expiry;
 
 use crate::api::{CommandOptions, Memcache};
 use crate::blocking::Outcomes;
@@ -26,7 +28,7 @@ use crate::error::{Error, Result};
 /// use memcrab_core::meta::{MetaGet, MetaSet};
 ///
 /// let client = Client::new("localhost")?;
-/// client.meta_set(MetaSet::new(b"user:1", b"ada").ttl(60))?;
+/// client.meta_set(MetaSet::new(b"user:1", b"ada").ttl(60))?; // seconds, on the wire
 /// let reply = client.meta_get(MetaGet::new(b"user:1").value().ttl().cas())?;
 /// assert_eq!(reply.value.as_deref(), Some(&b"ada"[..]));
 /// # Ok::<(), memcrab_transport::Error>(())
@@ -81,7 +83,7 @@ pub trait MetaCommands: Memcache {
         meta_one(self, MetaRequest::Debug { key: key.as_ref() })
     }
 
-    /// Returns the value of `key`, recomputing it with `compute` when it is
+    /// Returns the value of `key` as a `V`, recomputing it with `compute` when it is
     /// missing or about to expire, such that among all clients asking at the
     /// same time exactly one recomputes while the others get the current
     /// (possibly stale) value (stale-while-revalidate).
@@ -92,34 +94,57 @@ pub trait MetaCommands: Memcache {
     /// none yet (a miss someone else is recomputing), ask again every 10 ms
     /// for up to `opts.wait` before computing themselves.
     ///
+    /// `compute` returns the caller's own error type `E`, which only needs
+    /// to convert from [`Error`]: a database error passes through untouched.
+    ///
     /// # Errors
     ///
-    /// `compute`'s error, the server's or a connection error.
-    fn get_or_recache<F>(
+    /// `compute`'s error as it is; the server's, a connection or a serde
+    /// error (a value that is not a `V`) converted into `E`.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use memcrab_transport::{Client, MetaCommands, Recache};
+    ///
+    /// #[derive(Debug)]
+    /// enum AppError { Db(String), Cache(memcrab_transport::Error) }
+    /// impl From<memcrab_transport::Error> for AppError {
+    ///     fn from(e: memcrab_transport::Error) -> Self { AppError::Cache(e) }
+    /// }
+    ///
+    /// let client = Client::new("localhost").map_err(AppError::Cache)?;
+    /// let opts = Recache { ttl: Duration::from_secs(60), ..Recache::default() };
+    /// let name = client.get_or_recache("user:1:name", opts, || {
+    ///     Ok::<String, AppError>("Ada".to_owned()) // the database query
+    /// })?;
+    /// println!("{} (recomputed: {})", name.value, name.recomputed);
+    /// # Ok::<(), AppError>(())
+    /// ```
+    fn get_or_recache<V, E, F>(
         &self,
         key: impl AsRef<[u8]>,
         opts: Recache,
         compute: F,
-    ) -> Result<Recached>
+    ) -> std::result::Result<Recached<V>, E>
     where
-        F: FnOnce() -> Result<Value>,
+        V: ToValue + FromValue,
+        E: From<Error>,
+        F: FnOnce() -> std::result::Result<V, E>,
     {
         let key = key.as_ref();
         let started = Instant::now();
         loop {
             let reply = self.meta_get(recache_get(key, opts))?;
-            match recache_step(
-                self.command_options(),
-                key,
-                reply,
-                started.elapsed() >= opts.wait,
-            )? {
+            let waited_out = started.elapsed() >= opts.wait;
+            match recache_step(self.command_options(), key, reply, waited_out)? {
                 Step::Have(found) => return Ok(found),
                 Step::Compute { store, stale } => {
                     let value = compute()?;
                     if store {
-                        let (data, flags) = self.command_options().serde.serialize(key, &value)?;
-                        self.meta_set(MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl))?;
+                        let set = recache_set(self.command_options(), key, &value, opts)?;
+                        self.meta_set(set.request(key))?;
                     }
                     return Ok(Recached {
                         value,
@@ -135,25 +160,30 @@ pub trait MetaCommands: Memcache {
 
 impl<T: Memcache + ?Sized> MetaCommands for T {}
 
-/// Settings of [`MetaCommands::get_or_recache`].
+/// Settings of [`MetaCommands::get_or_recache`] (times in whole seconds
+/// on the wire, sub-seconds rounded up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recache {
-    /// TTL of the recomputed value, in seconds.
-    pub ttl: i64,
-    /// Recompute once the value has fewer seconds than this to live.
-    pub recache_below: i64,
-    /// TTL of the placeholder a miss creates while the winner recomputes.
-    pub lock_ttl: i64,
-    /// How long a loser waits for the winner's value on a miss.
+    /// Time to live of the recomputed value (default 300 s; `ZERO`: never
+    /// expires).
+    pub ttl: Duration,
+    /// Recompute once the value has less than this left to live (default
+    /// 30 s).
+    pub recache_below: Duration,
+    /// Time to live of the placeholder a miss creates while the winner
+    /// recomputes (default 30 s).
+    pub lock_ttl: Duration,
+    /// How long a loser waits for the winner's value on a miss (default
+    /// 2 s).
     pub wait: Duration,
 }
 
 impl Default for Recache {
     fn default() -> Self {
         Recache {
-            ttl: 300,
-            recache_below: 30,
-            lock_ttl: 30,
+            ttl: Duration::from_secs(300),
+            recache_below: Duration::from_secs(30),
+            lock_ttl: Duration::from_secs(30),
             wait: Duration::from_secs(2),
         }
     }
@@ -161,9 +191,9 @@ impl Default for Recache {
 
 /// What [`MetaCommands::get_or_recache`] returned.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Recached {
+pub struct Recached<V = Value> {
     /// The value.
-    pub value: Value,
+    pub value: V,
     /// This call computed the value.
     pub recomputed: bool,
     /// The value the server had was marked stale.
@@ -201,14 +231,45 @@ pub(crate) fn recache_get(key: &[u8], opts: Recache) -> MetaGet<'_> {
         .value()
         .flags()
         .cas()
-        .vivify(opts.lock_ttl)
-        .recache(opts.recache_below)
+        .vivify(Expiry::from(opts.lock_ttl).exptime())
+        .recache(crate::api::results::delay_secs(opts.recache_below))
+}
+
+/// The value a `get_or_recache` winner stores, encoded.
+pub(crate) struct RecacheSet {
+    data: bytes::Bytes,
+    flags: u32,
+    ttl: i64,
+}
+
+impl RecacheSet {
+    /// The `ms` that stores it.
+    pub(crate) fn request<'a>(&'a self, key: &'a [u8]) -> MetaSet<'a> {
+        MetaSet::new(key, &self.data)
+            .client_flags(self.flags)
+            .ttl(self.ttl)
+    }
+}
+
+/// Encodes the value a `get_or_recache` winner stores.
+pub(crate) fn recache_set(
+    o: CommandOptions<'_>,
+    key: &[u8],
+    value: &dyn ToValue,
+    opts: Recache,
+) -> Result<RecacheSet> {
+    let (data, flags) = value.to_stored(key, o.serde)?;
+    Ok(RecacheSet {
+        data,
+        flags,
+        ttl: Expiry::from(opts.ttl).exptime(),
+    })
 }
 
 /// What `get_or_recache` does after an `mg`.
-pub(crate) enum Step {
+pub(crate) enum Step<V> {
     /// A fresh (or stale but not ours to recompute) value.
-    Have(Recached),
+    Have(Recached<V>),
     /// Compute the value; `store` it when this caller won the recache.
     Compute {
         /// Store the value computed (this caller won).
@@ -222,12 +283,12 @@ pub(crate) enum Step {
 
 /// Decides `get_or_recache`'s next step from an `mg` reply; `waited_out`
 /// once the caller has waited `Recache::wait`.
-pub(crate) fn recache_step(
+pub(crate) fn recache_step<V: FromValue>(
     o: CommandOptions<'_>,
     key: &[u8],
     reply: MetaReply,
     waited_out: bool,
-) -> Result<Step> {
+) -> Result<Step<V>> {
     // A loser sees the winner's empty placeholder with `Z`.
     let placeholder = reply.already_won && reply.value.as_ref().is_none_or(|v| v.is_empty());
     let has_value = reply.status() == MetaStatus::Value && !placeholder;
@@ -239,9 +300,7 @@ pub(crate) fn recache_step(
     }
     if has_value {
         let data = reply.value.clone().unwrap_or_default();
-        let value = o
-            .serde
-            .deserialize(key, data, reply.client_flags.unwrap_or(0))?;
+        let value = V::from_stored(key, data, reply.client_flags.unwrap_or(0), o.serde)?;
         return Ok(Step::Have(Recached {
             value,
             recomputed: false,

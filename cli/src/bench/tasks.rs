@@ -213,7 +213,7 @@ async fn task(
                 .await
                 .map(|_| 0)
         } else if n_keys == 1 {
-            client.get(&key).await.map(|found| match found {
+            client.get::<Value>(&key).await.map(|found| match found {
                 Some(v) => {
                     if let Some(verify) = n.verify.as_mut() {
                         verify.single(&key, v.as_bytes().unwrap_or_default());
@@ -223,7 +223,7 @@ async fn task(
                 None => 1,
             })
         } else {
-            client.get_many(&many).await.map(|found| {
+            client.get_many::<Value, _>(&many).await.map(|found| {
                 if let Some(verify) = n.verify.as_mut() {
                     for (k, v) in &found {
                         verify.item(&many, k, v.as_bytes().unwrap_or_default());

@@ -4,7 +4,7 @@
 use std::hash::Hash;
 
 use memcrab_core::command::{Meaning, Outcome};
-use memcrab_core::serde::Value;
+use memcrab_core::serde::ToValue;
 use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
 use smallvec::SmallVec;
 
@@ -29,7 +29,7 @@ pub(crate) fn store_reply<C: Memcache + ?Sized>(
     c: &C,
     command: StoreCommand,
     key: &[u8],
-    value: &Value,
+    value: &dyn ToValue,
     opts: StoreOptions,
 ) -> Result<Option<Reply>> {
     let encoded = Encoded::new(c.command_options(), key, value, opts)?;
@@ -41,7 +41,7 @@ pub(crate) fn store<C: Memcache + ?Sized>(
     c: &C,
     command: StoreCommand,
     key: &[u8],
-    value: &Value,
+    value: &dyn ToValue,
     opts: StoreOptions,
 ) -> Result<bool> {
     results::stored(store_reply(c, command, key, value, opts)?)
@@ -73,7 +73,7 @@ pub(crate) fn fetch_many<'k, C: Memcache + ?Sized, K: AsRef<[u8]> + Eq + Hash>(
 }
 
 /// Stores every pair in one batch; the keys not stored.
-pub(crate) fn set_many<C: Memcache + ?Sized, K: AsRef<[u8]> + Clone, V: Into<Value> + Clone>(
+pub(crate) fn set_many<C: Memcache + ?Sized, K: AsRef<[u8]> + Clone, V: ToValue>(
     c: &C,
     items: &[(K, V)],
     opts: StoreOptions,
@@ -90,11 +90,10 @@ pub(crate) fn set_many<C: Memcache + ?Sized, K: AsRef<[u8]> + Clone, V: Into<Val
 pub(crate) fn delete_many<C: Memcache + ?Sized, K: AsRef<[u8]>>(
     c: &C,
     keys: &[K],
-    noreply: Option<bool>,
+    noreply: bool,
 ) -> Result<bool> {
     if keys.is_empty() {
         return Ok(true);
     }
-    let noreply = noreply.unwrap_or(c.command_options().default_noreply);
     results::all_deleted(c.execute(&results::delete_requests(keys, noreply))?)
 }

@@ -1,5 +1,6 @@
 //! The one command API every client implements, with pymemcache's names.
 
+mod expiry;
 mod forward;
 mod helpers;
 mod options;
@@ -7,54 +8,24 @@ pub(crate) mod results;
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::time::Duration;
 
 use bytes::Bytes;
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::serde::Value;
+use memcrab_core::serde::{FromValue, ToValue};
 use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Request, StoreCommand};
 
-pub(crate) use helpers::{fetch, one};
-use helpers::{fetch_many, run, store, store_reply};
+pub use expiry::Expiry;
+pub(crate) use helpers::{fetch, one, store};
+use helpers::{fetch_many, run, store_reply};
 pub use options::{CommandOptions, StoreOptions};
 use results::{boolean, number};
 
 use crate::blocking::Outcomes;
 use crate::error::Result;
 
-/// memcached's commands with pymemcache's names and results.
-///
-/// A client implements three methods —
-/// [`command_options`](Memcache::command_options),
-/// [`execute`](Memcache::execute), which sends a batch of requests in one
-/// write and reads every reply, and [`execute_meta`](Memcache::execute_meta)
-/// — and gets every command from them. The trait is dyn-compatible: a
-/// `Box<dyn Memcache>` (or `&dyn Memcache`) is a client too, with every
-/// command (the generic ones need `Self: Sized`, which a box is).
-/// [`Client`](crate::Client), [`PooledClient`](crate::PooledClient),
-/// [`HashClient`](crate::HashClient) and
-/// [`RetryingClient`](crate::RetryingClient) all implement it, so code
-/// written against `impl Memcache` takes any of them.
-///
-/// Results follow pymemcache: storage commands return `true` when stored
-/// (and `true` without asking when noreply), `get` returns `None` on a miss,
-/// `get_many` returns only the keys found, `cas` returns `Some(true)` stored,
-/// `Some(false)` when someone else changed the item, `None` when it is gone.
-///
-/// Keys are anything `AsRef<[u8]>` (`&str`, `String`, `&[u8]`, `Vec<u8>`,
-/// `Bytes`); values anything `Into<Value>` (bytes, strings, integers).
-///
-/// # Example
-///
-/// ```no_run
-/// use memcrab_transport::{Client, Memcache};
-///
-/// let client = Client::new("localhost")?;
-/// client.set("some_key", "some_value")?;
-/// let value = client.get("some_key")?;
-/// assert_eq!(value.unwrap().as_bytes(), Some(&b"some_value"[..]));
-/// # Ok::<(), memcrab_transport::Error>(())
-/// ```
+#[doc = include_str!("memcache.md")]
 pub trait Memcache {
     /// Returns what the commands need to know of the client: its serde
     /// and the defaults of pymemcache's `noreply` and `ignore_exc`.
@@ -87,7 +58,7 @@ pub trait Memcache {
     ///
     /// A bad key or a value over the item size limit (nothing sent), the
     /// server's error, or a connection error.
-    fn set(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    fn set(&self, key: impl AsRef<[u8]>, value: impl ToValue) -> Result<bool>
     where
         Self: Sized,
     {
@@ -95,7 +66,7 @@ pub trait Memcache {
             self,
             StoreCommand::Set,
             key.as_ref(),
-            &value.into(),
+            &value,
             StoreOptions::new(),
         )
     }
@@ -108,13 +79,13 @@ pub trait Memcache {
     fn set_with(
         &self,
         key: impl AsRef<[u8]>,
-        value: impl Into<Value>,
+        value: impl ToValue,
         opts: StoreOptions,
     ) -> Result<bool>
     where
         Self: Sized,
     {
-        store(self, StoreCommand::Set, key.as_ref(), &value.into(), opts)
+        store(self, StoreCommand::Set, key.as_ref(), &value, opts)
     }
 
     /// Stores `value` only if `key` does not exist yet.
@@ -122,7 +93,7 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn add(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    fn add(&self, key: impl AsRef<[u8]>, value: impl ToValue) -> Result<bool>
     where
         Self: Sized,
     {
@@ -130,7 +101,7 @@ pub trait Memcache {
             self,
             StoreCommand::Add,
             key.as_ref(),
-            &value.into(),
+            &value,
             StoreOptions::new(),
         )
     }
@@ -140,7 +111,7 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn replace(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    fn replace(&self, key: impl AsRef<[u8]>, value: impl ToValue) -> Result<bool>
     where
         Self: Sized,
     {
@@ -148,7 +119,7 @@ pub trait Memcache {
             self,
             StoreCommand::Replace,
             key.as_ref(),
-            &value.into(),
+            &value,
             StoreOptions::new(),
         )
     }
@@ -158,7 +129,7 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn append(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    fn append(&self, key: impl AsRef<[u8]>, value: impl ToValue) -> Result<bool>
     where
         Self: Sized,
     {
@@ -166,7 +137,7 @@ pub trait Memcache {
             self,
             StoreCommand::Append,
             key.as_ref(),
-            &value.into(),
+            &value,
             StoreOptions::new(),
         )
     }
@@ -176,7 +147,7 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`set`](Memcache::set).
-    fn prepend(&self, key: impl AsRef<[u8]>, value: impl Into<Value>) -> Result<bool>
+    fn prepend(&self, key: impl AsRef<[u8]>, value: impl ToValue) -> Result<bool>
     where
         Self: Sized,
     {
@@ -184,7 +155,7 @@ pub trait Memcache {
             self,
             StoreCommand::Prepend,
             key.as_ref(),
-            &value.into(),
+            &value,
             StoreOptions::new(),
         )
     }
@@ -199,13 +170,13 @@ pub trait Memcache {
         &self,
         command: StoreCommand,
         key: impl AsRef<[u8]>,
-        value: impl Into<Value>,
+        value: impl ToValue,
         opts: StoreOptions,
     ) -> Result<bool>
     where
         Self: Sized,
     {
-        store(self, command, key.as_ref(), &value.into(), opts)
+        store(self, command, key.as_ref(), &value, opts)
     }
 
     /// Stores `value` only if the item still has the `cas` token from
@@ -219,7 +190,7 @@ pub trait Memcache {
     fn cas(
         &self,
         key: impl AsRef<[u8]>,
-        value: impl Into<Value>,
+        value: impl ToValue,
         cas: u64,
         opts: StoreOptions,
     ) -> Result<Option<bool>>
@@ -227,13 +198,7 @@ pub trait Memcache {
         Self: Sized,
     {
         let opts = results::cas_options(opts);
-        let reply = store_reply(
-            self,
-            StoreCommand::Cas(cas),
-            key.as_ref(),
-            &value.into(),
-            opts,
-        )?;
+        let reply = store_reply(self, StoreCommand::Cas(cas), key.as_ref(), &value, opts)?;
         results::cas_stored(reply)
     }
 
@@ -244,7 +209,7 @@ pub trait Memcache {
     ///
     /// A bad key anywhere (nothing sent), a serde error, or the first
     /// server or connection error.
-    fn set_many<K: AsRef<[u8]> + Clone, V: Into<Value> + Clone>(
+    fn set_many<K: AsRef<[u8]> + Clone, V: ToValue>(
         &self,
         items: &[(K, V)],
         opts: StoreOptions,
@@ -255,13 +220,14 @@ pub trait Memcache {
         helpers::set_many(self, items, opts)
     }
 
-    /// Returns the value of `key`, or `None` on a miss.
+    /// Returns the value of `key` as a `T`, or `None` on a miss:
+    /// `get::<String>`, `get::<u64>` (a counter), `get::<Value>` (raw).
     ///
     /// # Errors
     ///
     /// A bad key; the server's or a connection error unless `ignore_exc`
-    /// (then a miss).
-    fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Value>>
+    /// (then a miss); a value that is not a `T` (an error naming the key).
+    fn get<T: FromValue>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>>
     where
         Self: Sized,
     {
@@ -276,7 +242,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn get_many<K: AsRef<[u8]> + Clone + Eq + Hash>(&self, keys: &[K]) -> Result<HashMap<K, Value>>
+    fn get_many<T: FromValue, K: AsRef<[u8]> + Clone + Eq + Hash>(
+        &self,
+        keys: &[K],
+    ) -> Result<HashMap<K, T>>
     where
         Self: Sized,
     {
@@ -289,7 +258,7 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gets(&self, key: impl AsRef<[u8]>) -> Result<Option<(Value, u64)>>
+    fn gets<T: FromValue>(&self, key: impl AsRef<[u8]>) -> Result<Option<(T, u64)>>
     where
         Self: Sized,
     {
@@ -303,10 +272,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gets_many<K: AsRef<[u8]> + Clone + Eq + Hash>(
+    fn gets_many<T: FromValue, K: AsRef<[u8]> + Clone + Eq + Hash>(
         &self,
         keys: &[K],
-    ) -> Result<HashMap<K, (Value, u64)>>
+    ) -> Result<HashMap<K, (T, u64)>>
     where
         Self: Sized,
     {
@@ -320,12 +289,17 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gat(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<Value>>
+    fn gat<T: FromValue>(
+        &self,
+        key: impl AsRef<[u8]>,
+        expire: impl Into<Expiry>,
+    ) -> Result<Option<T>>
     where
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = fetch(self, GetCommand::Gat(expire), &[key])?;
+        let command = GetCommand::Gat(expire.into().exptime());
+        let items = fetch(self, command, &[key])?;
         results::first_value(self.command_options(), key, items)
     }
 
@@ -334,12 +308,17 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`get`](Memcache::get).
-    fn gats(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<Option<(Value, u64)>>
+    fn gats<T: FromValue>(
+        &self,
+        key: impl AsRef<[u8]>,
+        expire: impl Into<Expiry>,
+    ) -> Result<Option<(T, u64)>>
     where
         Self: Sized,
     {
         let key = key.as_ref();
-        let items = fetch(self, GetCommand::Gats(expire), &[key])?;
+        let command = GetCommand::Gats(expire.into().exptime());
+        let items = fetch(self, command, &[key])?;
         results::first_value_cas(self.command_options(), key, items)
     }
 
@@ -348,11 +327,12 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad key, the server's or a connection error.
-    fn touch(&self, key: impl AsRef<[u8]>, expire: i64) -> Result<bool>
+    fn touch(&self, key: impl AsRef<[u8]>, expire: impl Into<Expiry>) -> Result<bool>
     where
         Self: Sized,
     {
-        self.touch_with(key, expire, None)
+        let noreply = self.command_options().default_noreply;
+        self.touch_with(key, expire, noreply)
     }
 
     /// [`touch`](Memcache::touch) with an explicit noreply choice.
@@ -360,17 +340,22 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`touch`](Memcache::touch).
-    fn touch_with(&self, key: impl AsRef<[u8]>, expire: i64, noreply: Option<bool>) -> Result<bool>
+    fn touch_with(
+        &self,
+        key: impl AsRef<[u8]>,
+        expire: impl Into<Expiry>,
+        noreply: bool,
+    ) -> Result<bool>
     where
         Self: Sized,
     {
-        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         let key = key.as_ref();
+        let exptime = expire.into().exptime();
         boolean(run(
             self,
             Request::Touch {
                 key,
-                exptime: expire,
+                exptime,
                 noreply,
             },
         )?)
@@ -385,7 +370,8 @@ pub trait Memcache {
     where
         Self: Sized,
     {
-        self.delete_with(key, None)
+        let noreply = self.command_options().default_noreply;
+        self.delete_with(key, noreply)
     }
 
     /// [`delete`](Memcache::delete) with an explicit noreply choice.
@@ -393,11 +379,10 @@ pub trait Memcache {
     /// # Errors
     ///
     /// As [`delete`](Memcache::delete).
-    fn delete_with(&self, key: impl AsRef<[u8]>, noreply: Option<bool>) -> Result<bool>
+    fn delete_with(&self, key: impl AsRef<[u8]>, noreply: bool) -> Result<bool>
     where
         Self: Sized,
     {
-        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
         let key = key.as_ref();
         boolean(run(self, Request::Delete { key, noreply })?)
     }
@@ -407,7 +392,21 @@ pub trait Memcache {
     /// # Errors
     ///
     /// A bad key (nothing sent), the first server or connection error.
-    fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K], noreply: Option<bool>) -> Result<bool>
+    fn delete_many<K: AsRef<[u8]>>(&self, keys: &[K]) -> Result<bool>
+    where
+        Self: Sized,
+    {
+        let noreply = self.command_options().default_noreply;
+        helpers::delete_many(self, keys, noreply)
+    }
+
+    /// [`delete_many`](Memcache::delete_many) with an explicit noreply
+    /// choice.
+    ///
+    /// # Errors
+    ///
+    /// As [`delete_many`](Memcache::delete_many).
+    fn delete_many_with<K: AsRef<[u8]>>(&self, keys: &[K], noreply: bool) -> Result<bool>
     where
         Self: Sized,
     {
@@ -497,23 +496,41 @@ pub trait Memcache {
         results::version_of(run(self, Request::Version)?)
     }
 
-    /// Invalidates every item after `delay` seconds (0: now).
+    /// Invalidates every item after `delay` (`Duration::ZERO`: now;
+    /// sub-second delays round up to a second).
     ///
     /// # Errors
     ///
     /// A connection error.
-    fn flush_all(&self, delay: i64, noreply: Option<bool>) -> Result<bool> {
-        let noreply = noreply.unwrap_or(self.command_options().default_noreply);
+    fn flush_all(&self, delay: Duration) -> Result<bool> {
+        self.flush_all_with(delay, self.command_options().default_noreply)
+    }
+
+    /// [`flush_all`](Memcache::flush_all) with an explicit noreply choice.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush_all`](Memcache::flush_all).
+    fn flush_all_with(&self, delay: Duration, noreply: bool) -> Result<bool> {
+        let delay = results::delay_secs(delay);
         boolean(run(self, Request::FlushAll { delay, noreply })?)
     }
 
-    /// Sets the server's logging verbosity.
+    /// Sets the server's logging verbosity (waiting for the reply).
     ///
     /// # Errors
     ///
     /// A connection error.
-    fn verbosity(&self, level: u32, noreply: Option<bool>) -> Result<bool> {
-        let noreply = noreply.unwrap_or(false);
+    fn verbosity(&self, level: u32) -> Result<bool> {
+        self.verbosity_with(level, false)
+    }
+
+    /// [`verbosity`](Memcache::verbosity) with a noreply choice.
+    ///
+    /// # Errors
+    ///
+    /// As [`verbosity`](Memcache::verbosity).
+    fn verbosity_with(&self, level: u32, noreply: bool) -> Result<bool> {
         boolean(run(self, Request::Verbosity { level, noreply })?)
     }
 

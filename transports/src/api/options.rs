@@ -2,21 +2,24 @@
 
 use memcrab_core::serde::Serde;
 
+use super::Expiry;
+
 /// Per-call options of the storage commands (pymemcache's `expire`,
 /// `noreply` and `flags` arguments).
 ///
 /// # Example
 ///
 /// ```
-/// use memcrab_transport::StoreOptions;
+/// use std::time::Duration;
+/// use memcrab_transport::{Expiry, StoreOptions};
 ///
-/// let opts = StoreOptions::new().expire(60).noreply(false).flags(7);
-/// assert_eq!(opts.expire, 60);
+/// let opts = StoreOptions::new().expire(Duration::from_secs(60)).noreply(false).flags(7);
+/// assert_eq!(opts.expire, Expiry::After(Duration::from_secs(60)));
 /// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct StoreOptions {
-    /// Expiration in seconds (0 never; over 30 days a Unix time).
-    pub expire: i64,
+    /// When the item expires ([`Expiry::Never`] by default).
+    pub expire: Expiry,
     /// Wait for no reply; `None` uses the client's `default_noreply`.
     pub noreply: Option<bool>,
     /// Client flags overriding the serde's.
@@ -31,10 +34,12 @@ impl StoreOptions {
         StoreOptions::default()
     }
 
-    /// Sets the expiration in seconds.
+    /// Sets when the item expires: a [`Duration`](std::time::Duration)
+    /// from now (`Duration::ZERO`: never), a
+    /// [`SystemTime`](std::time::SystemTime), or an [`Expiry`].
     #[must_use]
-    pub fn expire(mut self, seconds: i64) -> Self {
-        self.expire = seconds;
+    pub fn expire(mut self, expire: impl Into<Expiry>) -> Self {
+        self.expire = expire.into();
         self
     }
 

@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use bytes::Bytes;
 use memcrab_core::command::{match_items, Outcome};
-use memcrab_core::serde::Value;
+use memcrab_core::serde::{FromValue, ToValue};
 use memcrab_core::stats::Stats;
 use memcrab_core::{Item, Reply, Request, StoreCommand};
 use smallvec::SmallVec;
@@ -29,14 +29,14 @@ impl Encoded {
     pub(crate) fn new(
         o: CommandOptions<'_>,
         key: &[u8],
-        value: &Value,
+        value: &dyn ToValue,
         opts: StoreOptions,
     ) -> Result<Encoded> {
-        let (data, flags) = o.serde.serialize(key, value)?;
+        let (data, flags) = value.to_stored(key, o.serde)?;
         Ok(Encoded {
             data,
             flags: opts.flags.unwrap_or(flags),
-            expire: opts.expire,
+            expire: opts.expire.exptime(),
             noreply: opts.noreply.unwrap_or(o.default_noreply),
         })
     }
@@ -52,6 +52,14 @@ impl Encoded {
             noreply: self.noreply,
         }
     }
+}
+
+/// A delay in memcached's whole seconds, rounded up (`flush_all`).
+pub(crate) fn delay_secs(delay: std::time::Duration) -> i64 {
+    let secs = delay
+        .as_secs()
+        .saturating_add(u64::from(delay.subsec_nanos() > 0));
+    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 /// `cas` waits for its reply unless asked not to.
@@ -107,17 +115,21 @@ pub(crate) fn items_of(
     }
 }
 
-/// Deserializes one item with the client's serde.
-pub(crate) fn decode_item(o: CommandOptions<'_>, key: &[u8], item: Item) -> Result<Value> {
-    Ok(o.serde.deserialize(key, item.value, item.flags)?)
+/// Decodes one item into a `T`, with the client's serde.
+pub(crate) fn decode_item<T: FromValue>(
+    o: CommandOptions<'_>,
+    key: &[u8],
+    item: Item,
+) -> Result<T> {
+    Ok(T::from_stored(key, item.value, item.flags, o.serde)?)
 }
 
 /// A single-key retrieval's value, `None` on a miss.
-pub(crate) fn first_value(
+pub(crate) fn first_value<T: FromValue>(
     o: CommandOptions<'_>,
     key: &[u8],
     items: SmallVec<[Item; 1]>,
-) -> Result<Option<Value>> {
+) -> Result<Option<T>> {
     items
         .into_iter()
         .next()
@@ -126,11 +138,11 @@ pub(crate) fn first_value(
 }
 
 /// A single-key `gets`' value and cas token, `None` on a miss.
-pub(crate) fn first_value_cas(
+pub(crate) fn first_value_cas<T: FromValue>(
     o: CommandOptions<'_>,
     key: &[u8],
     items: SmallVec<[Item; 1]>,
-) -> Result<Option<(Value, u64)>> {
+) -> Result<Option<(T, u64)>> {
     items
         .into_iter()
         .next()
@@ -153,10 +165,10 @@ pub(crate) fn matched<'k, K: AsRef<[u8]>>(
 }
 
 /// A multi-key retrieval's values by key (only the keys found).
-pub(crate) fn found<K: AsRef<[u8]> + Clone + Eq + Hash>(
+pub(crate) fn found<K: AsRef<[u8]> + Clone + Eq + Hash, T: FromValue>(
     o: CommandOptions<'_>,
     items: Vec<(&K, Item)>,
-) -> Result<HashMap<K, Value>> {
+) -> Result<HashMap<K, T>> {
     let mut out = HashMap::with_capacity(items.len());
     for (k, it) in items {
         out.insert(k.clone(), decode_item(o, k.as_ref(), it)?);
@@ -165,10 +177,10 @@ pub(crate) fn found<K: AsRef<[u8]> + Clone + Eq + Hash>(
 }
 
 /// A multi-key `gets`' values and cas tokens by key.
-pub(crate) fn found_cas<K: AsRef<[u8]> + Clone + Eq + Hash>(
+pub(crate) fn found_cas<K: AsRef<[u8]> + Clone + Eq + Hash, T: FromValue>(
     o: CommandOptions<'_>,
     items: Vec<(&K, Item)>,
-) -> Result<HashMap<K, (Value, u64)>> {
+) -> Result<HashMap<K, (T, u64)>> {
     let mut out = HashMap::with_capacity(items.len());
     for (k, it) in items {
         let cas = it.cas.unwrap_or(0);
@@ -178,14 +190,14 @@ pub(crate) fn found_cas<K: AsRef<[u8]> + Clone + Eq + Hash>(
 }
 
 /// Serializes every pair of a `set_many`.
-pub(crate) fn encode_many<K: AsRef<[u8]>, V: Into<Value> + Clone>(
+pub(crate) fn encode_many<K: AsRef<[u8]>, V: ToValue>(
     o: CommandOptions<'_>,
     items: &[(K, V)],
     opts: StoreOptions,
 ) -> Result<Vec<Encoded>> {
     items
         .iter()
-        .map(|(k, v)| Encoded::new(o, k.as_ref(), &v.clone().into(), opts))
+        .map(|(k, v)| Encoded::new(o, k.as_ref(), v, opts))
         .collect()
 }
 

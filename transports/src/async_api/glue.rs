@@ -4,13 +4,11 @@
 use std::hash::Hash;
 
 use memcrab_core::command::{Meaning, Outcome};
-use memcrab_core::serde::Value;
 use memcrab_core::{GetCommand, Item, Reply, Request, StoreCommand};
 use smallvec::SmallVec;
 
 use super::AsyncMemcache;
 use crate::api::results::{self, Encoded};
-use crate::api::StoreOptions;
 use crate::error::{Error, Result};
 
 /// Sends one request and returns its reply (`None` for noreply).
@@ -29,15 +27,13 @@ pub(crate) async fn run<C: AsyncMemcache + ?Sized>(c: &C, request: Request<'_>) 
         .map_err(Error::Protocol)
 }
 
-/// Serializes and stores one value; the raw reply.
+/// Stores one encoded value; the raw reply.
 pub(crate) async fn store_reply<C: AsyncMemcache + ?Sized>(
     c: &C,
     command: StoreCommand,
     key: &[u8],
-    value: &Value,
-    opts: StoreOptions,
+    encoded: Encoded,
 ) -> Result<Option<Reply>> {
-    let encoded = Encoded::new(c.command_options(), key, value, opts)?;
     one(c, encoded.request(command, key)).await
 }
 

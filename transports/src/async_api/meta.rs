@@ -4,12 +4,12 @@ use std::future::Future;
 use std::time::Instant;
 
 use memcrab_core::meta::{MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet};
-use memcrab_core::serde::Value;
+use memcrab_core::serde::{FromValue, ToValue};
 
 use super::AsyncMemcache;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::meta_api::{
-    meta_reply, recache_get, recache_step, Recache, Recached, Step, RECACHE_POLL,
+    meta_reply, recache_get, recache_set, recache_step, Recache, Recached, Step, RECACHE_POLL,
 };
 
 /// The meta commands of every [`AsyncMemcache`] client: the async twin of
@@ -88,20 +88,23 @@ pub trait AsyncMetaCommands: AsyncMemcache {
     /// is missing or due for a recache, with one caller recomputing while
     /// the others get the stale value or wait (as
     /// [`MetaCommands::get_or_recache`](crate::MetaCommands::get_or_recache);
-    /// waiting uses tokio's timer).
+    /// waiting uses tokio's timer). `compute` returns the caller's error
+    /// type `E`, which converts from [`Error`].
     ///
     /// # Errors
     ///
-    /// The commands' errors, or `compute`'s.
-    fn get_or_recache<F, Fut>(
+    /// `compute`'s error as it is; the commands' errors converted into `E`.
+    fn get_or_recache<V, E, F, Fut>(
         &self,
         key: impl AsRef<[u8]> + Send,
         opts: Recache,
         compute: F,
-    ) -> impl Future<Output = Result<Recached>> + Send
+    ) -> impl Future<Output = std::result::Result<Recached<V>, E>> + Send
     where
+        V: ToValue + FromValue + Send,
+        E: From<Error> + Send,
         F: FnOnce() -> Fut + Send,
-        Fut: Future<Output = Result<Value>> + Send,
+        Fut: Future<Output = std::result::Result<V, E>> + Send,
     {
         async move {
             let key = key.as_ref();
@@ -114,10 +117,8 @@ pub trait AsyncMetaCommands: AsyncMemcache {
                     Step::Compute { store, stale } => {
                         let value = compute().await?;
                         if store {
-                            let serde = self.command_options().serde;
-                            let (data, flags) = serde.serialize(key, &value)?;
-                            let set = MetaSet::new(key, &data).client_flags(flags).ttl(opts.ttl);
-                            self.meta_set(set).await?;
+                            let set = recache_set(self.command_options(), key, &value, opts)?;
+                            self.meta_set(set.request(key)).await?;
                         }
                         return Ok(Recached {
                             value,

@@ -8,43 +8,22 @@ mod meta;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::time::Duration;
 
 use bytes::Bytes;
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::serde::Value;
+use memcrab_core::serde::{FromValue, ToValue};
 use memcrab_core::stats::Stats;
 use memcrab_core::{GetCommand, Request, StoreCommand};
 
-use crate::api::results::{self, boolean, number};
-use crate::api::{CommandOptions, StoreOptions};
+use crate::api::results::{self, boolean, number, Encoded};
+use crate::api::{CommandOptions, Expiry, StoreOptions};
 use crate::blocking::Outcomes;
 use crate::error::Result;
 
 pub use meta::AsyncMetaCommands;
 
-/// memcached's commands with pymemcache's names and results, as futures:
-/// the async twin of [`Memcache`](crate::Memcache).
-///
-/// A client implements [`command_options`](Self::command_options),
-/// [`execute`](Self::execute) and [`execute_meta`](Self::execute_meta);
-/// every command comes from them, mapped exactly as the blocking trait
-/// maps it (one shared mapping). Every future is `Send`, so calls can be
-/// spawned on a multi-threaded runtime. `memcrab::tokio::Client` (cargo
-/// feature `tokio`) implements it.
-///
-/// # Example
-///
-/// ```no_run
-/// # async fn demo() -> memcrab_transport::Result<()> {
-/// use memcrab_transport::AsyncMemcache;
-///
-/// let client = memcrab_transport::tokio::Client::new("127.0.0.1:11211")?;
-/// client.set("some_key", "some_value").await?;
-/// let value = client.get("some_key").await?;
-/// assert_eq!(value.unwrap().as_bytes(), Some(&b"some_value"[..]));
-/// # Ok(())
-/// # }
-/// ```
+#[doc = include_str!("async_memcache.md")]
 pub trait AsyncMemcache: Sync {
     /// Returns what the commands need to know of the client: its serde
     /// and the defaults of pymemcache's `noreply` and `ignore_exc`.
@@ -85,7 +64,7 @@ pub trait AsyncMemcache: Sync {
     fn set(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Set, key, value, StoreOptions::new())
     }
@@ -98,7 +77,7 @@ pub trait AsyncMemcache: Sync {
     fn set_with(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
         opts: StoreOptions,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Set, key, value, opts)
@@ -112,7 +91,7 @@ pub trait AsyncMemcache: Sync {
     fn add(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Add, key, value, StoreOptions::new())
     }
@@ -125,7 +104,7 @@ pub trait AsyncMemcache: Sync {
     fn replace(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Replace, key, value, StoreOptions::new())
     }
@@ -138,7 +117,7 @@ pub trait AsyncMemcache: Sync {
     fn append(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Append, key, value, StoreOptions::new())
     }
@@ -151,7 +130,7 @@ pub trait AsyncMemcache: Sync {
     fn prepend(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
     ) -> impl Future<Output = Result<bool>> + Send {
         self.store_with(StoreCommand::Prepend, key, value, StoreOptions::new())
     }
@@ -165,12 +144,13 @@ pub trait AsyncMemcache: Sync {
         &self,
         command: StoreCommand,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
         opts: StoreOptions,
     ) -> impl Future<Output = Result<bool>> + Send {
-        let value = value.into();
+        // Encoded now: the future holds bytes, not the caller's value.
+        let encoded = Encoded::new(self.command_options(), key.as_ref(), &value, opts);
         async move {
-            let reply = glue::store_reply(self, command, key.as_ref(), &value, opts).await?;
+            let reply = glue::store_reply(self, command, key.as_ref(), encoded?).await?;
             results::stored(reply)
         }
     }
@@ -184,15 +164,15 @@ pub trait AsyncMemcache: Sync {
     fn cas(
         &self,
         key: impl AsRef<[u8]> + Send,
-        value: impl Into<Value>,
+        value: impl ToValue,
         cas: u64,
         opts: StoreOptions,
     ) -> impl Future<Output = Result<Option<bool>>> + Send {
-        let value = value.into();
+        let opts = results::cas_options(opts);
+        let encoded = Encoded::new(self.command_options(), key.as_ref(), &value, opts);
         async move {
-            let opts = results::cas_options(opts);
             let command = StoreCommand::Cas(cas);
-            let reply = glue::store_reply(self, command, key.as_ref(), &value, opts).await?;
+            let reply = glue::store_reply(self, command, key.as_ref(), encoded?).await?;
             results::cas_stored(reply)
         }
     }
@@ -209,7 +189,7 @@ pub trait AsyncMemcache: Sync {
     ) -> impl Future<Output = Result<Vec<K>>> + Send
     where
         K: AsRef<[u8]> + Clone + Sync,
-        V: Into<Value> + Clone + Sync,
+        V: ToValue + Sync,
     {
         async move {
             if items.is_empty() {
@@ -228,10 +208,10 @@ pub trait AsyncMemcache: Sync {
     ///
     /// A bad key (nothing sent), the server's error, a connection error
     /// (a miss under `ignore_exc`), or a value the serde cannot read.
-    fn get(
+    fn get<T: FromValue>(
         &self,
         key: impl AsRef<[u8]> + Send,
-    ) -> impl Future<Output = Result<Option<Value>>> + Send {
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
         async move {
             let key = key.as_ref();
             let items = glue::fetch(self, GetCommand::Get, &[key]).await?;
@@ -244,7 +224,10 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    fn get_many<K>(&self, keys: &[K]) -> impl Future<Output = Result<HashMap<K, Value>>> + Send
+    fn get_many<T: FromValue, K>(
+        &self,
+        keys: &[K],
+    ) -> impl Future<Output = Result<HashMap<K, T>>> + Send
     where
         K: AsRef<[u8]> + Clone + Eq + Hash + Sync,
     {
@@ -259,10 +242,10 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    fn gets(
+    fn gets<T: FromValue>(
         &self,
         key: impl AsRef<[u8]> + Send,
-    ) -> impl Future<Output = Result<Option<(Value, u64)>>> + Send {
+    ) -> impl Future<Output = Result<Option<(T, u64)>>> + Send {
         async move {
             let key = key.as_ref();
             let items = glue::fetch(self, GetCommand::Gets, &[key]).await?;
@@ -275,10 +258,10 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    fn gets_many<K>(
+    fn gets_many<T: FromValue, K>(
         &self,
         keys: &[K],
-    ) -> impl Future<Output = Result<HashMap<K, (Value, u64)>>> + Send
+    ) -> impl Future<Output = Result<HashMap<K, (T, u64)>>> + Send
     where
         K: AsRef<[u8]> + Clone + Eq + Hash + Sync,
     {
@@ -293,14 +276,15 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    fn gat(
+    fn gat<T: FromValue>(
         &self,
         key: impl AsRef<[u8]> + Send,
-        expire: i64,
-    ) -> impl Future<Output = Result<Option<Value>>> + Send {
+        expire: impl Into<Expiry>,
+    ) -> impl Future<Output = Result<Option<T>>> + Send {
+        let command = GetCommand::Gat(expire.into().exptime());
         async move {
             let key = key.as_ref();
-            let items = glue::fetch(self, GetCommand::Gat(expire), &[key]).await?;
+            let items = glue::fetch(self, command, &[key]).await?;
             results::first_value(self.command_options(), key, items)
         }
     }
@@ -310,14 +294,15 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`get`](Self::get).
-    fn gats(
+    fn gats<T: FromValue>(
         &self,
         key: impl AsRef<[u8]> + Send,
-        expire: i64,
-    ) -> impl Future<Output = Result<Option<(Value, u64)>>> + Send {
+        expire: impl Into<Expiry>,
+    ) -> impl Future<Output = Result<Option<(T, u64)>>> + Send {
+        let command = GetCommand::Gats(expire.into().exptime());
         async move {
             let key = key.as_ref();
-            let items = glue::fetch(self, GetCommand::Gats(expire), &[key]).await?;
+            let items = glue::fetch(self, command, &[key]).await?;
             results::first_value_cas(self.command_options(), key, items)
         }
     }
@@ -330,9 +315,10 @@ pub trait AsyncMemcache: Sync {
     fn touch(
         &self,
         key: impl AsRef<[u8]> + Send,
-        expire: i64,
+        expire: impl Into<Expiry>,
     ) -> impl Future<Output = Result<bool>> + Send {
-        self.touch_with(key, expire, None)
+        let noreply = self.command_options().default_noreply;
+        self.touch_with(key, expire, noreply)
     }
 
     /// `touch` choosing noreply.
@@ -343,15 +329,15 @@ pub trait AsyncMemcache: Sync {
     fn touch_with(
         &self,
         key: impl AsRef<[u8]> + Send,
-        expire: i64,
-        noreply: Option<bool>,
+        expire: impl Into<Expiry>,
+        noreply: bool,
     ) -> impl Future<Output = Result<bool>> + Send {
+        let exptime = expire.into().exptime();
         async move {
-            let noreply = noreply.unwrap_or(self.command_options().default_noreply);
             let key = key.as_ref();
             let request = Request::Touch {
                 key,
-                exptime: expire,
+                exptime,
                 noreply,
             };
             boolean(glue::run(self, request).await?)
@@ -364,7 +350,8 @@ pub trait AsyncMemcache: Sync {
     ///
     /// As [`touch`](Self::touch).
     fn delete(&self, key: impl AsRef<[u8]> + Send) -> impl Future<Output = Result<bool>> + Send {
-        self.delete_with(key, None)
+        let noreply = self.command_options().default_noreply;
+        self.delete_with(key, noreply)
     }
 
     /// `delete` choosing noreply.
@@ -375,10 +362,9 @@ pub trait AsyncMemcache: Sync {
     fn delete_with(
         &self,
         key: impl AsRef<[u8]> + Send,
-        noreply: Option<bool>,
+        noreply: bool,
     ) -> impl Future<Output = Result<bool>> + Send {
         async move {
-            let noreply = noreply.unwrap_or(self.command_options().default_noreply);
             let key = key.as_ref();
             boolean(glue::run(self, Request::Delete { key, noreply }).await?)
         }
@@ -389,10 +375,23 @@ pub trait AsyncMemcache: Sync {
     /// # Errors
     ///
     /// As [`touch`](Self::touch).
-    fn delete_many<K>(
+    fn delete_many<K>(&self, keys: &[K]) -> impl Future<Output = Result<bool>> + Send
+    where
+        K: AsRef<[u8]> + Sync,
+    {
+        let noreply = self.command_options().default_noreply;
+        self.delete_many_with(keys, noreply)
+    }
+
+    /// `delete_many` choosing noreply.
+    ///
+    /// # Errors
+    ///
+    /// As [`touch`](Self::touch).
+    fn delete_many_with<K>(
         &self,
         keys: &[K],
-        noreply: Option<bool>,
+        noreply: bool,
     ) -> impl Future<Output = Result<bool>> + Send
     where
         K: AsRef<[u8]> + Sync,
@@ -401,7 +400,6 @@ pub trait AsyncMemcache: Sync {
             if keys.is_empty() {
                 return Ok(true);
             }
-            let noreply = noreply.unwrap_or(self.command_options().default_noreply);
             let requests = results::delete_requests(keys, noreply);
             results::all_deleted(self.execute(&requests).await?)
         }
@@ -494,36 +492,49 @@ pub trait AsyncMemcache: Sync {
         async move { results::version_of(glue::run(self, Request::Version).await?) }
     }
 
-    /// Invalidates every item after `delay` seconds.
+    /// Invalidates every item after `delay` (`Duration::ZERO`: now).
     ///
     /// # Errors
     ///
     /// As [`stats`](Self::stats).
-    fn flush_all(
-        &self,
-        delay: i64,
-        noreply: Option<bool>,
-    ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let noreply = noreply.unwrap_or(self.command_options().default_noreply);
-            boolean(glue::run(self, Request::FlushAll { delay, noreply }).await?)
-        }
+    fn flush_all(&self, delay: Duration) -> impl Future<Output = Result<bool>> + Send {
+        self.flush_all_with(delay, self.command_options().default_noreply)
     }
 
-    /// Sets the server's verbosity.
+    /// `flush_all` choosing noreply.
     ///
     /// # Errors
     ///
     /// As [`stats`](Self::stats).
-    fn verbosity(
+    fn flush_all_with(
+        &self,
+        delay: Duration,
+        noreply: bool,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let delay = results::delay_secs(delay);
+        async move { boolean(glue::run(self, Request::FlushAll { delay, noreply }).await?) }
+    }
+
+    /// Sets the server's verbosity (waiting for the reply).
+    ///
+    /// # Errors
+    ///
+    /// As [`stats`](Self::stats).
+    fn verbosity(&self, level: u32) -> impl Future<Output = Result<bool>> + Send {
+        self.verbosity_with(level, false)
+    }
+
+    /// `verbosity` choosing noreply.
+    ///
+    /// # Errors
+    ///
+    /// As [`stats`](Self::stats).
+    fn verbosity_with(
         &self,
         level: u32,
-        noreply: Option<bool>,
+        noreply: bool,
     ) -> impl Future<Output = Result<bool>> + Send {
-        async move {
-            let noreply = noreply.unwrap_or(false);
-            boolean(glue::run(self, Request::Verbosity { level, noreply }).await?)
-        }
+        async move { boolean(glue::run(self, Request::Verbosity { level, noreply }).await?) }
     }
 
     /// Sets the server's memory limit in megabytes.
