@@ -63,13 +63,23 @@ async fn every_command() {
         .await
         .unwrap();
     assert!(failed.is_empty());
-    let got = c.get_many::<Value, _>(&["a", "b", "c", "zz"]).await.unwrap();
+    let got = c
+        .get_many::<Value, _>(&["a", "b", "c", "zz"])
+        .await
+        .unwrap();
     assert_eq!(got.len(), 3);
     assert_eq!(got["b"].as_bytes(), Some(&b"2"[..]));
     let got = c.gets_many::<Value, _>(&["a", "zz"]).await.unwrap();
     assert!(got["a"].1 > 0);
-    assert_eq!(bytes(c.gat::<Value>("a", Duration::from_secs(100)).await.unwrap()), Some(b"1".to_vec()));
-    assert!(c.gats::<Value>("a", Duration::from_secs(100)).await.unwrap().is_some());
+    assert_eq!(
+        bytes(c.gat::<Value>("a", Duration::from_secs(100)).await.unwrap()),
+        Some(b"1".to_vec())
+    );
+    assert!(c
+        .gats::<Value>("a", Duration::from_secs(100))
+        .await
+        .unwrap()
+        .is_some());
     assert!(c.touch("a", Duration::from_secs(100)).await.unwrap());
     assert!(!c.touch("zz", Duration::from_secs(100)).await.unwrap());
     assert!(c.set("n", "10").await.unwrap());
@@ -529,4 +539,49 @@ fn a_client_survives_its_first_runtime() {
         assert_eq!(bytes(got), Some(format!("round {round}").into_bytes()));
         drop(rt);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_values_round_trip() {
+    let server = MemcachedServer::start();
+    let c = client(&server.addr_string());
+    c.set("t:s", String::from("héllo")).await.unwrap();
+    let s: Option<String> = c.get("t:s").await.unwrap();
+    assert_eq!(s.as_deref(), Some("héllo"));
+    c.set("t:b", &b"\x00\xff"[..]).await.unwrap();
+    assert_eq!(
+        c.get::<Vec<u8>>("t:b").await.unwrap(),
+        Some(vec![0x00, 0xff])
+    );
+    c.set("t:n", u64::MAX - 1).await.unwrap();
+    assert_eq!(c.incr("t:n", 1).await.unwrap(), Some(u64::MAX));
+    assert_eq!(c.get::<u64>("t:n").await.unwrap(), Some(u64::MAX));
+    c.set("t:d", 100i32).await.unwrap();
+    assert_eq!(c.decr("t:d", 91).await.unwrap(), Some(9));
+    assert_eq!(c.get::<i32>("t:d").await.unwrap(), Some(9), "padded digits");
+    let (n, _cas) = c.gets::<i32>("t:d").await.unwrap().unwrap();
+    assert_eq!(n, 9);
+    let many: HashMap<&str, String> = c.get_many(&["t:s", "t:none"]).await.unwrap();
+    assert_eq!(many.len(), 1);
+    let ttl = StoreOptions::new().expire(Duration::from_secs(60));
+    c.set_with("t:ttl", -7i64, ttl).await.unwrap();
+    assert_eq!(
+        c.gat::<i64>("t:ttl", Duration::from_secs(120))
+            .await
+            .unwrap(),
+        Some(-7)
+    );
+    // The wrong type names the key.
+    let err = c.get::<u64>("t:s").await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Serde);
+    assert!(err.to_string().contains("\"t:s\""), "{err}");
+    // A typed get_or_recache with the caller's own error type.
+    let got = c
+        .get_or_recache("t:rc", Recache::default(), || async {
+            Ok::<u32, memcrab::Error>(41)
+        })
+        .await
+        .unwrap();
+    assert_eq!((got.value, got.recomputed), (41, true));
+    assert_eq!(c.get::<u32>("t:rc").await.unwrap(), Some(41));
 }

@@ -34,6 +34,11 @@ pub enum Error {
     /// An error of the protocol core: bad input, the server's error lines,
     /// a broken stream, a timeout, an unexpected close.
     Protocol(memcrab_core::Error),
+    /// A value that could not be encoded, or decoded into the type asked
+    /// for: [`SerdeError::WrongType`](memcrab_core::serde::SerdeError::WrongType)
+    /// and [`WrongFlags`](memcrab_core::serde::SerdeError::WrongFlags) name
+    /// the key. Its kind is [`ErrorKind::Serde`].
+    Value(memcrab_core::serde::SerdeError),
     /// An error of the protocol core on the connection to `server`: its
     /// error line, a broken stream, a timeout, an unexpected close.
     Remote {
@@ -75,6 +80,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Protocol(e) | Error::Remote { error: e, .. } => e.kind(),
+            Error::Value(_) => ErrorKind::Serde,
             Error::Io { source, .. } if source.kind() == io::ErrorKind::TimedOut => {
                 ErrorKind::Timeout
             }
@@ -94,6 +100,7 @@ impl Error {
             Error::Protocol(e) | Error::Remote { error: e, .. } => e.is_fatal(),
             Error::Io { .. } | Error::Tls { .. } => true,
             Error::NoServers | Error::PoolExhausted { .. } | Error::Config(_) => false,
+            Error::Value(_) => false,
         }
     }
 
@@ -160,6 +167,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Protocol(e) => e.fmt(f),
+            Error::Value(e) => e.fmt(f),
             Error::Remote { server, .. } => write!(f, "request to server {server} failed"),
             Error::Io { server, .. } => write!(f, "I/O error with {server}"),
             Error::NoServers => f.write_str("all servers seem to be down right now"),
@@ -183,7 +191,8 @@ impl std::error::Error for Error {
             Error::Protocol(e) => e.source(),
             Error::Remote { error, .. } => Some(error),
             Error::Io { source, .. } => Some(&**source),
-            Error::NoServers
+            Error::Value(_)
+            | Error::NoServers
             | Error::PoolExhausted { .. }
             | Error::Config(_)
             | Error::Tls { .. } => None,
@@ -239,6 +248,16 @@ impl From<memcrab_core::Error> for Error {
 }
 
 impl Error {
+    /// Returns the value error inside (a typed read of the wrong type, a
+    /// codec's wrong flags), if this is one.
+    #[must_use]
+    pub fn serde_error(&self) -> Option<&memcrab_core::serde::SerdeError> {
+        match self {
+            Error::Value(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// Returns the core error inside, if this is one.
     #[must_use]
     pub fn core_error(&self) -> Option<&memcrab_core::Error> {
@@ -269,7 +288,7 @@ impl From<memcrab_core::IllegalInput> for Error {
 
 impl From<memcrab_core::serde::SerdeError> for Error {
     fn from(e: memcrab_core::serde::SerdeError) -> Self {
-        Error::Protocol(memcrab_core::Error::Serde(e.to_string()))
+        Error::Value(e)
     }
 }
 
