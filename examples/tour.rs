@@ -77,13 +77,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.get("curr_items").map(ToString::to_string)
     );
     client.delete_many(&[
-            "tour:greeting",
-            "tour:counter",
-            "tour:a",
-            "tour:b",
-            "tour:c",
-            "tour:int",
-        ])?;
+        "tour:greeting",
+        "tour:counter",
+        "tour:a",
+        "tour:b",
+        "tour:c",
+        "tour:int",
+    ])?;
     println!("\ndone.");
     Ok(())
 }

@@ -24,15 +24,15 @@
 
 /// The sans-IO protocol core (`memcrab-core`).
 pub use memcrab_core as core;
-pub use memcrab_core::serde::{
-    CompressedSerde, FromValue, PickleSerde, RawSerde, Serde, SerdeError, ToValue, Value,
-};
 /// A serde type stored as JSON with [`FLAG_JSON`] (cargo feature `json`).
 #[cfg(feature = "json")]
 pub use memcrab_core::serde::Json;
 /// A serde type stored as a Python pickle (cargo feature `pickle`).
 #[cfg(feature = "pickle")]
 pub use memcrab_core::serde::Pickle;
+pub use memcrab_core::serde::{
+    CompressedSerde, FromValue, PickleSerde, RawSerde, Serde, SerdeError, ToValue, Value,
+};
 pub use memcrab_core::stats::{StatValue, Stats};
 pub use memcrab_transport::address::{self, AddrParseError, ServerAddr, ToServerAddr};
 pub use memcrab_transport::blocking;

@@ -7,9 +7,9 @@
 
 mod support;
 
-use std::time::UNIX_EPOCH;
 use std::collections::HashMap;
 use std::thread::sleep;
+use std::time::UNIX_EPOCH;
 use std::time::{Duration, Instant};
 
 use memcrab::{Client, ClientBuilder, ErrorKind, Memcache, StatValue, StoreOptions, Value};
@@ -83,7 +83,13 @@ fn set_with_flags_and_expire() {
     let server = MemcachedServer::start();
     let c = client(&server);
     assert!(c
-        .set_with("k", "xyz", StoreOptions::new().expire(Duration::from_secs(100)).flags(7))
+        .set_with(
+            "k",
+            "xyz",
+            StoreOptions::new()
+                .expire(Duration::from_secs(100))
+                .flags(7)
+        )
         .unwrap());
     let item = server.raw_item(b"k").unwrap();
     assert_eq!(item.flags, 7);
@@ -212,7 +218,9 @@ fn set_many_stores_everything_in_one_call() {
     let failed = c
         .set_many(
             &[(b"x".to_vec(), &b"s"[..]), (b"y".to_vec(), &b"t"[..])],
-            StoreOptions::new().flags(5).expire(Duration::from_secs(100)),
+            StoreOptions::new()
+                .flags(5)
+                .expire(Duration::from_secs(100)),
         )
         .unwrap();
     assert!(failed.is_empty());
@@ -321,17 +329,32 @@ fn gat_and_gats_touch_the_item() {
     let server = MemcachedServer::start();
     let c = client(&server);
     for k in ["gat", "gats", "control"] {
-        assert!(c.set_with(k, k, StoreOptions::new().expire(Duration::from_secs(1))).unwrap());
+        assert!(c
+            .set_with(k, k, StoreOptions::new().expire(Duration::from_secs(1)))
+            .unwrap());
     }
-    assert_eq!(c.gat("gat", Duration::from_secs(100)).unwrap(), Some(bytes(b"gat")));
-    let (v, token) = c.gats::<Value>("gats", Duration::from_secs(100)).unwrap().unwrap();
+    assert_eq!(
+        c.gat("gat", Duration::from_secs(100)).unwrap(),
+        Some(bytes(b"gat"))
+    );
+    let (v, token) = c
+        .gats::<Value>("gats", Duration::from_secs(100))
+        .unwrap()
+        .unwrap();
     assert_eq!(v, bytes(b"gats"));
     assert_eq!(token, server.raw_item(b"gats").unwrap().cas);
     assert!((98..=100).contains(&server_ttl(&server, "gat").unwrap()));
     assert!((98..=100).contains(&server_ttl(&server, "gats").unwrap()));
     // Misses.
-    assert_eq!(c.gat::<Value>("missing", Duration::from_secs(100)).unwrap(), None);
-    assert_eq!(c.gats::<Value>("missing", Duration::from_secs(100)).unwrap(), None);
+    assert_eq!(
+        c.gat::<Value>("missing", Duration::from_secs(100)).unwrap(),
+        None
+    );
+    assert_eq!(
+        c.gats::<Value>("missing", Duration::from_secs(100))
+            .unwrap(),
+        None
+    );
 
     sleep(Duration::from_millis(2200));
     assert_eq!(
@@ -520,7 +543,10 @@ fn flush_all_now_with_and_without_reply() {
 
     // A delayed flush leaves the items for now.
     server.raw_set(b"c", b"3", 0);
-    assert_eq!(c.flush_all_with(Duration::from_secs(100), false).unwrap(), true);
+    assert_eq!(
+        c.flush_all_with(Duration::from_secs(100), false).unwrap(),
+        true
+    );
     assert_eq!(c.get("c").unwrap(), Some(bytes(b"3")));
     // The server counted every flush, the noreply one too.
     assert_eq!(server.raw_stat("cmd_flush").as_deref(), Some("3"));
@@ -710,7 +736,10 @@ fn default_noreply_true_does_not_wait() {
     assert_eq!(quiet.append("missing", "x").unwrap(), true);
     assert_eq!(quiet.prepend("missing", "x").unwrap(), true);
     assert_eq!(quiet.delete("missing").unwrap(), true);
-    assert_eq!(quiet.touch("missing", Duration::from_secs(10)).unwrap(), true);
+    assert_eq!(
+        quiet.touch("missing", Duration::from_secs(10)).unwrap(),
+        true
+    );
     // A waiting call on the same connection sees the effects in order.
     assert_eq!(quiet.get("k").unwrap(), Some(bytes(b"first")));
     assert_eq!(quiet.get::<Value>("missing").unwrap(), None);
@@ -744,7 +773,10 @@ fn default_noreply_true_does_not_wait() {
     assert_eq!(loud.append("missing", "x").unwrap(), false);
     assert_eq!(loud.prepend("missing", "x").unwrap(), false);
     assert_eq!(loud.delete("missing").unwrap(), false);
-    assert_eq!(loud.touch("missing", Duration::from_secs(10)).unwrap(), false);
+    assert_eq!(
+        loud.touch("missing", Duration::from_secs(10)).unwrap(),
+        false
+    );
     assert_eq!(server.raw_get(b"k"), Some(b"x".to_vec()));
 }
 

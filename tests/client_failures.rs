@@ -158,9 +158,21 @@ fn bad_keys_never_reach_the_server() {
         assert_illegal(c.cas(k, "y", 1, opts), &format!("cas {shown}"), expect);
         assert_illegal(c.get::<Value>(k), &format!("get {shown}"), expect);
         assert_illegal(c.gets::<Value>(k), &format!("gets {shown}"), expect);
-        assert_illegal(c.gat::<Value>(k, Duration::from_secs(10)), &format!("gat {shown}"), expect);
-        assert_illegal(c.gats::<Value>(k, Duration::from_secs(10)), &format!("gats {shown}"), expect);
-        assert_illegal(c.touch(k, Duration::from_secs(10)), &format!("touch {shown}"), expect);
+        assert_illegal(
+            c.gat::<Value>(k, Duration::from_secs(10)),
+            &format!("gat {shown}"),
+            expect,
+        );
+        assert_illegal(
+            c.gats::<Value>(k, Duration::from_secs(10)),
+            &format!("gats {shown}"),
+            expect,
+        );
+        assert_illegal(
+            c.touch(k, Duration::from_secs(10)),
+            &format!("touch {shown}"),
+            expect,
+        );
         assert_illegal(c.delete(k), &format!("delete {shown}"), expect);
         assert_illegal(c.incr(k, 1), &format!("incr {shown}"), expect);
         assert_illegal(c.decr(k, 1), &format!("decr {shown}"), expect);
@@ -191,8 +203,16 @@ fn a_bad_key_anywhere_in_a_batch_sends_nothing() {
     for (bad, expect) in bad_keys() {
         let shown = format!("{:?}", String::from_utf8_lossy(&bad));
         let keys: Vec<Vec<u8>> = vec![b"present".to_vec(), bad.clone(), b"good".to_vec()];
-        assert_illegal(c.get_many::<Value, _>(&keys), &format!("get_many {shown}"), expect);
-        assert_illegal(c.gets_many::<Value, _>(&keys), &format!("gets_many {shown}"), expect);
+        assert_illegal(
+            c.get_many::<Value, _>(&keys),
+            &format!("get_many {shown}"),
+            expect,
+        );
+        assert_illegal(
+            c.gets_many::<Value, _>(&keys),
+            &format!("gets_many {shown}"),
+            expect,
+        );
         assert_illegal(
             c.delete_many_with(&keys, false),
             &format!("delete_many {shown}"),

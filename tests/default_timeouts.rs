@@ -81,8 +81,14 @@ fn default_hash_client_times_out_on_a_silent_server() {
 fn default_client_times_out_on_a_frozen_memcached() {
     let mut server = MemcachedServer::start();
     let client = Client::new(server.addr_string()).unwrap();
-    assert_eq!(client.get::<memcrab::Value>("k").unwrap(), None, "connected and answered");
+    assert_eq!(
+        client.get::<memcrab::Value>("k").unwrap(),
+        None,
+        "connected and answered"
+    );
     server.freeze();
-    assert_times_out("Client get on a frozen server", || client.get::<memcrab::Value>("k"));
+    assert_times_out("Client get on a frozen server", || {
+        client.get::<memcrab::Value>("k")
+    });
     server.thaw();
 }

@@ -270,7 +270,11 @@ fn a_node_failure_makes_the_next_call_read_the_configuration() {
     assert_eq!(endpoint.asked(), 2);
     assert_eq!(ports_of(&client.servers()), [p[0], p[2]]);
     assert_eq!(
-        client.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(),
+        client
+            .get::<memcrab::Value>(&key)
+            .unwrap()
+            .unwrap()
+            .as_bytes(),
         Some(&b"v"[..])
     );
 }

@@ -19,10 +19,16 @@ fn exercise(name: &str, client: &impl Memcache, key: &str) {
         Some("v1".to_owned()),
         "{name}: get"
     );
-    let many = client.get_many::<memcrab::Value, _>(&[key, "absent"]).unwrap();
+    let many = client
+        .get_many::<memcrab::Value, _>(&[key, "absent"])
+        .unwrap();
     assert_eq!(many.len(), 1, "{name}: get_many");
     assert!(client.delete(key).unwrap(), "{name}: delete");
-    assert_eq!(client.get::<memcrab::Value>(key).unwrap(), None, "{name}: gone");
+    assert_eq!(
+        client.get::<memcrab::Value>(key).unwrap(),
+        None,
+        "{name}: gone"
+    );
 }
 
 #[test]

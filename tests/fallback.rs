@@ -159,7 +159,13 @@ fn a_dead_fallback_fails_the_read_unless_it_ignores_errors() {
     let lenient_old = Client::builder(&old_addr).ignore_exc(true).build().unwrap();
     let lenient = FallbackClient::new(vec![client(&new), lenient_old]).unwrap();
     assert_eq!(lenient.get::<memcrab::Value>("elsewhere").unwrap(), None);
-    assert_eq!(lenient.get_many::<memcrab::Value, _>(&["here", "elsewhere"]).unwrap().len(), 1);
+    assert_eq!(
+        lenient
+            .get_many::<memcrab::Value, _>(&["here", "elsewhere"])
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -221,7 +227,9 @@ fn three_caches_over_both_protocols() {
         assert!(c.set(&key, i.to_string()).unwrap());
     }
     let cache = FallbackClient::new(clients).unwrap();
-    let got = cache.get_many::<memcrab::Value, _>(&["k0", "k1", "k2", "k3"]).unwrap();
+    let got = cache
+        .get_many::<memcrab::Value, _>(&["k0", "k1", "k2", "k3"])
+        .unwrap();
     assert_eq!(got.len(), 3);
     for i in 0..3 {
         let key = format!("k{i}");

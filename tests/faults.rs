@@ -536,7 +536,11 @@ fn accepted_but_never_answered_from_the_start() {
     proxy.clear();
     server.raw_set(b"k", b"v", 0);
     assert_eq!(
-        client.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
+        client
+            .get::<memcrab::Value>("k")
+            .unwrap()
+            .unwrap()
+            .as_bytes(),
         Some(&b"v"[..])
     );
 }

@@ -562,7 +562,9 @@ fn retry_window_answers_misses_without_io() {
     assert_eq!(client.get::<Value>(&ka).unwrap(), None);
     assert!(!client.set(&ka, "x").unwrap());
     assert!(!client.delete(&ka).unwrap());
-    let got = client.get_many::<Value, _>(&[ka.as_str(), kb.as_str()]).unwrap();
+    let got = client
+        .get_many::<Value, _>(&[ka.as_str(), kb.as_str()])
+        .unwrap();
     assert_eq!(got.keys().copied().collect::<Vec<_>>(), vec![kb.as_str()]);
     assert!(
         failed_at.elapsed() < RETRY,
@@ -607,7 +609,11 @@ fn retry_window_answers_misses_without_io() {
     }
     // Retries used up: the next routing of one of its keys declares it dead.
     let before = proxies[0].accepted();
-    assert_eq!(client.get::<Value>(&ka).unwrap(), None, "routed to a live node");
+    assert_eq!(
+        client.get::<Value>(&ka).unwrap(),
+        None,
+        "routed to a live node"
+    );
     assert_ne!(
         owner(&client, &pports, &ka),
         0,
@@ -677,7 +683,10 @@ fn all_servers_down() {
 
     // No servers configured at all.
     let empty = HashClient::new(Vec::<String>::new()).unwrap();
-    assert_eq!(empty.get::<Value>("k").unwrap_err().kind(), ErrorKind::NoServers);
+    assert_eq!(
+        empty.get::<Value>("k").unwrap_err().kind(),
+        ErrorKind::NoServers
+    );
 }
 
 #[test]

@@ -320,7 +320,10 @@ fn same_keys_as_twemproxy(test: &str, hash: &'static str, distribution: Distribu
 
     // The check can fail: rendezvous hashing puts many keys elsewhere.
     let rendezvous = hash_client(&addrs, Distribution::Rendezvous);
-    let found = rendezvous.get_many::<memcrab::Value, _>(&tw_keys).unwrap().len();
+    let found = rendezvous
+        .get_many::<memcrab::Value, _>(&tw_keys)
+        .unwrap()
+        .len();
     assert!(found < KEYS * 2 / 3, "rendezvous found {found}");
 
     // Keys with bytes above 0x7f (fnv1a_64 mixes them in sign-extended,
@@ -338,7 +341,9 @@ fn same_keys_as_twemproxy(test: &str, hash: &'static str, distribution: Distribu
         .distribution(distribution)
         .build()
         .unwrap();
-    let got = unicode_client.get_many::<memcrab::Value, _>(&keys_of(&unicode)).unwrap();
+    let got = unicode_client
+        .get_many::<memcrab::Value, _>(&keys_of(&unicode))
+        .unwrap();
     assert_eq!(
         got.len(),
         100,

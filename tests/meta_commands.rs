@@ -11,10 +11,10 @@
 
 mod support;
 
-use std::time::UNIX_EPOCH;
 use std::collections::HashMap;
 use std::thread::sleep;
 use std::time::Duration;
+use std::time::UNIX_EPOCH;
 
 use bytes::Bytes;
 use memcrab::core::meta::{
@@ -946,7 +946,13 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     rec("get", format!("{got:?}"));
     assert_eq!(c.get::<Value>("missing").unwrap(), None);
     assert!(c
-        .set_with("f", "xyz", StoreOptions::new().expire(Duration::from_secs(100)).flags(7))
+        .set_with(
+            "f",
+            "xyz",
+            StoreOptions::new()
+                .expire(Duration::from_secs(100))
+                .flags(7)
+        )
         .unwrap());
     let item = server.raw_item(b"f").unwrap();
     assert_eq!((item.flags, item.value.as_slice()), (7, &b"xyz"[..]));
@@ -1039,9 +1045,18 @@ fn classic_suite(protocol: Protocol) -> Vec<String> {
     let (gv, gt) = c.gats("t", Duration::from_secs(200)).unwrap().unwrap();
     assert_eq!((gv, gt), (v("tv"), server.raw_item(b"t").unwrap().cas));
     assert!(matches!(server_ttl(&server, "t"), Some(198..=200)));
-    assert_eq!(c.gat::<Value>("missing", Duration::from_secs(10)).unwrap(), None);
-    assert_eq!(c.gats::<Value>("missing", Duration::from_secs(10)).unwrap(), None);
-    let touch = (c.touch("t", Duration::ZERO).unwrap(), c.touch("missing", Duration::from_secs(10)).unwrap());
+    assert_eq!(
+        c.gat::<Value>("missing", Duration::from_secs(10)).unwrap(),
+        None
+    );
+    assert_eq!(
+        c.gats::<Value>("missing", Duration::from_secs(10)).unwrap(),
+        None
+    );
+    let touch = (
+        c.touch("t", Duration::ZERO).unwrap(),
+        c.touch("missing", Duration::from_secs(10)).unwrap(),
+    );
     assert_eq!(touch, (true, false));
     rec("touch", format!("{touch:?}"));
     assert_eq!(server_ttl(&server, "t"), Some(-1));

@@ -228,7 +228,9 @@ fn get_or_recache_works_over_both_protocols_and_reports_compute_errors() {
             .build()
             .unwrap();
         let key = format!("{protocol:?}");
-        let r = c.get_or_recache(&key, opts(), || Ok::<_, memcrab::Error>(value(b"v"))).unwrap();
+        let r = c
+            .get_or_recache(&key, opts(), || Ok::<_, memcrab::Error>(value(b"v")))
+            .unwrap();
         assert_eq!(
             r,
             Recached {
@@ -284,7 +286,9 @@ fn get_or_recache_passes_the_callers_error_through_and_reads_typed_values() {
         .build()
         .unwrap();
     let err = c
-        .get_or_recache("db:down", opts(), || Err::<String, _>(AppError::Db("db down")))
+        .get_or_recache("db:down", opts(), || {
+            Err::<String, _>(AppError::Db("db down"))
+        })
         .unwrap_err();
     assert!(matches!(err, AppError::Db("db down")), "{err:?}");
 

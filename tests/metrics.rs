@@ -90,7 +90,13 @@ fn a_recorder_counts_hits_misses_and_errors_per_server() {
         assert!(client.get::<memcrab::Value>("a").unwrap().is_some());
         assert!(client.get::<memcrab::Value>("nope").unwrap().is_none());
         // One batch: 2 hits, 2 misses.
-        assert_eq!(client.get_many::<memcrab::Value, _>(&["a", "b", "x", "y"]).unwrap().len(), 2);
+        assert_eq!(
+            client
+                .get_many::<memcrab::Value, _>(&["a", "b", "x", "y"])
+                .unwrap()
+                .len(),
+            2
+        );
         // An error: incr of a non-number.
         assert!(client.incr("a", 1).is_ok());
         client.set("t", "text").unwrap();

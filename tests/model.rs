@@ -53,9 +53,9 @@
 
 mod support;
 
-use std::time::UNIX_EPOCH;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use std::time::UNIX_EPOCH;
 
 use memcrab::core::meta::{
     ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaSet, MetaStatus, SetMode,

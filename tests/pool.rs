@@ -167,7 +167,10 @@ fn exhausted_pool_fails_after_wait_timeout() {
     assert_eq!(pool.busy_connections(), 0);
 
     server.thaw();
-    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(
+        pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
+        Some(&b"v"[..])
+    );
     assert_eq!(pool.idle_connections(), 1);
 }
 
@@ -233,7 +236,10 @@ fn a_connection_that_failed_is_discarded() {
     );
     assert_eq!(pool.busy_connections(), 0);
     server.thaw();
-    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(
+        pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
+        Some(&b"v"[..])
+    );
     assert_eq!(pool.idle_connections(), 1);
 
     // A connection the server closed fails once, is dropped, and the next
@@ -270,7 +276,9 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     // Three calls at once, on a frozen server, need three connections.
     server.freeze();
     std::thread::scope(|s| {
-        let calls: Vec<_> = (0..3).map(|_| s.spawn(|| pool.get::<memcrab::Value>("k"))).collect();
+        let calls: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| pool.get::<memcrab::Value>("k")))
+            .collect();
         wait_for(Duration::from_secs(2), "three busy connections", || {
             pool.busy_connections() == 3
         });

@@ -167,7 +167,10 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
     assert_eq!((pool.idle_connections(), pool.busy_connections()), (0, 0));
     wait_for("the sockets to close", || open_connections(&server) == 0);
     // The pool stays usable.
-    assert_eq!(pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v"[..]));
+    assert_eq!(
+        pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
+        Some(&b"v"[..])
+    );
     assert_eq!(pool.idle_connections(), 1);
     // Free connections close at once.
     pool.close();

@@ -101,10 +101,17 @@ fn retry_for_connection_errors_survives_a_restart() {
 
     // A read is retried on a new connection (the restarted server is empty).
     server.restart();
-    assert_eq!(r.get::<memcrab::Value>("k").unwrap(), None, "retried on a new connection");
+    assert_eq!(
+        r.get::<memcrab::Value>("k").unwrap(),
+        None,
+        "retried on a new connection"
+    );
     assert_eq!(r.inner().calls(), 3, "one failed try, one retry");
     server.raw_set(b"k3", b"v3", 0);
-    assert_eq!(r.get::<memcrab::Value>("k3").unwrap().unwrap().as_bytes(), Some(&b"v3"[..]));
+    assert_eq!(
+        r.get::<memcrab::Value>("k3").unwrap().unwrap().as_bytes(),
+        Some(&b"v3"[..])
+    );
     assert_eq!(r.inner().calls(), 4, "no retry after success");
 
     // A write that may have reached the server is never sent twice.
@@ -222,7 +229,10 @@ fn every_attempt_is_made_retry_delay_apart() {
     let addr = closed_port_addr();
     // Defaults: 2 attempts, no delay, every kind retried.
     let r = RetryingClient::new(Counting::new(client(&addr)));
-    assert_eq!(r.get::<memcrab::Value>("k").unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(
+        r.get::<memcrab::Value>("k").unwrap_err().kind(),
+        ErrorKind::Io
+    );
     assert_eq!(r.inner().calls(), 2);
 
     let delay = Duration::from_millis(100);
@@ -316,7 +326,10 @@ fn retrying_over_a_pool() {
     assert_eq!(r.inner().inner.idle_connections(), 1);
     server.restart();
     server.raw_set(b"k", b"v2", 0);
-    assert_eq!(r.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
+    assert_eq!(
+        r.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),
+        Some(&b"v2"[..])
+    );
     assert_eq!(r.inner().calls(), 3);
     assert_eq!(
         r.inner().inner.idle_connections(),
@@ -350,6 +363,9 @@ fn retrying_over_a_hash_client() {
     servers[0].raw_set(key.as_bytes(), b"v2", 0);
     // The first try meets the dead connection; the retry, after
     // retry_timeout, reaches the restarted server.
-    assert_eq!(r.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(), Some(&b"v2"[..]));
+    assert_eq!(
+        r.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(),
+        Some(&b"v2"[..])
+    );
     assert_eq!(r.inner().calls(), 4);
 }

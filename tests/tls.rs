@@ -271,7 +271,10 @@ fn large_values_and_pipelines_over_tls() {
     // Values larger than a TLS record (16 KiB) and than the read buffer.
     let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
     assert!(c.set("big", big.clone()).unwrap());
-    assert_eq!(c.get::<memcrab::Value>("big").unwrap().unwrap().as_bytes(), Some(&big[..]));
+    assert_eq!(
+        c.get::<memcrab::Value>("big").unwrap().unwrap().as_bytes(),
+        Some(&big[..])
+    );
     let items: Vec<(String, String)> = (0..500)
         .map(|i| (format!("k{i}"), format!("v{i}")))
         .collect();
@@ -354,12 +357,20 @@ fn a_wrong_ca_fails_with_a_clear_error() {
     let pool =
         PooledClient::with_options(server.addr(), options(tls(&other)), PoolOptions::default())
             .unwrap();
-    assert_tls_error(&pool.get::<memcrab::Value>("k").unwrap_err(), &server.addr(), "UnknownIssuer");
+    assert_tls_error(
+        &pool.get::<memcrab::Value>("k").unwrap_err(),
+        &server.addr(),
+        "UnknownIssuer",
+    );
     let hash = HashClient::builder([server.addr()])
         .options(options(tls(&other)))
         .build()
         .unwrap();
-    assert_tls_error(&hash.get::<memcrab::Value>("k").unwrap_err(), &server.addr(), "UnknownIssuer");
+    assert_tls_error(
+        &hash.get::<memcrab::Value>("k").unwrap_err(),
+        &server.addr(),
+        "UnknownIssuer",
+    );
 }
 
 #[test]
@@ -382,7 +393,9 @@ fn a_certificate_for_another_name_fails() {
     assert_eq!(text(&c, "k").as_deref(), Some("v"));
     // A name the certificate does not have fails, whatever the address.
     let wrong = named.with_server_name("other.test").unwrap();
-    let e = client_at(server.addr(), wrong).get::<memcrab::Value>("k").unwrap_err();
+    let e = client_at(server.addr(), wrong)
+        .get::<memcrab::Value>("k")
+        .unwrap_err();
     assert_tls_error(&e, &server.addr(), "other.test");
 }
 
@@ -586,7 +599,11 @@ async fn tokio_client_over_tls() {
     let big: Vec<u8> = (0..900_000u32).map(|i| (i % 251) as u8).collect();
     assert!(c.set("big", big.clone()).await.unwrap());
     assert_eq!(
-        c.get::<memcrab::Value>("big").await.unwrap().unwrap().as_bytes(),
+        c.get::<memcrab::Value>("big")
+            .await
+            .unwrap()
+            .unwrap()
+            .as_bytes(),
         Some(&big[..])
     );
     let tasks: Vec<_> = (0..200)

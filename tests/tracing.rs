@@ -103,7 +103,9 @@ fn one_span_per_command_with_its_server() {
         assert!(client.set("k", "v").unwrap());
         assert!(client.get::<memcrab::Value>("k").unwrap().is_some());
         assert!(client.get::<memcrab::Value>("missing").unwrap().is_none());
-        let _ = client.get_many::<memcrab::Value, _>(&["a", "b", "k"]).unwrap();
+        let _ = client
+            .get_many::<memcrab::Value, _>(&["a", "b", "k"])
+            .unwrap();
         assert!(client.delete("k").unwrap());
     });
     let spans = commands(&r);

@@ -33,12 +33,18 @@ fn health_windows_pass_on_a_manual_clock() {
         .unwrap();
     let started = Instant::now();
     // Refused: an I/O error naming the server.
-    assert_eq!(hash.get::<memcrab::Value>(&key).unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(
+        hash.get::<memcrab::Value>(&key).unwrap_err().kind(),
+        ErrorKind::Io
+    );
     // Within retry_timeout: a miss, without trying.
     assert_eq!(hash.get::<memcrab::Value>(&key).unwrap(), None);
     clock.advance(Duration::from_millis(1_500));
     // The retry fails too: retry_attempts used up, the node is dead.
-    assert_eq!(hash.get::<memcrab::Value>(&key).unwrap_err().kind(), ErrorKind::Io);
+    assert_eq!(
+        hash.get::<memcrab::Value>(&key).unwrap_err().kind(),
+        ErrorKind::Io
+    );
     clock.advance(Duration::from_millis(1_500));
     let _ = hash.get::<memcrab::Value>(&key);
     assert_eq!(
@@ -48,7 +54,10 @@ fn health_windows_pass_on_a_manual_clock() {
     );
     assert!(hash.set(&key, "moved").unwrap());
     assert_eq!(
-        hash.get::<memcrab::Value>(&key).unwrap().unwrap().as_bytes(),
+        hash.get::<memcrab::Value>(&key)
+            .unwrap()
+            .unwrap()
+            .as_bytes(),
         Some(&b"moved"[..])
     );
     // After dead_timeout the node is back on the ring.

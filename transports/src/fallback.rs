@@ -50,7 +50,7 @@ use crate::error::{Error, Result};
 /// let old = Client::new("old-cache:11211")?;
 /// let cache = FallbackClient::new(vec![new, old])?;
 /// cache.set("user:1", "ada")?; // the new cache only
-/// let value = cache.get("user:2")?; // the new cache, else the old
+/// let value: Option<String> = cache.get("user:2")?; // the new cache, else the old
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 #[derive(Debug)]

@@ -2,8 +2,8 @@
 //! the core's [`Json`] codec.
 
 use memcrab_core::serde::Json;
-use memcrab_core::{GetCommand, StoreCommand};
 pub use memcrab_core::serde::FLAG_JSON;
+use memcrab_core::{GetCommand, StoreCommand};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 

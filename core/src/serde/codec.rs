@@ -160,7 +160,9 @@ mod json_tests {
 
     #[test]
     fn json_ignores_the_client_serde_and_checks_its_flag() {
-        let (data, flags) = Json(vec![1u8]).to_stored(b"k", &PickleSerde::new()).unwrap();
+        let (data, flags) = Json(vec![1u8])
+            .to_stored(b"k", &PickleSerde::new())
+            .unwrap();
         assert_eq!((&data[..], flags), (&b"[1]"[..], FLAG_JSON));
         let err = Json::<Vec<u8>>::from_stored(b"user:1", data, FLAG_TEXT, &RawSerde).unwrap_err();
         assert_eq!(

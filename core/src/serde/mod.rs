@@ -50,11 +50,11 @@ mod raw;
 mod typed;
 mod value;
 
+pub use codec::{Json, Pickle};
 pub use compressed::{CompressedSerde, DEFAULT_MAX_DECOMPRESSED_LEN, DEFAULT_MIN_COMPRESS_LEN};
 #[cfg(feature = "zstd")]
 pub use compressor::Zstd;
 pub use compressor::{Compressor, Zlib, DEFAULT_LEVEL, FLAG_ZSTD};
-pub use codec::{Json, Pickle};
 pub use error::SerdeError;
 pub use flags::{
     FLAG_BYTES, FLAG_COMPRESSED, FLAG_INTEGER, FLAG_JSON, FLAG_LONG, FLAG_PICKLE, FLAG_TEXT,

@@ -169,13 +169,13 @@ impl FromValue for String {
     ) -> Result<Self, SerdeError> {
         match serde.deserialize(key, data, flags)? {
             Value::Text(text) => Ok(text),
-            Value::Bytes(bytes) => String::from_utf8(Vec::from(bytes)).map_err(|_| {
-                SerdeError::WrongType {
+            Value::Bytes(bytes) => {
+                String::from_utf8(Vec::from(bytes)).map_err(|_| SerdeError::WrongType {
                     key: key_text(key),
                     expected: "UTF-8 text",
                     found: String::from("bytes that are not UTF-8"),
-                }
-            }),
+                })
+            }
             other => Err(wrong_type(key, "UTF-8 text", &other)),
         }
     }
@@ -322,7 +322,10 @@ mod tests {
             assert_eq!(round_trip(&u64::MAX, serde), u64::MAX);
             assert_eq!(round_trip(&i64::MIN, serde), i64::MIN);
             assert_eq!(round_trip(&-7i8, serde), -7);
-            assert_eq!(round_trip(&u128::from(u64::MAX), serde), u128::from(u64::MAX));
+            assert_eq!(
+                round_trip(&u128::from(u64::MAX), serde),
+                u128::from(u64::MAX)
+            );
             assert!(u128::MAX.to_stored(b"k", serde).is_err());
             assert_eq!(round_trip(&Value::from(3), serde).as_int(), Some(3));
         }

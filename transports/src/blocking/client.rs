@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 ///     .timeout(Duration::from_millis(500))
 ///     .build()?;
 /// client.set("some_key", "some_value")?;
-/// assert_eq!(client.get("some_key")?.unwrap().as_bytes(), Some(&b"some_value"[..]));
+/// assert_eq!(client.get::<String>("some_key")?.as_deref(), Some("some_value"));
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub struct Client {

@@ -73,7 +73,7 @@ impl Default for HashOptions {
 ///
 /// let client = HashClient::new(["127.0.0.1:11211", "127.0.0.1:11212"])?;
 /// client.set("some_key", "some value")?;
-/// let result = client.get("some_key")?;
+/// let result: Option<String> = client.get("some_key")?;
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 #[derive(Debug)]

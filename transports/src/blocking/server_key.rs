@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 /// let user = client.server_keyed("user:42");
 /// user.set("user:42:name", "Ada")?;
 /// user.set("user:42:mail", "ada@example.org")?;
-/// let both = user.get_many(&["user:42:name", "user:42:mail"])?;
+/// let both: std::collections::HashMap<&str, String> = user.get_many(&["user:42:name", "user:42:mail"])?;
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 #[derive(Debug, Clone)]

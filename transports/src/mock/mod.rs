@@ -44,13 +44,13 @@ const SERVER: &str = "mock";
 /// use memcrab_transport::{Memcache, StoreOptions};
 ///
 /// let cache = MockClient::new();
-/// cache.set_with("session", "ada", StoreOptions::new().expire(60))?;
-/// assert_eq!(cache.get("session")?.unwrap().as_bytes(), Some(&b"ada"[..]));
+/// cache.set_with("session", "ada", StoreOptions::new().expire(Duration::from_secs(60)))?;
+/// assert_eq!(cache.get::<String>("session")?.as_deref(), Some("ada"));
 /// assert_eq!(cache.incr("hits", 1)?, None);
 ///
 /// cache.advance(Duration::from_secs(60));
-/// assert_eq!(cache.get("session")?, None);
-/// assert!(cache.get("no spaces allowed").is_err());
+/// assert_eq!(cache.get::<String>("session")?, None);
+/// assert!(cache.get::<String>("no spaces allowed").is_err());
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub struct MockClient {

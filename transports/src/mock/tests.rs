@@ -1,7 +1,7 @@
 //! MockClient against its own expectations (memcached's answers are
 //! checked in tests/model.rs and tests/model_wire.rs).
-use std::time::UNIX_EPOCH;
 use std::time::Duration;
+use std::time::UNIX_EPOCH;
 
 use memcrab_core::meta::{MetaGet, MetaSet};
 use memcrab_core::serde::PickleSerde;
@@ -22,7 +22,11 @@ fn ttls_follow_the_clock_over_both_protocols() {
     for protocol in [Protocol::Text, Protocol::Meta] {
         let cache = waiting(protocol);
         cache
-            .set_with("k", "v", StoreOptions::new().expire(Duration::from_secs(10)))
+            .set_with(
+                "k",
+                "v",
+                StoreOptions::new().expire(Duration::from_secs(10)),
+            )
             .unwrap();
         cache
             .set_with("gone", "v", StoreOptions::new().expire(UNIX_EPOCH))
@@ -49,12 +53,17 @@ fn a_shared_clock_moves_every_mock_and_never_back() {
     let clock = MockClock::new();
     let a = MockClient::builder().clock(clock.clone()).build().unwrap();
     let b = MockClient::builder().clock(clock.clone()).build().unwrap();
-    a.set_with("k", "1", StoreOptions::new().expire(Duration::from_secs(1))).unwrap();
-    b.set_with("k", "1", StoreOptions::new().expire(Duration::from_secs(1))).unwrap();
+    a.set_with("k", "1", StoreOptions::new().expire(Duration::from_secs(1)))
+        .unwrap();
+    b.set_with("k", "1", StoreOptions::new().expire(Duration::from_secs(1)))
+        .unwrap();
     clock.set_time(Duration::from_secs(1));
     clock.set_time(Duration::from_millis(10));
     assert_eq!(clock.elapsed(), Duration::from_secs(1));
-    assert_eq!((a.get::<Value>("k").unwrap(), b.get::<Value>("k").unwrap()), (None, None));
+    assert_eq!(
+        (a.get::<Value>("k").unwrap(), b.get::<Value>("k").unwrap()),
+        (None, None)
+    );
 }
 
 #[test]

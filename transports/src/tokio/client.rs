@@ -44,7 +44,7 @@ use crate::error::Result;
 /// let tasks: Vec<_> = (0..8)
 ///     .map(|i| {
 ///         let client = client.clone();
-///         tokio::spawn(async move { client.get(format!("key{i}")).await })
+///         tokio::spawn(async move { client.get::<String>(format!("key{i}")).await })
 ///     })
 ///     .collect();
 /// for t in tasks {
