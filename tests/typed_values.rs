@@ -182,9 +182,7 @@ fn a_value_of_the_wrong_type_is_an_error_naming_the_key() {
 #[cfg(feature = "json")]
 mod codecs {
     use super::{client, MemcachedServer};
-    use memcrab::{
-        Client, Json, Memcache, PickleSerde, SerdeError, StoreOptions, Value, FLAG_JSON,
-    };
+    use memcrab::{Json, Memcache, SerdeError, StoreOptions, FLAG_JSON};
 
     #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
     struct User {
@@ -250,7 +248,7 @@ mod codecs {
     #[test]
     fn pickle_writes_and_checks_its_flag() {
         use memcrab::core::serde::FLAG_PICKLE;
-        use memcrab::Pickle;
+        use memcrab::{Client, Pickle, PickleSerde, Value};
 
         let server = MemcachedServer::start();
         let c = client(&server);

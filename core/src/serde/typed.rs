@@ -336,7 +336,7 @@ mod tests {
         let direct = "v".to_stored(b"k", &RawSerde).unwrap();
         assert_eq!((&"v").to_stored(b"k", &RawSerde).unwrap(), direct);
         assert_eq!(b"v".to_stored(b"k", &RawSerde).unwrap(), direct);
-        assert_eq!((&b"v"[..]).to_stored(b"k", &RawSerde).unwrap(), direct);
+        assert_eq!(b"v"[..].to_stored(b"k", &RawSerde).unwrap(), direct);
     }
 
     #[test]
