@@ -176,7 +176,7 @@ pub fn pooled(addr: &str, callers: usize, keys: &Keys, duration: Duration) -> Me
         keys,
         |_| pool.clone(),
         |p, key| {
-            p.get(key).unwrap();
+            p.get::<memcrab::Value>(key).unwrap();
         },
     )
 }
@@ -299,7 +299,7 @@ pub fn memcrab_tokio(addr: &str, callers: usize, merge: bool, duration: Duration
             .build()
             .unwrap();
         tasks(callers, duration, client, |client, key| async move {
-            client.get(key).await.unwrap();
+            client.get::<memcrab::Value>(key).await.unwrap();
         })
         .await
     })

@@ -322,7 +322,7 @@ pub fn bare_pipelined_one_thread(
 
 impl Conn for memcrab::Client {
     fn get(&mut self, key: &[u8]) {
-        Memcache::get(self, key).unwrap();
+        Memcache::get::<memcrab::Value>(self, key).unwrap();
     }
     fn set(&mut self, key: &[u8], value: &[u8]) {
         self.set_with(key, value, StoreOptions::new().noreply(false))
@@ -334,7 +334,7 @@ impl Conn for memcrab::Client {
         true
     }
     fn get_many(&mut self, keys: &[&[u8]]) {
-        Memcache::get_many(self, keys).unwrap();
+        Memcache::get_many::<memcrab::Value, _>(self, keys).unwrap();
     }
     fn sync(&mut self) {
         self.version().unwrap();
@@ -346,7 +346,7 @@ pub struct Pooled(pub Arc<memcrab::PooledClient>);
 
 impl Conn for Pooled {
     fn get(&mut self, key: &[u8]) {
-        self.0.get(key).unwrap();
+        self.0.get::<memcrab::Value>(key).unwrap();
     }
     fn set(&mut self, key: &[u8], value: &[u8]) {
         self.0
@@ -360,7 +360,7 @@ impl Conn for Pooled {
         true
     }
     fn get_many(&mut self, keys: &[&[u8]]) {
-        self.0.get_many(keys).unwrap();
+        self.0.get_many::<memcrab::Value, _>(keys).unwrap();
     }
     fn sync(&mut self) {
         self.0.version().unwrap();

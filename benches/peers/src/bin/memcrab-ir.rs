@@ -291,9 +291,11 @@ fn child(peer: &str, work: &str, addr: &str, n: usize) {
             let mut f = |i: usize| {
                 let keys = pick(i);
                 if keys.len() == 1 {
-                    expect(usize::from(c.get(keys[0]).unwrap().is_some()));
+                    expect(usize::from(
+                        c.get::<memcrab::Value>(keys[0]).unwrap().is_some(),
+                    ));
                 } else {
-                    expect(c.get_many(&keys).unwrap().len());
+                    expect(c.get_many::<memcrab::Value, _>(&keys).unwrap().len());
                 }
             };
             (0..n).for_each(&mut f);
