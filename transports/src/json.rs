@@ -30,8 +30,10 @@ use crate::error::Result;
 /// # Ok::<(), memcrab_transport::Error>(())
 /// ```
 pub trait JsonCommands: Memcache {
-    /// Stores `value` as JSON with flags [`FLAG_JSON`] (unless `opts`
-    /// sets flags); `true` when stored.
+    /// Stores `value` as JSON with flags [`FLAG_JSON`]; `true` when
+    /// stored. Flags set in `opts` replace `FLAG_JSON`, and then
+    /// [`get_json`](JsonCommands::get_json) refuses the value (it only reads
+    /// what carries `FLAG_JSON`).
     ///
     /// # Errors
     ///
