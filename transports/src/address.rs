@@ -31,6 +31,14 @@ pub use memcrab_core::address::{
     parse_server_list, AddrErrorKind, AddrParseError, ServerAddr, ToServerAddr, DEFAULT_PORT,
 };
 
+/// Reads `server` as an address; a bad one is an
+/// [`Error::Config`](crate::Error::Config) naming what was wrong.
+pub(crate) fn config_addr(server: impl ToServerAddr) -> crate::Result<ServerAddr> {
+    server
+        .to_server_addr()
+        .map_err(|e| crate::Error::Config(e.to_string()))
+}
+
 /// Resolves a [`ServerAddr`] to socket addresses through the system
 /// resolver (DNS, `/etc/hosts`); bring it into scope to call
 /// `addr.resolve()`.

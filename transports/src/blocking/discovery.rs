@@ -95,9 +95,7 @@ impl DiscoveryClient {
     /// `endpoint` (`host:port`).
     pub fn builder(endpoint: impl ToServerAddr) -> DiscoveryClientBuilder {
         DiscoveryClientBuilder {
-            endpoint: endpoint
-                .to_server_addr()
-                .map_err(|e| Error::Config(e.to_string())),
+            endpoint: crate::address::config_addr(endpoint),
             opts: ClientOptions::default(),
             hash: HashOptions::default(),
             use_ip: true,

@@ -10,7 +10,7 @@ mod options;
 mod pool;
 mod server_key;
 pub(crate) mod setters;
-mod socket;
+pub(crate) mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 

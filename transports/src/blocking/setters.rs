@@ -1,6 +1,7 @@
 //! The option setters every builder shares ([`ClientBuilder`],
 //! [`PooledClientBuilder`], [`HashClientBuilder`], and the tokio client's):
-//! one list, so the builders cannot drift apart.
+//! one list, so the builders cannot drift apart; and the command trait of
+//! every client that is a [`Driver`](super::driver::Driver).
 //!
 //! [`ClientBuilder`]: super::ClientBuilder
 //! [`PooledClientBuilder`]: super::PooledClientBuilder
@@ -128,3 +129,32 @@ macro_rules! clock_setter {
 }
 
 pub(crate) use clock_setter;
+
+/// Implements [`Memcache`](crate::Memcache) on a client with a
+/// `driver: Driver` field: its options, its batches.
+macro_rules! driver_memcache {
+    ($(#[$doc:meta])* $client:ty) => {
+        $(#[$doc])*
+        impl $crate::Memcache for $client {
+            fn command_options(&self) -> $crate::CommandOptions<'_> {
+                self.driver.opts.command_options()
+            }
+
+            fn execute(
+                &self,
+                requests: &[memcrab_core::Request<'_>],
+            ) -> $crate::Result<$crate::blocking::Outcomes> {
+                self.driver.execute(requests)
+            }
+
+            fn execute_meta(
+                &self,
+                requests: &[memcrab_core::meta::MetaRequest<'_>],
+            ) -> $crate::Result<$crate::blocking::Outcomes> {
+                self.driver.execute_meta(requests)
+            }
+        }
+    };
+}
+
+pub(crate) use driver_memcache;

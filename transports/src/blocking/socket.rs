@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 
 use super::options::{ClientOptions, Keepalive};
 use crate::address::Resolve;
@@ -120,6 +120,17 @@ fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
         Domain::IPV4
     };
     let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    tune(SockRef::from(&socket), opts)?;
+    match opts.connect_timeout {
+        Some(t) => socket.connect_timeout(&addr, t.max(Duration::from_millis(1)))?,
+        None => socket.connect(&addr)?,
+    }
+    Ok(socket.into())
+}
+
+/// Applies `no_delay` and keepalive to a TCP socket (the blocking and
+/// the tokio transports').
+pub(crate) fn tune(socket: SockRef<'_>, opts: &ClientOptions) -> io::Result<()> {
     if opts.no_delay {
         socket.set_nodelay(true)?;
     }
@@ -138,11 +149,7 @@ fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
         let _ = count;
         socket.set_tcp_keepalive(&ka)?;
     }
-    match opts.connect_timeout {
-        Some(t) => socket.connect_timeout(&addr, t.max(Duration::from_millis(1)))?,
-        None => socket.connect(&addr)?,
-    }
-    Ok(socket.into())
+    Ok(())
 }
 
 impl Read for Stream {

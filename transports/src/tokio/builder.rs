@@ -72,11 +72,7 @@ impl ClientBuilder {
     /// Adds a server: `host:port`, `[v6]:port`, a unix socket path or
     /// `unix:path`, a `ServerAddr`, or a socket address.
     pub fn server(mut self, server: impl ToServerAddr) -> Self {
-        self.servers.push(
-            server
-                .to_server_addr()
-                .map_err(|e| Error::Config(e.to_string())),
-        );
+        self.servers.push(crate::address::config_addr(server));
         self
     }
 
