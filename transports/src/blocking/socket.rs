@@ -179,3 +179,7 @@ impl Write for Stream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "tests/socket.rs"]
+mod tests;
