@@ -2,11 +2,11 @@
 //! first (pymemcache's `fallback.FallbackClient`).
 
 use memcrab_core::meta::{MetaReply, MetaRequest, MetaStatus};
-use memcrab_core::{GetCommand, Item, Reply, Request};
+use memcrab_core::{fallback, GetCommand, Reply, Request};
 use smallvec::SmallVec;
 
 use crate::api::Memcache;
-use crate::blocking::{Outcome, Outcomes};
+use crate::blocking::Outcomes;
 use crate::error::{Error, Result};
 
 /// Reads that try several caches in order, the first hit winning; every
@@ -129,31 +129,6 @@ impl<C: Memcache> FallbackClient<C> {
     }
 }
 
-/// The keys of a get request that the outcome so far did not find.
-fn missing<'k>(keys: &[&'k [u8]], outcome: &Outcome) -> Vec<&'k [u8]> {
-    match outcome {
-        Some(Ok(Reply::Values(items))) => keys
-            .iter()
-            .filter(|k| !items.iter().any(|it| &it.key[..] == **k))
-            .copied()
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Adds a fallback cache's items to a get's outcome, in the order of the
-/// request's keys.
-fn merge(keys: &[&[u8]], outcome: &mut Outcome, found: Vec<Item>) {
-    let Some(Ok(Reply::Values(items))) = outcome else {
-        return;
-    };
-    items.extend(found);
-    let rank = |it: &Item| keys.iter().position(|k| *k == &it.key[..]);
-    let mut sorted: SmallVec<[Item; 1]> = core::mem::take(items);
-    sorted.sort_by_key(|it| rank(it));
-    *items = sorted;
-}
-
 impl<C: Memcache> Memcache for FallbackClient<C> {
     fn command_options(&self) -> crate::api::CommandOptions<'_> {
         self.primary().command_options()
@@ -175,7 +150,10 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                     keys,
                 } = *r
                 {
-                    let keys = missing(keys, &out[i]);
+                    let keys = match &out[i] {
+                        Some(Ok(Reply::Values(hits))) => fallback::missing_keys(keys, hits),
+                        _ => Vec::new(),
+                    };
                     if !keys.is_empty() {
                         asks.push((i, command, keys));
                     }
@@ -207,7 +185,11 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                     continue;
                 };
                 match answer {
-                    Some(Ok(Reply::Values(found))) => merge(keys, &mut out[*i], found.into_vec()),
+                    Some(Ok(Reply::Values(found))) => {
+                        if let Some(Ok(Reply::Values(hits))) = &mut out[*i] {
+                            fallback::merge_found(keys, hits, found);
+                        }
+                    }
                     Some(Err(_)) if ignore => {}
                     Some(Err(e)) => out[*i] = Some(Err(e)),
                     _ => {}
