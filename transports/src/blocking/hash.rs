@@ -1,7 +1,5 @@
 //! `HashClient`: many servers, keys spread by rendezvous or ketama hashing.
 
-use std::time::Duration;
-
 use memcrab_core::cluster::Cluster;
 use memcrab_core::router::{Distribution, HealthConfig, NodeId};
 use memcrab_core::{Reply, Request};
@@ -297,6 +295,7 @@ impl HashClient {
 
 super::setters::client_option_setters!(HashClientBuilder);
 super::setters::clock_setter!(HashClientBuilder);
+super::setters::health_setters!(HashClientBuilder);
 
 impl HashClientBuilder {
     /// Sets how keys are spread.
@@ -305,22 +304,8 @@ impl HashClientBuilder {
         self
     }
 
-    /// Sets how many retries a failing node gets before it is dropped.
-    pub fn retry_attempts(mut self, n: u32) -> Self {
-        self.hash.health.retry_attempts = n;
-        self
-    }
-
-    /// Sets the wait before a failed node is tried again.
-    pub fn retry_timeout(mut self, d: Duration) -> Self {
-        self.hash.health.retry_timeout = d;
-        self
-    }
-
-    /// Sets how long a dead node stays off the ring.
-    pub fn dead_timeout(mut self, d: Duration) -> Self {
-        self.hash.health.dead_timeout = d;
-        self
+    fn health_mut(&mut self) -> &mut HealthConfig {
+        &mut self.hash.health
     }
 
     /// Gives each server a pool of connections.

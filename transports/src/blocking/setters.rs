@@ -158,3 +158,36 @@ macro_rules! driver_memcache {
 }
 
 pub(crate) use driver_memcache;
+
+/// Implements pymemcache's node health setters on a builder with a
+/// `health_mut(&mut self) -> &mut HealthConfig` method (see
+/// [`HealthConfig`](memcrab_core::router::HealthConfig)).
+macro_rules! health_setters {
+    ($builder:ty) => {
+        impl $builder {
+            /// Sets the retries a node gets after its first failure before
+            /// it is dead and off the ring (pymemcache's `retry_attempts`,
+            /// default 2; 0: dead at its first failure).
+            pub fn retry_attempts(mut self, n: u32) -> Self {
+                self.health_mut().retry_attempts = n;
+                self
+            }
+
+            /// Sets the time after a failure before the node is tried again
+            /// (pymemcache's `retry_timeout`, default 1 s).
+            pub fn retry_timeout(mut self, d: std::time::Duration) -> Self {
+                self.health_mut().retry_timeout = d;
+                self
+            }
+
+            /// Sets how long a dead node stays off the ring before it is
+            /// tried again (pymemcache's `dead_timeout`, default 60 s).
+            pub fn dead_timeout(mut self, d: std::time::Duration) -> Self {
+                self.health_mut().dead_timeout = d;
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use health_setters;
