@@ -53,7 +53,8 @@ pub use memcrab_transport::{
 pub use memcrab_transport::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 pub use memcrab_transport::{
     Distribution, FallbackClient, HashClient, HashClientBuilder, HashOptions, HealthConfig,
-    PoolOptions, PooledClient, PooledClientBuilder, RetryingBuilder, RetryingClient,
+    ObjectPool, PoolError, PoolOptions, Pooled, PooledClient, PooledClientBuilder, RetryingBuilder,
+    RetryingClient,
 };
 #[cfg(feature = "json")]
 pub use memcrab_transport::{JsonCommands, FLAG_JSON};

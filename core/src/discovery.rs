@@ -39,6 +39,9 @@ use alloc::vec::Vec;
 use crate::serde::decimal::trim_ascii_whitespace;
 use crate::Error;
 
+mod refresh;
+pub use refresh::{node_changes, Refresh};
+
 /// The command line that asks a configuration endpoint for the cluster.
 pub const REQUEST_LINE: &[u8] = b"config get cluster";
 

@@ -22,6 +22,7 @@ pub mod command;
 mod connection;
 pub mod discovery;
 mod error;
+pub mod fallback;
 #[cfg(fuzzing)]
 pub mod fuzzing;
 mod key;

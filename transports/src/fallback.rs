@@ -2,11 +2,11 @@
 //! first (pymemcache's `fallback.FallbackClient`).
 
 use memcrab_core::meta::{MetaReply, MetaRequest, MetaStatus};
-use memcrab_core::{GetCommand, Item, Reply, Request};
+use memcrab_core::{fallback, GetCommand, Reply, Request};
 use smallvec::SmallVec;
 
 use crate::api::Memcache;
-use crate::blocking::{Outcome, Outcomes};
+use crate::blocking::Outcomes;
 use crate::error::{Error, Result};
 
 /// Reads that try several caches in order, the first hit winning; every
@@ -92,6 +92,33 @@ impl<C: Memcache> FallbackClient<C> {
     }
 
     /// Sends `quit` to every cache after the primary.
+    /// Runs a batch on the primary. With `ignore_exc`, an unreachable
+    /// primary fails each request on its own, so the reads go on to the
+    /// next cache, and a read the primary failed is a miss there (`miss`);
+    /// a bad key is never ignored.
+    fn on_primary<R>(
+        &self,
+        requests: &[R],
+        run: impl FnOnce(&C) -> Result<Outcomes>,
+        miss: impl Fn(&R) -> Option<Reply>,
+    ) -> Result<Outcomes> {
+        let ignore = self.primary().command_options().ignore_exc;
+        let soft = |e: &Error| ignore && e.kind() != crate::ErrorKind::IllegalInput;
+        let mut out = match run(self.primary()) {
+            Ok(out) => out,
+            Err(e) if soft(&e) => requests.iter().map(|_| Some(Err(e.clone()))).collect(),
+            Err(e) => return Err(e),
+        };
+        for (r, o) in requests.iter().zip(out.iter_mut()) {
+            if matches!(o, Some(Err(e)) if soft(e)) {
+                if let Some(m) = miss(r) {
+                    *o = Some(Ok(m));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn quit_fallbacks(&self, requests: &[Request<'_>]) {
         if requests.iter().any(|r| matches!(r, Request::Quit)) {
             for cache in &self.caches[1..] {
@@ -102,58 +129,18 @@ impl<C: Memcache> FallbackClient<C> {
     }
 }
 
-/// The keys of a get request that the outcome so far did not find.
-fn missing<'k>(keys: &[&'k [u8]], outcome: &Outcome) -> Vec<&'k [u8]> {
-    match outcome {
-        Some(Ok(Reply::Values(items))) => keys
-            .iter()
-            .filter(|k| !items.iter().any(|it| &it.key[..] == **k))
-            .copied()
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Adds a fallback cache's items to a get's outcome, in the order of the
-/// request's keys.
-fn merge(keys: &[&[u8]], outcome: &mut Outcome, found: Vec<Item>) {
-    let Some(Ok(Reply::Values(items))) = outcome else {
-        return;
-    };
-    items.extend(found);
-    let rank = |it: &Item| keys.iter().position(|k| *k == &it.key[..]);
-    let mut sorted: SmallVec<[Item; 1]> = core::mem::take(items);
-    sorted.sort_by_key(|it| rank(it));
-    *items = sorted;
-}
-
 impl<C: Memcache> Memcache for FallbackClient<C> {
     fn command_options(&self) -> crate::api::CommandOptions<'_> {
         self.primary().command_options()
     }
 
     fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        let ignore = self.primary().command_options().ignore_exc;
-        let mut out = match self.primary().execute(requests) {
-            Ok(out) => out,
-            // An unreachable primary that ignores errors: each request
-            // fails on its own, and the reads go on to the next cache.
-            Err(e) if ignore && e.kind() != crate::ErrorKind::IllegalInput => {
-                requests.iter().map(|_| Some(Err(e.clone()))).collect()
-            }
-            Err(e) => return Err(e),
-        };
+        let mut out = self.on_primary(
+            requests,
+            |p| p.execute(requests),
+            |r| matches!(r, Request::Get { .. }).then(|| Reply::Values(SmallVec::new())),
+        )?;
         self.quit_fallbacks(requests);
-        // With `ignore_exc`, a read the primary failed is a miss there.
-        if ignore {
-            for (r, o) in requests.iter().zip(out.iter_mut()) {
-                if matches!(r, Request::Get { .. })
-                    && matches!(o, Some(Err(e)) if e.kind() != crate::ErrorKind::IllegalInput)
-                {
-                    *o = Some(Ok(Reply::Values(SmallVec::new())));
-                }
-            }
-        }
         for cache in &self.caches[1..] {
             // One request per get with misses, for the missing keys only.
             let mut asks: Vec<(usize, GetCommand, Vec<&[u8]>)> = Vec::new();
@@ -163,7 +150,10 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                     keys,
                 } = *r
                 {
-                    let keys = missing(keys, &out[i]);
+                    let keys = match &out[i] {
+                        Some(Ok(Reply::Values(hits))) => fallback::missing_keys(keys, hits),
+                        _ => Vec::new(),
+                    };
                     if !keys.is_empty() {
                         asks.push((i, command, keys));
                     }
@@ -195,7 +185,11 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
                     continue;
                 };
                 match answer {
-                    Some(Ok(Reply::Values(found))) => merge(keys, &mut out[*i], found.into_vec()),
+                    Some(Ok(Reply::Values(found))) => {
+                        if let Some(Ok(Reply::Values(hits))) = &mut out[*i] {
+                            fallback::merge_found(keys, hits, found);
+                        }
+                    }
                     Some(Err(_)) if ignore => {}
                     Some(Err(e)) => out[*i] = Some(Err(e)),
                     _ => {}
@@ -206,24 +200,14 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
     }
 
     fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        let ignore = self.primary().command_options().ignore_exc;
-        let mut out = match self.primary().execute_meta(requests) {
-            Ok(out) => out,
-            Err(e) if ignore && e.kind() != crate::ErrorKind::IllegalInput => {
-                requests.iter().map(|_| Some(Err(e.clone()))).collect()
-            }
-            Err(e) => return Err(e),
-        };
-        // With `ignore_exc`, a read the primary failed is a miss there.
-        if ignore {
-            for (r, o) in requests.iter().zip(out.iter_mut()) {
-                if matches!(r, MetaRequest::Get(_))
-                    && matches!(o, Some(Err(e)) if e.kind() != crate::ErrorKind::IllegalInput)
-                {
-                    *o = Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss))));
-                }
-            }
-        }
+        let mut out = self.on_primary(
+            requests,
+            |p| p.execute_meta(requests),
+            |r| {
+                matches!(r, MetaRequest::Get(_))
+                    .then(|| Reply::Meta(MetaReply::new(MetaStatus::Miss)))
+            },
+        )?;
         for cache in &self.caches[1..] {
             // Plain reads that missed: no vivify, recache or touch, which
             // change the item and belong to the primary.

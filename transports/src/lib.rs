@@ -51,7 +51,7 @@ pub use api::{CommandOptions, Expiry, Memcache, StoreOptions};
 pub use async_api::{AsyncMemcache, AsyncMetaCommands};
 pub use blocking::{
     Client, ClientBuilder, ClientOptions, HashClient, HashClientBuilder, HashOptions, Keepalive,
-    PoolOptions, PooledClient, PooledClientBuilder,
+    ObjectPool, PoolError, PoolOptions, Pooled, PooledClient, PooledClientBuilder,
 };
 pub use blocking::{DiscoveryClient, DiscoveryClientBuilder, ServerKeyed};
 #[cfg(feature = "tls")]

@@ -4,9 +4,9 @@
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use memcrab_core::discovery::{self, ClusterConfig};
+use memcrab_core::discovery::{self, ClusterConfig, Refresh};
 use memcrab_core::meta::MetaRequest;
-use memcrab_core::{Millis, Request};
+use memcrab_core::Request;
 
 use super::driver::Outcomes;
 use super::hash::{HashClient, HashOptions};
@@ -58,8 +58,6 @@ pub struct DiscoveryClient {
     hash: HashClient,
     endpoint: Client,
     use_ip: bool,
-    interval: Duration,
-    failure_spacing: Duration,
     state: Mutex<State>,
 }
 
@@ -70,10 +68,8 @@ struct State {
     version: Option<u64>,
     /// The nodes of that version, as the hash client has them.
     nodes: Vec<ServerAddr>,
-    /// When the configuration was last read (or a read was started).
-    checked_at: Millis,
-    /// A node failed since then.
-    failed: bool,
+    /// When to read the configuration again (the core's schedule).
+    refresh: Refresh,
     /// Why the last read failed, if it did.
     last_error: Option<Error>,
 }
@@ -95,9 +91,7 @@ impl DiscoveryClient {
     /// `endpoint` (`host:port`).
     pub fn builder(endpoint: impl ToServerAddr) -> DiscoveryClientBuilder {
         DiscoveryClientBuilder {
-            endpoint: endpoint
-                .to_server_addr()
-                .map_err(|e| Error::Config(e.to_string())),
+            endpoint: crate::address::config_addr(endpoint),
             opts: ClientOptions::default(),
             hash: HashOptions::default(),
             use_ip: true,
@@ -147,12 +141,12 @@ impl DiscoveryClient {
     /// a malformed reply, or a connection error; the nodes stay as they
     /// were.
     pub fn refresh(&self) -> Result<bool> {
-        self.lock().checked_at = self.hash.options().clock.now();
+        self.lock().refresh.reading(self.hash.options().clock.now());
         let result = self.read_config().and_then(|c| self.apply(c));
         let mut st = self.lock();
         st.last_error = result.as_ref().err().cloned();
         if result.is_ok() {
-            st.failed = false;
+            st.refresh.read_ok();
         }
         result
     }
@@ -189,10 +183,11 @@ impl DiscoveryClient {
         if st.version == Some(config.version) {
             return Ok(false);
         }
-        for node in nodes.iter().filter(|n| !st.nodes.contains(n)) {
+        let (added, removed) = discovery::node_changes(&st.nodes, &nodes);
+        for node in added {
             self.hash.add_server(node.clone())?;
         }
-        for node in st.nodes.iter().filter(|n| !nodes.contains(n)) {
+        for node in removed {
             self.hash.remove_server(node.clone())?;
         }
         st.version = Some(config.version);
@@ -203,11 +198,7 @@ impl DiscoveryClient {
     /// Reads the configuration if its interval passed, or after a failure.
     fn maybe_refresh(&self) {
         let now = self.hash.options().clock.now();
-        let due = {
-            let st = self.lock();
-            let since = now.saturating_since(st.checked_at);
-            since >= self.interval || (st.failed && since >= self.failure_spacing)
-        };
+        let due = self.lock().refresh.due(now);
         if due {
             // A failed read is kept in `last_error`; the nodes stay.
             let _ = self.refresh();
@@ -223,7 +214,7 @@ impl DiscoveryClient {
             }),
         };
         if failed {
-            self.lock().failed = true;
+            self.lock().refresh.node_failed();
         }
         result
     }
@@ -293,13 +284,10 @@ impl DiscoveryClientBuilder {
             hash,
             endpoint,
             use_ip: self.use_ip,
-            interval: self.interval,
-            failure_spacing: self.failure_spacing,
             state: Mutex::new(State {
                 version: None,
                 nodes: Vec::new(),
-                checked_at: now,
-                failed: false,
+                refresh: Refresh::new(self.interval, self.failure_spacing, now),
                 last_error: None,
             }),
         };

@@ -1,16 +1,14 @@
 //! `HashClient`: many servers, keys spread by rendezvous or ketama hashing.
 
-use std::time::Duration;
-
 use memcrab_core::cluster::Cluster;
-use memcrab_core::meta::MetaRequest;
-use memcrab_core::router::{Distribution, HealthConfig};
+use memcrab_core::router::{Distribution, HealthConfig, NodeId};
 use memcrab_core::{Reply, Request};
 
-use super::driver::{Driver, Outcomes, Wait};
+use super::driver::{Driver, Wait};
 use super::options::ClientOptions;
 use super::pool::PoolOptions;
 use crate::address::{ServerAddr, ToServerAddr};
+#[cfg(doc)]
 use crate::api::Memcache;
 use crate::error::{Error, Result};
 
@@ -145,9 +143,7 @@ impl HashClient {
     ///
     /// [`Error::Config`] if the address cannot be parsed.
     pub fn add_server(&self, server: impl ToServerAddr) -> Result<()> {
-        let addr = server
-            .to_server_addr()
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let addr = crate::address::config_addr(server)?;
         let name = self.node_name(&addr);
         let mut st = self.driver.lock();
         let id = st.cluster.add_server(&name);
@@ -165,9 +161,7 @@ impl HashClient {
     ///
     /// [`Error::Config`] if the address cannot be parsed.
     pub fn remove_server(&self, server: impl ToServerAddr) -> Result<bool> {
-        let addr = server
-            .to_server_addr()
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let addr = crate::address::config_addr(server)?;
         let name = self.node_name(&addr);
         let mut st = self.driver.lock();
         let Some(id) = st.cluster.server_id(&name) else {
@@ -185,10 +179,15 @@ impl HashClient {
     /// Returns the servers, in the order they were added.
     #[must_use]
     pub fn servers(&self) -> Vec<ServerAddr> {
+        self.nodes().into_iter().map(|(_, addr)| addr).collect()
+    }
+
+    /// The servers in the ring with their ids, in the order they were added.
+    fn nodes(&self) -> Vec<(NodeId, ServerAddr)> {
         let st = self.driver.lock();
         st.cluster
             .servers()
-            .filter_map(|id| st.addrs.get(id.0).cloned().flatten())
+            .filter_map(|id| st.addrs.get(id.0).cloned().flatten().map(|a| (id, a)))
             .collect()
     }
 
@@ -215,13 +214,7 @@ impl HashClient {
         &self,
         args: &[&str],
     ) -> Vec<(ServerAddr, Result<memcrab_core::stats::Stats>)> {
-        let servers: Vec<_> = {
-            let st = self.driver.lock();
-            st.cluster
-                .servers()
-                .filter_map(|id| st.addrs.get(id.0).cloned().flatten().map(|a| (id, a)))
-                .collect()
-        };
+        let servers = self.nodes();
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
         let request = [Request::Stats { args: &args }];
         servers
@@ -266,22 +259,12 @@ impl HashClient {
     }
 }
 
-/// The commands, routed by key. Keyless commands go to every live node and
-/// return the first node's reply: [`Memcache::stats`] here is one server's
-/// stats; see [`HashClient::stats_per_server`] for every server's.
-impl Memcache for HashClient {
-    fn command_options(&self) -> crate::api::CommandOptions<'_> {
-        self.driver.opts.command_options()
-    }
-
-    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        self.driver.execute(requests)
-    }
-
-    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        self.driver.execute_meta(requests)
-    }
-}
+super::setters::driver_memcache!(
+    /// The commands, routed by key. Keyless commands go to every live node and
+    /// return the first node's reply: [`Memcache::stats`] here is one server's
+    /// stats; see [`HashClient::stats_per_server`] for every server's.
+    HashClient
+);
 
 /// Builds a [`HashClient`] with pymemcache's option names.
 #[derive(Debug)]
@@ -302,7 +285,7 @@ impl HashClient {
         HashClientBuilder {
             servers: servers
                 .into_iter()
-                .map(|s| s.to_server_addr().map_err(|e| Error::Config(e.to_string())))
+                .map(crate::address::config_addr)
                 .collect(),
             opts: ClientOptions::default(),
             hash: HashOptions::default(),
@@ -312,6 +295,7 @@ impl HashClient {
 
 super::setters::client_option_setters!(HashClientBuilder);
 super::setters::clock_setter!(HashClientBuilder);
+super::setters::health_setters!(HashClientBuilder);
 
 impl HashClientBuilder {
     /// Sets how keys are spread.
@@ -320,22 +304,8 @@ impl HashClientBuilder {
         self
     }
 
-    /// Sets how many retries a failing node gets before it is dropped.
-    pub fn retry_attempts(mut self, n: u32) -> Self {
-        self.hash.health.retry_attempts = n;
-        self
-    }
-
-    /// Sets the wait before a failed node is tried again.
-    pub fn retry_timeout(mut self, d: Duration) -> Self {
-        self.hash.health.retry_timeout = d;
-        self
-    }
-
-    /// Sets how long a dead node stays off the ring.
-    pub fn dead_timeout(mut self, d: Duration) -> Self {
-        self.hash.health.dead_timeout = d;
-        self
+    fn health_mut(&mut self) -> &mut HealthConfig {
+        &mut self.hash.health
     }
 
     /// Gives each server a pool of connections.

@@ -5,11 +5,12 @@ mod client;
 mod discovery;
 mod driver;
 mod hash;
+mod object_pool;
 mod options;
 mod pool;
 mod server_key;
 pub(crate) mod setters;
-mod socket;
+pub(crate) mod socket;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 
@@ -17,6 +18,7 @@ pub use client::{Client, ClientBuilder};
 pub use discovery::{DiscoveryClient, DiscoveryClientBuilder};
 pub use driver::{Outcome, Outcomes};
 pub use hash::{HashClient, HashClientBuilder, HashOptions};
+pub use object_pool::{ObjectPool, PoolError, Pooled};
 pub use options::{ClientOptions, Keepalive, DEFAULT_TIMEOUT};
 pub use pool::{PoolOptions, PooledClient, PooledClientBuilder};
 #[cfg(feature = "tls")]

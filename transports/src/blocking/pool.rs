@@ -3,14 +3,11 @@
 use std::time::Duration;
 
 use memcrab_core::cluster::Cluster;
-use memcrab_core::meta::MetaRequest;
 use memcrab_core::router::NodeId;
-use memcrab_core::Request;
 
-use super::driver::{Driver, Outcomes, Wait};
+use super::driver::{Driver, Wait};
 use super::options::ClientOptions;
 use crate::address::{ServerAddr, ToServerAddr};
-use crate::api::Memcache;
 use crate::error::{Error, Result};
 
 /// Pool settings (pymemcache's `max_pool_size` and `pool_idle_timeout`,
@@ -90,9 +87,7 @@ impl PooledClient {
     /// [`ClientBuilder`]: super::ClientBuilder
     pub fn builder(server: impl ToServerAddr) -> PooledClientBuilder {
         PooledClientBuilder {
-            addr: server
-                .to_server_addr()
-                .map_err(|e| Error::Config(e.to_string())),
+            addr: crate::address::config_addr(server),
             opts: ClientOptions::default(),
             pool: PoolOptions::default(),
         }
@@ -112,9 +107,7 @@ impl PooledClient {
         opts: ClientOptions,
         pool: PoolOptions,
     ) -> Result<PooledClient> {
-        let addr = server
-            .to_server_addr()
-            .map_err(|e| Error::Config(e.to_string()))?;
+        let addr = crate::address::config_addr(server)?;
         if pool.max_pool_size == 0 {
             return Err(Error::Config("max_pool_size must be at least 1".into()));
         }
@@ -175,19 +168,7 @@ impl PooledClient {
     }
 }
 
-impl Memcache for PooledClient {
-    fn command_options(&self) -> crate::api::CommandOptions<'_> {
-        self.driver.opts.command_options()
-    }
-
-    fn execute(&self, requests: &[Request<'_>]) -> Result<Outcomes> {
-        self.driver.execute(requests)
-    }
-
-    fn execute_meta(&self, requests: &[MetaRequest<'_>]) -> Result<Outcomes> {
-        self.driver.execute_meta(requests)
-    }
-}
+super::setters::driver_memcache!(PooledClient);
 
 /// Builds a [`PooledClient`]: the client options of
 /// [`ClientBuilder`](super::ClientBuilder), with pymemcache's names, and

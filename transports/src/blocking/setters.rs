@@ -1,6 +1,7 @@
 //! The option setters every builder shares ([`ClientBuilder`],
 //! [`PooledClientBuilder`], [`HashClientBuilder`], and the tokio client's):
-//! one list, so the builders cannot drift apart.
+//! one list, so the builders cannot drift apart; and the command trait of
+//! every client that is a [`Driver`](super::driver::Driver).
 //!
 //! [`ClientBuilder`]: super::ClientBuilder
 //! [`PooledClientBuilder`]: super::PooledClientBuilder
@@ -128,3 +129,65 @@ macro_rules! clock_setter {
 }
 
 pub(crate) use clock_setter;
+
+/// Implements [`Memcache`](crate::Memcache) on a client with a
+/// `driver: Driver` field: its options, its batches.
+macro_rules! driver_memcache {
+    ($(#[$doc:meta])* $client:ty) => {
+        $(#[$doc])*
+        impl $crate::Memcache for $client {
+            fn command_options(&self) -> $crate::CommandOptions<'_> {
+                self.driver.opts.command_options()
+            }
+
+            fn execute(
+                &self,
+                requests: &[memcrab_core::Request<'_>],
+            ) -> $crate::Result<$crate::blocking::Outcomes> {
+                self.driver.execute(requests)
+            }
+
+            fn execute_meta(
+                &self,
+                requests: &[memcrab_core::meta::MetaRequest<'_>],
+            ) -> $crate::Result<$crate::blocking::Outcomes> {
+                self.driver.execute_meta(requests)
+            }
+        }
+    };
+}
+
+pub(crate) use driver_memcache;
+
+/// Implements pymemcache's node health setters on a builder with a
+/// `health_mut(&mut self) -> &mut HealthConfig` method (see
+/// [`HealthConfig`](memcrab_core::router::HealthConfig)).
+macro_rules! health_setters {
+    ($builder:ty) => {
+        impl $builder {
+            /// Sets the retries a node gets after its first failure before
+            /// it is dead and off the ring (pymemcache's `retry_attempts`,
+            /// default 2; 0: dead at its first failure).
+            pub fn retry_attempts(mut self, n: u32) -> Self {
+                self.health_mut().retry_attempts = n;
+                self
+            }
+
+            /// Sets the time after a failure before the node is tried again
+            /// (pymemcache's `retry_timeout`, default 1 s).
+            pub fn retry_timeout(mut self, d: std::time::Duration) -> Self {
+                self.health_mut().retry_timeout = d;
+                self
+            }
+
+            /// Sets how long a dead node stays off the ring before it is
+            /// tried again (pymemcache's `dead_timeout`, default 60 s).
+            pub fn dead_timeout(mut self, d: std::time::Duration) -> Self {
+                self.health_mut().dead_timeout = d;
+                self
+            }
+        }
+    };
+}
+
+pub(crate) use health_setters;

@@ -6,7 +6,7 @@ use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, TcpKeepalive, Type};
 
 use super::options::{ClientOptions, Keepalive};
 use crate::address::Resolve;
@@ -67,38 +67,40 @@ impl Stream {
     /// Sets the read timeout (a zero duration is raised to 1 ms).
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         let t = t.map(|d| d.max(Duration::from_millis(1)));
-        match self {
-            Stream::Tcp(s) => s.set_read_timeout(t),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.set_read_timeout(t),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.sock().set_read_timeout(t),
-        }
+        on_socket!(self, s => s.set_read_timeout(t))
     }
 
     fn set_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         self.set_read_timeout(t)?;
         let t = t.map(|d| d.max(Duration::from_millis(1)));
-        match self {
-            Stream::Tcp(s) => s.set_write_timeout(t),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.set_write_timeout(t),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.sock().set_write_timeout(t),
-        }
+        on_socket!(self, s => s.set_write_timeout(t))
     }
 
     /// Shuts both directions down, ignoring errors.
     pub(crate) fn close(&self) {
-        let _ = match self {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.shutdown(Shutdown::Both),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.sock().shutdown(Shutdown::Both),
-        };
+        let _ = on_socket!(self, s => s.shutdown(Shutdown::Both));
     }
 }
+
+/// Runs `$e` with `$s` bound to the stream's socket: the TCP or unix
+/// socket, under TLS its TCP socket (`$tls` names the TLS stream itself
+/// where the bytes go through it).
+macro_rules! on_socket {
+    ($stream:expr, $s:ident => $e:expr) => {
+        on_socket!($stream, $s => $e, tls => { let $s = tls.sock(); $e })
+    };
+    ($stream:expr, $s:ident => $e:expr, $tls:ident => $te:expr) => {
+        match $stream {
+            Stream::Tcp($s) => $e,
+            #[cfg(unix)]
+            Stream::Unix($s) => $e,
+            #[cfg(feature = "tls")]
+            Stream::Tls($tls) => $te,
+        }
+    };
+}
+
+use on_socket;
 
 /// The error for a unix socket address where there are no unix sockets.
 #[cfg(not(unix))]
@@ -120,6 +122,17 @@ fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
         Domain::IPV4
     };
     let socket = Socket::new(domain, Type::STREAM, Some(Protocol::TCP))?;
+    tune(SockRef::from(&socket), opts)?;
+    match opts.connect_timeout {
+        Some(t) => socket.connect_timeout(&addr, t.max(Duration::from_millis(1)))?,
+        None => socket.connect(&addr)?,
+    }
+    Ok(socket.into())
+}
+
+/// Applies `no_delay` and keepalive to a TCP socket (the blocking and
+/// the tokio transports').
+pub(crate) fn tune(socket: SockRef<'_>, opts: &ClientOptions) -> io::Result<()> {
     if opts.no_delay {
         socket.set_nodelay(true)?;
     }
@@ -138,37 +151,25 @@ fn connect_tcp(addr: SockAddr, opts: &ClientOptions) -> io::Result<TcpStream> {
         let _ = count;
         socket.set_tcp_keepalive(&ka)?;
     }
-    match opts.connect_timeout {
-        Some(t) => socket.connect_timeout(&addr, t.max(Duration::from_millis(1)))?,
-        None => socket.connect(&addr)?,
-    }
-    Ok(socket.into())
+    Ok(())
 }
 
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.read(buf),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.read(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.read(buf),
-        }
+        on_socket!(self, s => s.read(buf), tls => tls.read(buf))
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.write(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(s) => s.write(buf),
-        }
+        on_socket!(self, s => s.write(buf), tls => tls.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "tests/socket.rs"]
+mod tests;

@@ -17,7 +17,9 @@ const MERGE_MAX: usize = 64;
 /// Builds a [`Client`](super::Client); every option of the blocking
 /// [`ClientBuilder`](crate::ClientBuilder) and
 /// [`HashClientBuilder`](crate::HashClientBuilder), plus connections per
-/// server, pipelining depth and get merging.
+/// server, pipelining depth and get merging. Node health
+/// (`retry_attempts`, `retry_timeout`, `dead_timeout`) is on with several
+/// servers, or once one of those is set.
 ///
 /// # Example
 ///
@@ -72,11 +74,7 @@ impl ClientBuilder {
     /// Adds a server: `host:port`, `[v6]:port`, a unix socket path or
     /// `unix:path`, a `ServerAddr`, or a socket address.
     pub fn server(mut self, server: impl ToServerAddr) -> Self {
-        self.servers.push(
-            server
-                .to_server_addr()
-                .map_err(|e| Error::Config(e.to_string())),
-        );
+        self.servers.push(crate::address::config_addr(server));
         self
     }
 
@@ -99,29 +97,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Failures in a row before a server is marked dead (node health is
-    /// on with several servers, or once a health setting is given).
-    pub fn retry_attempts(mut self, n: u32) -> Self {
-        self.health
-            .get_or_insert_with(HealthConfig::default)
-            .retry_attempts = n;
-        self
-    }
-
-    /// The window in which failures count toward `retry_attempts`.
-    pub fn retry_timeout(mut self, d: Duration) -> Self {
-        self.health
-            .get_or_insert_with(HealthConfig::default)
-            .retry_timeout = d;
-        self
-    }
-
-    /// How long a dead server is skipped before it is tried again.
-    pub fn dead_timeout(mut self, d: Duration) -> Self {
-        self.health
-            .get_or_insert_with(HealthConfig::default)
-            .dead_timeout = d;
-        self
+    /// Node health is on with several servers, or once a health setting
+    /// is given.
+    fn health_mut(&mut self) -> &mut HealthConfig {
+        self.health.get_or_insert_with(HealthConfig::default)
     }
 
     /// Connections per server (default 1; more spread the server's work
@@ -188,3 +167,4 @@ impl ClientBuilder {
 }
 
 crate::blocking::setters::client_option_setters!(ClientBuilder);
+crate::blocking::setters::health_setters!(ClientBuilder);

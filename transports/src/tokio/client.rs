@@ -156,12 +156,8 @@ impl Client {
 
     /// Closes every connection no call is using.
     pub fn close(&self) {
-        let mut wakes = super::driver::Wakes::new();
-        let mut st = self.shared().lock();
-        st.cluster.close_idle_connections();
-        st.pump(self.shared(), &mut wakes);
-        drop(st);
-        super::driver::wake(wakes);
+        self.shared()
+            .step(|st, _| st.cluster.close_idle_connections());
     }
 }
 

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
-use super::driver::{wake, Shared, State, Wakes};
+use super::driver::{Shared, State};
 use super::socket::{self, ReadHalf};
 use crate::address::ServerAddr;
 use crate::error::Error;
@@ -23,30 +23,17 @@ pub(crate) async fn run(shared: Arc<Shared>, conn: ConnId, addr: ServerAddr) {
         Ok(halves) => halves,
         Err(e) => return fail(&shared, conn, Error::io(&addr, e)),
     };
-    let mut wakes = Wakes::new();
-    let room = {
-        let mut st = shared.lock();
-        let Some(notify) = st
-            .conns
-            .get(conn.index())
-            .and_then(Option::as_ref)
-            .filter(|t| t.id == conn)
-            .map(|t| Arc::clone(&t.writer))
-        else {
-            return;
-        };
+    let room = shared.step(|st, _| {
+        let notify = Arc::clone(&st.tasks_mut(conn)?.writer);
         st.cluster.handle_connected(conn);
         let task = tokio::spawn(write(Arc::clone(&shared), conn, notify));
-        if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
+        if let Some(t) = st.tasks_mut(conn) {
             t.tasks.push(task.abort_handle());
             t.writer_idle = true;
             t.write = Some(writer);
         }
-        let room = st.cluster.take_receive_buffer(conn);
-        st.pump(&shared, &mut wakes);
-        room
-    };
-    wake(wakes);
+        st.cluster.take_receive_buffer(conn)
+    });
     if let Some(room) = room {
         read(&shared, conn, reader, room, &addr).await;
     }
@@ -63,11 +50,8 @@ async fn read(
 ) {
     loop {
         let read = reader.read(&mut room[..]).await;
-        let mut wakes = Wakes::new();
-        let next = {
-            let mut st = shared.lock();
-            let now = shared.now();
-            let next_room = match read {
+        let next = shared.step(|st, now| {
+            match read {
                 Ok(0) => {
                     st.cluster.handle_read(now, conn, room, 0);
                     st.cluster.handle_eof(now, conn);
@@ -83,11 +67,8 @@ async fn read(
                     None
                 }
             }
-            .filter(|_| st.cluster.server_of(conn).is_some());
-            st.pump(shared, &mut wakes);
-            next_room
-        };
-        wake(wakes);
+            .filter(|_| st.cluster.server_of(conn).is_some())
+        });
         match next {
             Some(r) => room = r,
             None => return,
@@ -107,22 +88,14 @@ async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
     loop {
         notify.notified().await;
         loop {
-            let mut wakes = Wakes::new();
-            let half = {
-                let mut st = shared.lock();
-                let now = shared.now();
+            let half = shared.step(|st, now| {
                 if st.cluster.has_merged_pending() {
                     st.cluster.flush(now);
                 }
                 let tx = st.cluster.transmit(conn);
                 buf.clear();
                 buf.extend_from_slice(&tx[..tx.len().min(WRITE_CHUNK)]);
-                let slot = st
-                    .conns
-                    .get_mut(conn.index())
-                    .and_then(Option::as_mut)
-                    .filter(|t| t.id == conn);
-                let Some(slot) = slot else { return };
+                let slot = st.tasks_mut(conn)?;
                 let half = if buf.is_empty() {
                     slot.writer_idle = true;
                     None
@@ -133,35 +106,32 @@ async fn write(shared: Arc<Shared>, conn: ConnId, notify: Arc<Notify>) {
                     // No connection has room for them: wait for a reply.
                     st.merge_stalled = true;
                 }
-                st.pump(&shared, &mut wakes);
-                half
-            };
-            wake(wakes);
+                Some(half)
+            });
+            // `None`: the connection is gone.
+            let Some(half) = half else { return };
             let Some(mut half) = half else { break };
             let written = match half.write_all(&buf).await {
                 Ok(()) => half.flush().await,
                 Err(e) => Err(e),
             };
-            let mut wakes = Wakes::new();
-            {
-                let mut st = shared.lock();
-                let now = shared.now();
-                if let Err(e) = written {
+            let failed = shared.step(|st, now| match written {
+                Err(e) => {
                     let err = st.conn_error(conn, e);
                     st.cluster.handle_failure(now, conn, err);
-                    st.pump(&shared, &mut wakes);
-                    drop(st);
-                    return wake(wakes);
+                    true
                 }
-                if let Some(t) = st.conns.get_mut(conn.index()).and_then(Option::as_mut) {
-                    if t.id == conn {
+                Ok(()) => {
+                    if let Some(t) = st.tasks_mut(conn) {
                         t.write = Some(half);
                     }
+                    st.cluster.advance_transmit(now, conn, buf.len());
+                    false
                 }
-                st.cluster.advance_transmit(now, conn, buf.len());
-                st.pump(&shared, &mut wakes);
+            });
+            if failed {
+                return;
             }
-            wake(wakes);
         }
     }
 }
@@ -210,10 +180,8 @@ impl State {
         let conns: SmallVec<[ConnId; 2]> = self.cluster.conns_of(ticket).into();
         for conn in conns {
             let idle = self
-                .conns
-                .get(conn.index())
-                .and_then(Option::as_ref)
-                .is_some_and(|t| t.id == conn && t.writer_idle && t.write.is_some());
+                .tasks_mut(conn)
+                .is_some_and(|t| t.writer_idle && t.write.is_some());
             // Only a lone request goes at once: with others in flight, the
             // writer's turn sends everything queued by then in one write
             // (a send per request would cost more than the task switch).
@@ -236,13 +204,7 @@ impl State {
 
 /// Reports that `conn` failed.
 fn fail(shared: &Arc<Shared>, conn: ConnId, e: Error) {
-    let mut wakes = Wakes::new();
-    let mut st = shared.lock();
-    let now = shared.now();
-    st.cluster.handle_failure(now, conn, e);
-    st.pump(shared, &mut wakes);
-    drop(st);
-    wake(wakes);
+    shared.step(|st, now| st.cluster.handle_failure(now, conn, e));
 }
 
 /// Tells the cluster the time whenever its earliest deadline is due.
@@ -266,13 +228,6 @@ pub(crate) async fn timer(shared: Arc<Shared>) {
             // Re-armed earlier.
             continue;
         }
-        let mut wakes = Wakes::new();
-        {
-            let mut st = shared.lock();
-            let now = shared.now();
-            st.cluster.handle_timeout(now);
-            st.pump(&shared, &mut wakes);
-        }
-        wake(wakes);
+        shared.step(|st, now| st.cluster.handle_timeout(now));
     }
 }

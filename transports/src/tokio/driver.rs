@@ -121,8 +121,20 @@ impl Shared {
     /// The cluster's time: milliseconds of tokio's clock since the client
     /// was made.
     pub(crate) fn now(&self) -> Millis {
-        let ms = self.origin.elapsed().as_millis();
-        Millis(u64::try_from(ms).unwrap_or(u64::MAX))
+        Millis::from_duration(self.origin.elapsed())
+    }
+
+    /// Runs `f` on the state with the time now, then pumps the core's
+    /// events and wakes the callers they finished (outside the lock).
+    pub(crate) fn step<R>(self: &Arc<Self>, f: impl FnOnce(&mut State, Millis) -> R) -> R {
+        let mut wakes = Wakes::new();
+        let mut st = self.lock();
+        let now = self.now();
+        let r = f(&mut st, now);
+        st.pump(self, &mut wakes);
+        drop(st);
+        wake(wakes);
+        r
     }
 
     /// The tokio instant of a cluster time.
@@ -270,19 +282,24 @@ impl<F> Drop for Call<'_, F> {
         let Some(ticket) = self.ticket.take() else {
             return;
         };
-        let mut wakes = Wakes::new();
-        let mut st = self.shared.lock();
-        if let Some(w) = st.wakers.get_mut(ticket.index()) {
-            *w = None;
-        }
-        st.cluster.forget(ticket);
-        st.pump(self.shared, &mut wakes);
-        drop(st);
-        wake(wakes);
+        self.shared.step(|st, _| {
+            if let Some(w) = st.wakers.get_mut(ticket.index()) {
+                *w = None;
+            }
+            st.cluster.forget(ticket);
+        });
     }
 }
 
 impl State {
+    /// The tasks of `conn`, if it is still the connection in its slot.
+    pub(crate) fn tasks_mut(&mut self, conn: ConnId) -> Option<&mut ConnTasks> {
+        self.conns
+            .get_mut(conn.index())
+            .and_then(Option::as_mut)
+            .filter(|t| t.id == conn)
+    }
+
     /// Carries out what the cluster asked after an input: opens and closes
     /// connections, wakes idle writers with bytes to send, wakes the calls
     /// whose tickets completed (into `wakes`) and re-arms the timer.

@@ -4,12 +4,12 @@
 use std::io;
 use std::pin::Pin;
 
-use socket2::{SockRef, TcpKeepalive};
+use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::address::ServerAddr;
-use crate::blocking::{ClientOptions, Keepalive};
+use crate::blocking::ClientOptions;
 
 /// The read half of a connection's socket.
 pub(crate) type ReadHalf = Pin<Box<dyn AsyncRead + Send>>;
@@ -54,7 +54,7 @@ async fn connect_tcp(host: &str, port: u16, opts: &ClientOptions) -> io::Result<
     for sa in tokio::net::lookup_host((host, port)).await? {
         match TcpStream::connect(sa).await {
             Ok(s) => {
-                tune(&s, opts)?;
+                crate::blocking::socket::tune(SockRef::from(&s), opts)?;
                 return Ok(s);
             }
             Err(e) => last = Some(e),
@@ -62,29 +62,6 @@ async fn connect_tcp(host: &str, port: u16, opts: &ClientOptions) -> io::Result<
     }
     Err(last
         .unwrap_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host resolved to no address")))
-}
-
-/// Applies `no_delay` and keepalive.
-fn tune(s: &TcpStream, opts: &ClientOptions) -> io::Result<()> {
-    if opts.no_delay {
-        s.set_nodelay(true)?;
-    }
-    if let Some(Keepalive {
-        idle,
-        interval,
-        count,
-    }) = opts.keepalive
-    {
-        let sock = SockRef::from(s);
-        sock.set_keepalive(true)?;
-        let ka = TcpKeepalive::new().with_time(idle).with_interval(interval);
-        #[cfg(not(windows))]
-        let ka = ka.with_retries(count);
-        #[cfg(windows)]
-        let _ = count;
-        sock.set_tcp_keepalive(&ka)?;
-    }
-    Ok(())
 }
 
 /// Runs the TLS handshake over `stream`, verifying the server's name.
