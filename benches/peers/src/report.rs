@@ -213,8 +213,8 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
         });
     }
     let bare_py_many = ratio(
-        fig(results, Workload::GetMany, Peer::Bare),
-        fig(results, Workload::GetMany, Peer::Pymemcache),
+        fig(results, Workload::GetMany(100), Peer::Bare),
+        fig(results, Workload::GetMany(100), Peer::Pymemcache),
     );
     for (peer, bar) in [
         (Peer::Bare, 0.85),
@@ -233,14 +233,43 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
         targets.push(Target {
             what: format!("get_many(100) keys/s (Client) ÷ {}", peer.name()),
             measured: ratio(
-                client(Workload::GetMany),
-                fig(results, Workload::GetMany, peer),
+                client(Workload::GetMany(100)),
+                fig(results, Workload::GetMany(100), peer),
             ),
             bar,
             unreachable: !note.is_empty(),
             note,
         });
     }
+    // get_many of 1000 and 10,000 keys: the client's CPU, not the server,
+    // is then the limit.
+    for n in [1000, 10_000] {
+        let w = Workload::GetMany(n);
+        for peer in [Peer::MemcrabClient, Peer::MemcrabEngine] {
+            targets.push(Target {
+                what: format!("{} ({}) ÷ bare socket", w.label(), peer.name()),
+                measured: ratio(fig(results, w, peer), fig(results, w, Peer::Bare)),
+                bar: 0.9,
+                note: String::new(),
+                unreachable: false,
+            });
+        }
+    }
+    // The engine's throughput independent of its connection count.
+    let (few, many) = (
+        fig(results, Workload::InFlight(4), Peer::MemcrabEngine),
+        fig(results, Workload::InFlight(256), Peer::MemcrabEngine),
+    );
+    targets.push(Target {
+        what: "engine, 256 gets in flight: 256 conn (depth 1) ÷ 4 conn (depth 64)".into(),
+        measured: ratio(many, few),
+        bar: 0.9,
+        note: match (many, few) {
+            (Some(m), Some(f)) => format!("{} vs {} gets/s", human(m), human(f)),
+            _ => String::new(),
+        },
+        unreachable: false,
+    });
     let p128 = Workload::Pipelined(128);
     targets.push(Target {
         what: "pipelined engine, 4 conn, depth 128 ÷ bare socket, one thread per connection".into(),
