@@ -446,7 +446,10 @@ impl<E: Clone> Cluster<E> {
         if !state.is_done() {
             return None;
         }
-        let out = state.slots.drain(..).map(|mut s| s.take()).collect();
+        let out = match &mut state.slots[..] {
+            [one] => Outcomes::from_buf([one.take()]),
+            slots => slots.iter_mut().map(ticket::Slot::take).collect(),
+        };
         self.free_ticket(ticket.index);
         Some(out)
     }

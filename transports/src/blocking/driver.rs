@@ -123,6 +123,9 @@ impl Driver {
                 None => c.submit_checked(now, piece),
             });
             match submitted {
+                // The first (most often the only) piece's results are the
+                // list itself, not copied into it.
+                Ok(ticket) if out.is_empty() => out = self.finish_pinning(ticket),
                 Ok(ticket) => out.extend(self.finish_pinning(ticket)),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
@@ -190,7 +193,8 @@ impl Driver {
         span: &CallSpan,
         mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
     ) -> Result<Ticket> {
-        let started = Instant::now();
+        // The clock is read only if the call has to wait.
+        let mut started: Option<Instant> = None;
         let mut st = self.lock();
         loop {
             let now = self.now();
@@ -207,7 +211,7 @@ impl Driver {
             st = match self.wait {
                 Wait::Forever => self.freed.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Wait::Up(limit) => {
-                    let waited = started.elapsed();
+                    let waited = started.get_or_insert_with(Instant::now).elapsed();
                     if waited >= limit {
                         return Err(Error::PoolExhausted {
                             max_size: st.cluster.config().max_connections,
@@ -251,11 +255,16 @@ impl Driver {
                 self.freed.notify_all();
                 return (out, one);
             }
+            // One connection (the common case) without a list.
+            if let [c] = *st.cluster.conns_of(ticket) {
+                one = Some(c);
+                let single = [c];
+                let live = st.cluster.server_of(c).is_some();
+                st = self.step(st, if live { &single } else { &[] });
+                continue;
+            }
+            one = None;
             let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
-            one = match conns[..] {
-                [c] => Some(c),
-                _ => None,
-            };
             conns.retain(|c| st.cluster.server_of(*c).is_some());
             st = self.step(st, &conns);
         }
@@ -437,7 +446,13 @@ impl State {
 
     /// Takes a done ticket's results, naming each fault's server.
     fn take(&mut self, ticket: Ticket) -> Outcomes {
-        let out = self.cluster.take(ticket).unwrap_or_default();
+        let mut out = self.cluster.take(ticket).unwrap_or_default();
+        // The common single request, without an iterator's moves.
+        if out.len() == 1 {
+            if let Some(o) = out.pop() {
+                return Outcomes::from_buf([o.map(|r| r.map_err(|f| self.fault(f)))]);
+            }
+        }
         out.into_iter()
             .map(|o| o.map(|r| r.map_err(|f| self.fault(f))))
             .collect()
