@@ -372,12 +372,13 @@ impl Engine {
             // caller go on before waiting for the network.
             wait = Some(Duration::ZERO);
         }
-        let started = Instant::now();
         loop {
             match self.poll.poll(&mut self.events, wait) {
                 Ok(()) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if wait.is_some_and(|w| started.elapsed() >= w) {
+                    // The clock is read again only when a wait is cut
+                    // short (`now` is this turn's start).
+                    if wait.is_some_and(|w| self.now().saturating_since(now) >= w) {
                         break;
                     }
                 }
