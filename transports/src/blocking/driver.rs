@@ -125,8 +125,8 @@ impl Driver {
             match submitted {
                 // The first (most often the only) piece's results are the
                 // list itself, not copied into it.
-                Ok(ticket) if out.is_empty() => out = self.finish_pinning(ticket),
-                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
+                Ok((ticket, now)) if out.is_empty() => out = self.finish_pinning(ticket, now),
+                Ok((ticket, now)) => out.extend(self.finish_pinning(ticket, now)),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
@@ -153,7 +153,7 @@ impl Driver {
                 None => c.submit_meta_checked(now, piece),
             });
             match submitted {
-                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
+                Ok((ticket, now)) => out.extend(self.finish_pinning(ticket, now)),
                 Err(e) if out.is_empty() => return Err(e),
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
             }
@@ -165,8 +165,8 @@ impl Driver {
     pub(crate) fn execute_on(&self, server: NodeId, requests: &[Request<'_>]) -> Result<Outcomes> {
         let span = CallSpan::new();
         let out = span.in_scope(|| {
-            let ticket = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
-            Ok(self.finish(ticket))
+            let (ticket, now) = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
+            Ok(self.finish(ticket, now))
         });
         span.finish(&out);
         out
@@ -180,19 +180,21 @@ impl Driver {
     ) -> Result<Outcomes> {
         let span = CallSpan::new();
         let out = span.in_scope(|| {
-            let ticket = self.submit(&span, |c, now| c.submit_meta_to(now, server, requests))?;
-            Ok(self.finish(ticket))
+            let (ticket, now) =
+                self.submit(&span, |c, now| c.submit_meta_to(now, server, requests))?;
+            Ok(self.finish(ticket, now))
         });
         span.finish(&out);
         out
     }
 
-    /// Submits, waiting for a free connection as long as `wait` allows.
+    /// Submits, waiting for a free connection as long as `wait` allows;
+    /// returns the ticket and the time it was submitted at.
     fn submit(
         &self,
         span: &CallSpan,
         mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
-    ) -> Result<Ticket> {
+    ) -> Result<(Ticket, Millis)> {
         // The clock is read only if the call has to wait.
         let mut started: Option<Instant> = None;
         let mut st = self.lock();
@@ -203,7 +205,7 @@ impl Driver {
             match submitted {
                 Ok(t) => {
                     span.submitted(&st.cluster, t);
-                    return Ok(t);
+                    return Ok((t, now));
                 }
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
                 Err(Refusal::Busy) => {}
@@ -230,23 +232,26 @@ impl Driver {
     /// [`finish`](Self::finish), then remembers for this thread the
     /// connection of a noreply write the batch sent (see [`Affinity`]), or
     /// forgets it once a batch got every reply.
-    fn finish_pinning(&self, ticket: Ticket) -> Outcomes {
-        let (out, conn) = self.finish_on(ticket);
+    fn finish_pinning(&self, ticket: Ticket, submitted: Millis) -> Outcomes {
+        let (out, conn) = self.finish_on(ticket, submitted);
         let unanswered = out.iter().any(Option::is_none);
         self.affinity.set(conn.filter(|_| unanswered));
         out
     }
 
     /// Drives `ticket`'s connections until it is done; returns its results.
-    fn finish(&self, ticket: Ticket) -> Outcomes {
-        self.finish_on(ticket).0
+    fn finish(&self, ticket: Ticket, submitted: Millis) -> Outcomes {
+        self.finish_on(ticket, submitted).0
     }
 
     /// [`finish`](Self::finish), also returning the connection the ticket
     /// ran on when it ran on exactly one.
-    fn finish_on(&self, ticket: Ticket) -> (Outcomes, Option<ConnId>) {
+    fn finish_on(&self, ticket: Ticket, submitted: Millis) -> (Outcomes, Option<ConnId>) {
         let mut st = self.lock();
         let mut one = None;
+        // The first step runs at the time the ticket was submitted (a
+        // moment ago, with no wait between): one clock read fewer.
+        let mut now = Some(submitted);
         loop {
             st.handle_events();
             if st.cluster.is_done(ticket) {
@@ -260,23 +265,25 @@ impl Driver {
                 one = Some(c);
                 let single = [c];
                 let live = st.cluster.server_of(c).is_some();
-                st = self.step(st, if live { &single } else { &[] });
+                st = self.step(st, if live { &single } else { &[] }, now.take());
                 continue;
             }
             one = None;
             let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
             conns.retain(|c| st.cluster.server_of(*c).is_some());
-            st = self.step(st, &conns);
+            st = self.step(st, &conns, now.take());
         }
     }
 
-    /// Does one thing for one of `conns`: connect, write, or read.
+    /// Does one thing for one of `conns`: connect, write, or read; at
+    /// `now` if given, else the clock's time.
     fn step<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
         conns: &[ConnId],
+        now: Option<Millis>,
     ) -> MutexGuard<'a, State> {
-        let now = self.now();
+        let now = now.unwrap_or_else(|| self.now());
         if let Some(&c) = conns.iter().find(|c| !st.cluster.is_connected(**c)) {
             return self.connect(st, c);
         }
