@@ -454,6 +454,21 @@ impl<E: Clone> Cluster<E> {
         Some(out)
     }
 
+    /// [`take`](Self::take), handing each request's result to `each` in
+    /// order instead of returning a list (a driver that maps them into
+    /// its own list moves each once). False, and nothing taken, if the
+    /// ticket is not complete (or unknown).
+    pub fn take_each(&mut self, ticket: Ticket, mut each: impl FnMut(Outcome<E>)) -> bool {
+        let Some(state) = self.ticket_mut(ticket).filter(|s| s.is_done()) else {
+            return false;
+        };
+        for slot in &mut state.slots {
+            each(slot.take());
+        }
+        self.free_ticket(ticket.index);
+        true
+    }
+
     /// Takes the result of a completed ticket of one request (the first
     /// request's, of a batch): [`take`](Self::take) without the list.
     /// `None` if it is not complete (or unknown); `Some(None)` for a

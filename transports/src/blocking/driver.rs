@@ -125,8 +125,7 @@ impl Driver {
             match submitted {
                 // The first (most often the only) piece's results are the
                 // list itself, not copied into it.
-                Ok((ticket, now)) if out.is_empty() => out = self.finish_pinning(ticket, now),
-                Ok((ticket, now)) => out.extend(self.finish_pinning(ticket, now)),
+                Ok((ticket, now)) => self.finish_pinning(ticket, now, &mut out),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
@@ -153,7 +152,7 @@ impl Driver {
                 None => c.submit_meta_checked(now, piece),
             });
             match submitted {
-                Ok((ticket, now)) => out.extend(self.finish_pinning(ticket, now)),
+                Ok((ticket, now)) => self.finish_pinning(ticket, now, &mut out),
                 Err(e) if out.is_empty() => return Err(e),
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
             }
@@ -232,21 +231,24 @@ impl Driver {
     /// [`finish`](Self::finish), then remembers for this thread the
     /// connection of a noreply write the batch sent (see [`Affinity`]), or
     /// forgets it once a batch got every reply.
-    fn finish_pinning(&self, ticket: Ticket, submitted: Millis) -> Outcomes {
-        let (out, conn) = self.finish_on(ticket, submitted);
-        let unanswered = out.iter().any(Option::is_none);
+    fn finish_pinning(&self, ticket: Ticket, submitted: Millis, out: &mut Outcomes) {
+        let from = out.len();
+        let conn = self.finish_on(ticket, submitted, out);
+        let unanswered = out[from..].iter().any(Option::is_none);
         self.affinity.set(conn.filter(|_| unanswered));
-        out
     }
 
     /// Drives `ticket`'s connections until it is done; returns its results.
     fn finish(&self, ticket: Ticket, submitted: Millis) -> Outcomes {
-        self.finish_on(ticket, submitted).0
+        let mut out = Outcomes::new();
+        self.finish_on(ticket, submitted, &mut out);
+        out
     }
 
-    /// [`finish`](Self::finish), also returning the connection the ticket
-    /// ran on when it ran on exactly one.
-    fn finish_on(&self, ticket: Ticket, submitted: Millis) -> (Outcomes, Option<ConnId>) {
+    /// [`finish`](Self::finish), appending the results to `out` (moved
+    /// once, from the ticket into the list); returns the connection the
+    /// ticket ran on when it ran on exactly one.
+    fn finish_on(&self, ticket: Ticket, submitted: Millis, out: &mut Outcomes) -> Option<ConnId> {
         let mut st = self.lock();
         let mut one = None;
         // The first step runs at the time the ticket was submitted (a
@@ -254,11 +256,10 @@ impl Driver {
         let mut now = Some(submitted);
         loop {
             st.handle_events();
-            if st.cluster.is_done(ticket) {
-                let out = st.take(ticket);
+            if st.take_into(ticket, out) {
                 drop(st);
                 self.freed.notify_all();
-                return (out, one);
+                return one;
             }
             // One connection (the common case) without a list.
             if let [c] = *st.cluster.conns_of(ticket) {
@@ -442,32 +443,33 @@ impl State {
     }
 
     fn addr(&self, server: Option<NodeId>) -> String {
-        server
-            .and_then(|s| self.addrs.get(s.0).cloned().flatten())
-            .map_or_else(|| "unknown server".into(), |a| a.to_string())
+        addr_of(&self.addrs, server)
     }
 
     fn io_error(&self, conn: ConnId, e: io::Error) -> Error {
         Error::io(&self.addr(self.cluster.server_of(conn)), e)
     }
 
-    /// Takes a done ticket's results, naming each fault's server.
-    fn take(&mut self, ticket: Ticket) -> Outcomes {
-        let mut out = self.cluster.take(ticket).unwrap_or_default();
-        // The common single request, without an iterator's moves.
-        if out.len() == 1 {
-            if let Some(o) = out.pop() {
-                return Outcomes::from_buf([o.map(|r| r.map_err(|f| self.fault(f)))]);
-            }
-        }
-        out.into_iter()
-            .map(|o| o.map(|r| r.map_err(|f| self.fault(f))))
-            .collect()
+    /// Appends a done ticket's results to `out`, naming each fault's
+    /// server; false (nothing appended) if it is not done.
+    fn take_into(&mut self, ticket: Ticket, out: &mut Outcomes) -> bool {
+        let State { cluster, addrs, .. } = self;
+        cluster.take_each(ticket, |o| {
+            out.push(o.map(|r| r.map_err(|f| fault_of(addrs, f))));
+        })
     }
+}
 
-    pub(crate) fn fault(&self, f: Fault<Error>) -> Error {
-        crate::fault::error_of(f, |server| self.addr(Some(server)))
-    }
+/// The address of `server` as text, from `addrs`.
+fn addr_of(addrs: &[Option<ServerAddr>], server: Option<NodeId>) -> String {
+    server
+        .and_then(|s| addrs.get(s.0).cloned().flatten())
+        .map_or_else(|| "unknown server".into(), |a| a.to_string())
+}
+
+/// The error of `f`, naming its server by its address in `addrs`.
+fn fault_of(addrs: &[Option<ServerAddr>], f: Fault<Error>) -> Error {
+    crate::fault::error_of(f, |server| addr_of(addrs, Some(server)))
 }
 
 impl Sock {

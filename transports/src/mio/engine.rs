@@ -440,13 +440,15 @@ impl Engine {
                 self.batches.push((ticket, out));
                 continue;
             }
-            match self.net.cluster.take_one(ticket).flatten() {
-                Some(r) => self
-                    .ready
-                    .push_back((job, r.map_err(|f| self.net.error_of(f)))),
+            // A job is one request: its one result goes straight on the
+            // ready queue.
+            let (ready, awaited) = (&mut self.ready, &mut self.awaited);
+            let addrs = &self.net.addrs;
+            self.net.cluster.take_each(ticket, |o| match o {
+                Some(r) => ready.push_back((job, r.map_err(|f| super::io::error_with(addrs, f)))),
                 // Awaited no reply and was written: nothing to hand back.
-                None => self.awaited = self.awaited.saturating_sub(1),
-            }
+                None => *awaited = awaited.saturating_sub(1),
+            });
         }
     }
 }
