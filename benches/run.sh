@@ -12,8 +12,15 @@
 # (memcrab-ir, when valgrind is installed); and run the peers, including the
 # many-caller workload (1 to 1024 concurrent callers of single gets: memcrab's
 # tokio client, async-memcached behind pools of 1, 4, 16, the blocking pool,
-# the bare socket). Never part of the test suite. Takes about 14 minutes with
-# the defaults (2 s per measurement, 3 rounds).
+# the bare socket; get_many of 100, 1000 and 10,000 keys; the engine with 256
+# gets in flight over 4 or 256 connections). Never part of the test suite.
+# Takes about 15 minutes with the defaults (2 s per measurement, 3 rounds).
+#
+# Only some workloads (BENCHMARKS.md is then written from them alone: keep
+# the full run's file, write elsewhere):
+#   benches/peers/target/release/memcrab-peers --only get_many_1000,inflight256_c4 \
+#       --out /tmp/part.md --chart /tmp/part.svg --json /tmp/part.json
+#   benches/peers/target/release/memcrab-ir --only memcrab-engine-c1,memcrab-engine-c256
 #
 # The machine is shared: absolute numbers drift with its load, so every
 # figure is reported as a ratio to peers measured in the same run. Run it

@@ -36,9 +36,10 @@ fn short(w: Workload) -> String {
         Workload::Get => "get".into(),
         Workload::Set => "set".into(),
         Workload::SetNoreply => "set noreply".into(),
-        Workload::GetMany => "get_many(100)".into(),
+        Workload::GetMany(n) => format!("get_many({n})"),
         Workload::Mixed(n) => format!("9:1 c{n}"),
         Workload::Pipelined(d) => format!("pipe d{d}"),
+        Workload::InFlight(n) => format!("256 in flight c{n}"),
         Workload::Merged => "merged gets".into(),
         Workload::Callers(n) => format!("{n} callers"),
     }

@@ -122,14 +122,20 @@ impl Peer {
             return Peer::CALLERS.contains(&self);
         }
         match self {
-            Peer::Bare => !matches!(w, Merged),
+            // get_many of 1000 and 10,000 keys: the bare socket, the Client
+            // and the engine (the targets); the in-flight rows: the
+            // engine's connection count only.
+            Peer::Bare => !matches!(w, Merged | InFlight(_)),
+            _ if matches!(w, GetMany(n) if n > 100) => {
+                matches!(self, Peer::MemcrabClient | Peer::MemcrabEngine)
+            }
             Peer::BareOneThread => matches!(w, Pipelined(_)),
-            Peer::MemcrabClient => matches!(w, Get | Set | SetNoreply | GetMany | Mixed(1)),
-            Peer::MemcrabPool => matches!(w, Get | GetMany | Mixed(_)),
+            Peer::MemcrabClient => matches!(w, Get | Set | SetNoreply | GetMany(_) | Mixed(1)),
+            Peer::MemcrabPool => matches!(w, Get | GetMany(_) | Mixed(_)),
             Peer::MemcrabEngine => true,
-            Peer::Pymemcache => matches!(w, Get | Set | SetNoreply | GetMany | Mixed(_)),
+            Peer::Pymemcache => matches!(w, Get | Set | SetNoreply | GetMany(_) | Mixed(_)),
             Peer::RustMemcache | Peer::AsyncMemcached => {
-                matches!(w, Get | Set | GetMany | Mixed(_))
+                matches!(w, Get | Set | GetMany(_) | Mixed(_))
             }
             Peer::Memcaslap => matches!(w, Mixed(_)),
             _ => false,

@@ -53,8 +53,8 @@ pub fn run_blocking(
                                 Workload::SetNoreply => {
                                     assert!(conn.set_noreply(keys.random(&mut rng), value));
                                 }
-                                Workload::GetMany => {
-                                    let many = keys.many(&mut rng);
+                                Workload::GetMany(n) => {
+                                    let many = keys.many(n, &mut rng);
                                     conn.get_many(&many);
                                     nkeys += many.len() as u64 - 1;
                                 }
@@ -105,7 +105,8 @@ impl Bare {
         Bare {
             s,
             out: Vec::with_capacity(4096),
-            buf: vec![0; 256 * 1024],
+            // get_many(10,000) replies are 1.3 MB.
+            buf: vec![0; 2 * 1024 * 1024],
         }
     }
 
@@ -456,8 +457,8 @@ pub fn async_memcached(
                                         .await
                                         .unwrap();
                                 }
-                                Workload::GetMany => {
-                                    let many = keys.many(&mut rng);
+                                Workload::GetMany(n) => {
+                                    let many = keys.many(n, &mut rng);
                                     client.get_multi(&many).await.unwrap();
                                     nkeys += many.len() as u64 - 1;
                                 }
@@ -520,6 +521,7 @@ pub fn engine(
     let (conns, depth, merge) = match workload {
         Workload::Mixed(n) => (n, 1, 0),
         Workload::Pipelined(d) => (4, d, 0),
+        Workload::InFlight(n) => (n, 256 / n, 0),
         Workload::Merged => (4, 128, 100),
         _ => (1, 1, 0),
     };
@@ -564,8 +566,8 @@ pub fn engine(
                 }
             } else {
                 many.clear();
-                if workload == Workload::GetMany {
-                    many = keys.many(&mut rng);
+                if let Workload::GetMany(n) = workload {
+                    many = keys.many(n, &mut rng);
                 } else {
                     many.push(keys.random(&mut rng));
                 }
@@ -588,9 +590,8 @@ pub fn engine(
         while let Some((_, r)) = engine.poll() {
             outstanding -= 1;
             match r.unwrap() {
-                Reply::Values(items) if workload == Workload::GetMany => {
-                    debug_assert_eq!(items.len(), 100);
-                    nkeys += 100;
+                Reply::Values(items) if matches!(workload, Workload::GetMany(_)) => {
+                    nkeys += items.len() as u64;
                 }
                 _ => nkeys += 1,
             }

@@ -213,8 +213,8 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
         });
     }
     let bare_py_many = ratio(
-        fig(results, Workload::GetMany, Peer::Bare),
-        fig(results, Workload::GetMany, Peer::Pymemcache),
+        fig(results, Workload::GetMany(100), Peer::Bare),
+        fig(results, Workload::GetMany(100), Peer::Pymemcache),
     );
     for (peer, bar) in [
         (Peer::Bare, 0.85),
@@ -233,14 +233,43 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
         targets.push(Target {
             what: format!("get_many(100) keys/s (Client) ÷ {}", peer.name()),
             measured: ratio(
-                client(Workload::GetMany),
-                fig(results, Workload::GetMany, peer),
+                client(Workload::GetMany(100)),
+                fig(results, Workload::GetMany(100), peer),
             ),
             bar,
             unreachable: !note.is_empty(),
             note,
         });
     }
+    // get_many of 1000 and 10,000 keys: the client's CPU, not the server,
+    // is then the limit.
+    for n in [1000, 10_000] {
+        let w = Workload::GetMany(n);
+        for peer in [Peer::MemcrabClient, Peer::MemcrabEngine] {
+            targets.push(Target {
+                what: format!("{} ({}) ÷ bare socket", w.label(), peer.name()),
+                measured: ratio(fig(results, w, peer), fig(results, w, Peer::Bare)),
+                bar: 0.9,
+                note: String::new(),
+                unreachable: false,
+            });
+        }
+    }
+    // The engine's throughput independent of its connection count.
+    let (few, many) = (
+        fig(results, Workload::InFlight(4), Peer::MemcrabEngine),
+        fig(results, Workload::InFlight(256), Peer::MemcrabEngine),
+    );
+    targets.push(Target {
+        what: "engine, 256 gets in flight: 256 conn (depth 1) ÷ 4 conn (depth 64)".into(),
+        measured: ratio(many, few),
+        bar: 0.9,
+        note: match (many, few) {
+            (Some(m), Some(f)) => format!("{} vs {} gets/s", human(m), human(f)),
+            _ => String::new(),
+        },
+        unreachable: false,
+    });
     let p128 = Workload::Pipelined(128);
     targets.push(Target {
         what: "pipelined engine, 4 conn, depth 128 ÷ bare socket, one thread per connection".into(),
@@ -401,7 +430,12 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
              load. Caveat: callgrind counts one `Ir` per byte of glibc's `rep movsb`/`rep stosb` \
              (large memcpy/memset), so a copy or a zero-fill of 1 MiB weighs ≈ 1M. \
              `memcrab-core-parse` is `Connection::poll` over replies already received (the \
-             parser alone); `memchr-scan` counts `\\n` over the same bytes.\n"
+             parser alone); `memchr-scan` counts `\\n` over the same bytes. \
+             `memcrab-engine-cN` is the engine over N connections at depth 1 keeping N single \
+             gets in flight (each operation: top up, take one completed get): its cost per \
+             get against its connection count. The 1 MiB value's zero-fill (the receive \
+             room for it, `BytesMut::zeroed`: safe code cannot read a socket into memory it \
+             has not initialised) is ≈ 1M of the memcrab 1 MiB figures.\n"
         );
         s.push_str(&table);
     }
@@ -425,7 +459,12 @@ pub fn markdown(results: &Results, env: &Env, chart: &str, criterion: &Path) -> 
          sharing one pool.\n\
          - **memcrab mio Engine**: one thread, `connections × depth` requests kept in \
          flight (depth 1 for the sequential and mixed rows); the merged row lets the \
-         engine merge single-key gets into gets of up to 100 keys (`merge_gets(100)`).\n\
+         engine merge single-key gets into gets of up to 100 keys (`merge_gets(100)`); \
+         the 256-in-flight rows keep 256 single gets in flight over 4 connections (depth \
+         64) or 256 (depth 1), the engine's cost against its connection count.\n\
+         - **get_many(1,000) and get_many(10,000)**: consecutive keys from a random start \
+         (10,000: the whole key space), one get at a time; only the bare socket, the \
+         `Client` and the engine run them.\n\
          - **pymemcache 4.0.0**: `pymemcache.client.base.Client(no_delay=True)` in a venv, \
          one Python thread per connection (`benches/peers/pymemcache_bench.py`).\n\
          - **memcache crate 0.17** (rust-memcache): `memcache://…?tcp_nodelay=true`, one \

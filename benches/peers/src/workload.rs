@@ -4,8 +4,6 @@
 pub const KEYS: usize = 10_000;
 /// Bytes per value.
 pub const VALUE_SIZE: usize = 100;
-/// Keys per get of `get_many`.
-pub const MANY: usize = 100;
 /// Key prefix (10 digits follow).
 pub const PREFIX: &str = "peer:";
 
@@ -18,12 +16,15 @@ pub enum Workload {
     Set,
     /// Sequential sets with `noreply` (a final round trip waits for them).
     SetNoreply,
-    /// Sequential 100-key gets.
-    GetMany,
+    /// Sequential gets of N keys (100, 1000, 10,000: the whole key space).
+    GetMany(usize),
     /// 9:1 get:set, N connections, one request at a time on each.
     Mixed(usize),
     /// Single-key gets over 4 connections, `depth` in flight on each.
     Pipelined(usize),
+    /// 256 single-key gets kept in flight by the engine over N connections
+    /// (256 / N on each): its cost per request against its connections.
+    InFlight(usize),
     /// Single-key gets over 4 connections at depth 128, merged by the
     /// engine into multi-key gets.
     Merged,
@@ -38,13 +39,17 @@ impl Workload {
             Workload::Get,
             Workload::Set,
             Workload::SetNoreply,
-            Workload::GetMany,
+            Workload::GetMany(100),
+            Workload::GetMany(1000),
+            Workload::GetMany(10_000),
             Workload::Mixed(1),
             Workload::Mixed(4),
             Workload::Mixed(16),
             Workload::Pipelined(1),
             Workload::Pipelined(16),
             Workload::Pipelined(128),
+            Workload::InFlight(4),
+            Workload::InFlight(256),
             Workload::Merged,
             Workload::Callers(1),
             Workload::Callers(16),
@@ -64,9 +69,10 @@ impl Workload {
             Workload::Get => "get".into(),
             Workload::Set => "set".into(),
             Workload::SetNoreply => "set_noreply".into(),
-            Workload::GetMany => "get_many_100".into(),
+            Workload::GetMany(n) => format!("get_many_{n}"),
             Workload::Mixed(n) => format!("mixed_9to1_c{n}"),
             Workload::Pipelined(d) => format!("pipelined_c4_d{d}"),
+            Workload::InFlight(n) => format!("inflight256_c{n}"),
             Workload::Merged => "merged_gets_c4_d128".into(),
             Workload::Callers(n) => format!("callers_{n}"),
         }
@@ -77,9 +83,10 @@ impl Workload {
             Workload::Get => "sequential get (1 conn)".into(),
             Workload::Set => "sequential set, with reply".into(),
             Workload::SetNoreply => "sequential set, noreply".into(),
-            Workload::GetMany => "get_many(100), keys/s".into(),
+            Workload::GetMany(n) => format!("get_many({}), keys/s", thousands(n)),
             Workload::Mixed(n) => format!("mixed 9:1 get:set, {n} conn"),
             Workload::Pipelined(d) => format!("pipelined gets, 4 conn, depth {d}"),
+            Workload::InFlight(n) => format!("256 gets in flight, {n} conn, depth {}", 256 / n),
             Workload::Merged => "single gets merged, 4 conn, depth 128, keys/s".into(),
             Workload::Callers(n) => format!("{n} concurrent callers, single gets"),
         }
@@ -88,7 +95,7 @@ impl Workload {
     /// Connections the workload uses.
     pub fn connections(self) -> usize {
         match self {
-            Workload::Mixed(n) => n,
+            Workload::Mixed(n) | Workload::InFlight(n) => n,
             Workload::Pipelined(_) | Workload::Merged => 4,
             _ => 1,
         }
@@ -96,7 +103,7 @@ impl Workload {
 
     /// True if the figure compared is keys/s rather than requests/s.
     pub fn per_key(self) -> bool {
-        matches!(self, Workload::GetMany | Workload::Merged)
+        matches!(self, Workload::GetMany(_) | Workload::Merged)
     }
 }
 
@@ -175,11 +182,25 @@ impl Keys {
         self.get(rng.below(KEYS))
     }
 
-    /// `MANY` distinct consecutive keys from a random start.
-    pub fn many(&self, rng: &mut Rng) -> Vec<&[u8]> {
-        let start = rng.below(KEYS - MANY);
-        (start..start + MANY).map(|i| self.get(i)).collect()
+    /// `n` distinct consecutive keys from a random start (at most
+    /// [`KEYS`]).
+    pub fn many(&self, n: usize, rng: &mut Rng) -> Vec<&[u8]> {
+        let start = rng.below(KEYS - n + 1);
+        (start..start + n).map(|i| self.get(i)).collect()
     }
+}
+
+/// `n` with thousands separators: 10000 → "10,000".
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn value() -> Vec<u8> {

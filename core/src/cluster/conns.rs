@@ -77,22 +77,31 @@ impl<E: Clone> Cluster<E> {
     /// ones), else a new one if fewer than `max_connections` are open.
     pub(super) fn acquire(&mut self, server: NodeId, now: Millis) -> Option<ConnId> {
         self.expire_idle(server, now);
+        // An idle one is the least loaded: the most recently used, found
+        // without walking every connection. With none idle at depth 1,
+        // every connection is at the depth.
+        let none_idle = match self.last_idle(server) {
+            Ok(id) => return Some(id),
+            Err(none) => none,
+        };
         let depth = self.config.depth;
         let full = self.config.max_buffered.unwrap_or(usize::MAX);
         let mut best: Option<(ConnId, usize, Millis)> = None;
         let s = self.servers.get(server.0)?;
         let max = s.max_conns.unwrap_or(self.config.max_connections);
-        for &id in &s.conns {
-            let Some(c) = self.slot(id) else { continue };
-            if c.tickets >= depth || c.conn.is_closed() || c.conn.transmit().len() >= full {
-                continue;
-            }
-            let better = match best {
-                None => true,
-                Some((_, t, used)) => c.tickets < t || (c.tickets == t && c.idle_since > used),
-            };
-            if better {
-                best = Some((id, c.tickets, c.idle_since));
+        if !(none_idle && depth == 1) {
+            for &id in &s.conns {
+                let Some(c) = self.slot(id) else { continue };
+                if c.tickets >= depth || c.conn.is_closed() || c.conn.transmit().len() >= full {
+                    continue;
+                }
+                let better = match best {
+                    None => true,
+                    Some((_, t, used)) => c.tickets < t || (c.tickets == t && c.idle_since > used),
+                };
+                if better {
+                    best = Some((id, c.tickets, c.idle_since));
+                }
             }
         }
         let room = s.conns.len() < max;
@@ -153,30 +162,9 @@ impl<E: Clone> Cluster<E> {
             generation: slot.generation,
         };
         self.servers[server.0].conns.push(id);
+        self.push_idle(server, id);
         self.events.push_back(Event::Open { conn: id, server });
         id
-    }
-
-    /// Closes the connections of `server` idle longer than `idle_timeout`.
-    fn expire_idle(&mut self, server: NodeId, now: Millis) {
-        let Some(limit) = self.config.idle_timeout else {
-            return;
-        };
-        let Some(s) = self.servers.get(server.0) else {
-            return;
-        };
-        let stale: smallvec::SmallVec<[ConnId; 4]> = s
-            .conns
-            .iter()
-            .copied()
-            .filter(|id| {
-                self.slot(*id)
-                    .is_some_and(|c| c.tickets == 0 && now.saturating_since(c.idle_since) > limit)
-            })
-            .collect();
-        for id in stale {
-            self.close(id, Error::UnexpectedClose);
-        }
     }
 
     /// Closes `id`: every request on it gets `error` (on its server).
@@ -421,10 +409,14 @@ impl<E: Clone> Cluster<E> {
         let Some(slot) = self.slot_mut(id) else {
             return;
         };
+        let was_held = slot.tickets > 0;
         slot.tickets = slot.tickets.saturating_sub(1);
         slot.idle_since = now;
         if slot.tickets == 0 && slot.close_when_free {
             self.close(id, Error::UnexpectedClose);
+        } else if slot.tickets == 0 && was_held {
+            let server = slot.server;
+            self.push_idle(server, id);
         }
     }
 

@@ -144,6 +144,7 @@ impl<E: Clone> Cluster<E> {
         match sent {
             Ok(id) => {
                 slot.tickets += 1;
+                let was_idle = slot.tickets == 1;
                 slot.lane.push_back(Waiter {
                     id,
                     ticket: u32::MAX,
@@ -153,6 +154,9 @@ impl<E: Clone> Cluster<E> {
                     group: index,
                 });
                 self.groups[index as usize] = Some(group);
+                if was_idle {
+                    self.take_idle(node, conn);
+                }
             }
             Err(error) => {
                 self.groups[index as usize] = Some(group);

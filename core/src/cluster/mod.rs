@@ -16,6 +16,7 @@ use crate::time::Millis;
 mod config;
 mod conns;
 mod fault;
+mod idle;
 mod input;
 mod merge;
 mod submit;
@@ -105,6 +106,8 @@ struct Server {
     name: String,
     removed: bool,
     conns: SmallVec<[ConnId; 4]>,
+    /// Its idle connections, the most recently idle last (`idle.rs`).
+    idle: VecDeque<ConnId>,
     /// Its own limit of connections, if not the config's.
     max_conns: Option<usize>,
 }
@@ -288,6 +291,7 @@ impl<E: Clone> Cluster<E> {
                 name: String::new(),
                 removed: true,
                 conns: SmallVec::new(),
+                idle: VecDeque::new(),
                 max_conns: None,
             });
             self.last_fault.resize_with(id.0 + 1, || None);
@@ -442,9 +446,27 @@ impl<E: Clone> Cluster<E> {
         if !state.is_done() {
             return None;
         }
-        let out = state.slots.drain(..).map(|mut s| s.take()).collect();
+        let out = match &mut state.slots[..] {
+            [one] => Outcomes::from_buf([one.take()]),
+            slots => slots.iter_mut().map(ticket::Slot::take).collect(),
+        };
         self.free_ticket(ticket.index);
         Some(out)
+    }
+
+    /// [`take`](Self::take), handing each request's result to `each` in
+    /// order instead of returning a list (a driver that maps them into
+    /// its own list moves each once). False, and nothing taken, if the
+    /// ticket is not complete (or unknown).
+    pub fn take_each(&mut self, ticket: Ticket, mut each: impl FnMut(Outcome<E>)) -> bool {
+        let Some(state) = self.ticket_mut(ticket).filter(|s| s.is_done()) else {
+            return false;
+        };
+        for slot in &mut state.slots {
+            each(slot.take());
+        }
+        self.free_ticket(ticket.index);
+        true
     }
 
     /// Takes the result of a completed ticket of one request (the first
@@ -521,19 +543,6 @@ impl<E: Clone> Cluster<E> {
         self.slot(conn).is_some_and(|c| c.open)
     }
 
-    /// Closes every connection no ticket holds (a pool's `close`).
-    pub fn close_idle_connections(&mut self) {
-        let idle: Vec<ConnId> = self
-            .servers
-            .iter()
-            .flat_map(|s| s.conns.iter().copied())
-            .filter(|id| self.slot(*id).is_some_and(|c| c.tickets == 0))
-            .collect();
-        for id in idle {
-            self.close(id, Error::UnexpectedClose);
-        }
-    }
-
     /// Returns the server of `conn`.
     #[must_use]
     pub fn server_of(&self, conn: ConnId) -> Option<NodeId> {
@@ -544,17 +553,6 @@ impl<E: Clone> Cluster<E> {
     #[must_use]
     pub fn connection_count(&self, server: NodeId) -> usize {
         self.servers.get(server.0).map_or(0, |s| s.conns.len())
-    }
-
-    /// Returns the number of connections of `server` no ticket holds.
-    #[must_use]
-    pub fn idle_count(&self, server: NodeId) -> usize {
-        self.servers.get(server.0).map_or(0, |s| {
-            s.conns
-                .iter()
-                .filter(|c| self.slot(**c).is_some_and(|c| c.tickets == 0))
-                .count()
-        })
     }
 
     // ---- tickets ----

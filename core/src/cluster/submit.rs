@@ -318,8 +318,12 @@ impl<E: Clone> Cluster<E> {
         let deadline = self.config.timeout.map(|t| now + t);
         let protocol = self.config.protocol;
         for &(node, conn) in &chosen {
-            if let Some(slot) = self.slot_mut(conn) {
+            let was_idle = self.slot_mut(conn).is_some_and(|slot| {
                 slot.tickets += 1;
+                slot.tickets == 1
+            });
+            if was_idle {
+                self.take_idle(node, conn);
             }
             self.tickets[index].conns.push(conn);
             for p in plan.parts.iter().filter(|p| p.node == node) {

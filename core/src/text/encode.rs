@@ -59,15 +59,15 @@ pub(crate) fn encode_valid(
             if let GetCommand::Gat(exptime) | GetCommand::Gats(exptime) = command {
                 put_num(out, exptime);
             }
-            let mut list = KeyList::new();
+            let room: usize = keys.iter().map(|k| 1 + prefix.len() + k.len()).sum();
+            out.reserve(room + 2);
+            let start = out.len();
             for key in keys {
                 put_key(out, prefix, key);
-                if !list.is_empty() {
-                    list.push(b' ');
-                }
-                list.extend_from_slice(prefix);
-                list.extend_from_slice(key);
             }
+            // The key list awaited is what was just written, without its
+            // first space: one copy, sized once.
+            let list = KeyList::from_slice(out.get(start + 1..).unwrap_or_default());
             out.put_slice(b"\r\n");
             Some(Expect::Values {
                 cas: command.returns_cas(),

@@ -123,7 +123,7 @@ pub(super) fn fast_header(
 
 /// Reads 1 to 19 ASCII digits at `*i` (so no overflow), moving `*i` past
 /// them; `None` for none or more (the general path's `parse_u64` decides).
-#[inline]
+#[inline(always)]
 fn digits(s: &[u8], i: &mut usize) -> Option<u64> {
     let mut n: u64 = 0;
     let start = *i;

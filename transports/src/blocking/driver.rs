@@ -123,7 +123,9 @@ impl Driver {
                 None => c.submit_checked(now, piece),
             });
             match submitted {
-                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
+                // The first (most often the only) piece's results are the
+                // list itself, not copied into it.
+                Ok((ticket, now)) => self.finish_pinning(ticket, now, &mut out),
                 Err(e) if out.is_empty() => return Err(e),
                 // Earlier pieces went: this one's requests fail alone.
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
@@ -150,7 +152,7 @@ impl Driver {
                 None => c.submit_meta_checked(now, piece),
             });
             match submitted {
-                Ok(ticket) => out.extend(self.finish_pinning(ticket)),
+                Ok((ticket, now)) => self.finish_pinning(ticket, now, &mut out),
                 Err(e) if out.is_empty() => return Err(e),
                 Err(e) => out.extend(piece.requests().iter().map(|_| Some(Err(e.clone())))),
             }
@@ -162,8 +164,8 @@ impl Driver {
     pub(crate) fn execute_on(&self, server: NodeId, requests: &[Request<'_>]) -> Result<Outcomes> {
         let span = CallSpan::new();
         let out = span.in_scope(|| {
-            let ticket = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
-            Ok(self.finish(ticket))
+            let (ticket, now) = self.submit(&span, |c, now| c.submit_to(now, server, requests))?;
+            Ok(self.finish(ticket, now))
         });
         span.finish(&out);
         out
@@ -177,20 +179,23 @@ impl Driver {
     ) -> Result<Outcomes> {
         let span = CallSpan::new();
         let out = span.in_scope(|| {
-            let ticket = self.submit(&span, |c, now| c.submit_meta_to(now, server, requests))?;
-            Ok(self.finish(ticket))
+            let (ticket, now) =
+                self.submit(&span, |c, now| c.submit_meta_to(now, server, requests))?;
+            Ok(self.finish(ticket, now))
         });
         span.finish(&out);
         out
     }
 
-    /// Submits, waiting for a free connection as long as `wait` allows.
+    /// Submits, waiting for a free connection as long as `wait` allows;
+    /// returns the ticket and the time it was submitted at.
     fn submit(
         &self,
         span: &CallSpan,
         mut submit: impl FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
-    ) -> Result<Ticket> {
-        let started = Instant::now();
+    ) -> Result<(Ticket, Millis)> {
+        // The clock is read only if the call has to wait.
+        let mut started: Option<Instant> = None;
         let mut st = self.lock();
         loop {
             let now = self.now();
@@ -199,7 +204,7 @@ impl Driver {
             match submitted {
                 Ok(t) => {
                     span.submitted(&st.cluster, t);
-                    return Ok(t);
+                    return Ok((t, now));
                 }
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
                 Err(Refusal::Busy) => {}
@@ -207,7 +212,7 @@ impl Driver {
             st = match self.wait {
                 Wait::Forever => self.freed.wait(st).unwrap_or_else(|p| p.into_inner()),
                 Wait::Up(limit) => {
-                    let waited = started.elapsed();
+                    let waited = started.get_or_insert_with(Instant::now).elapsed();
                     if waited >= limit {
                         return Err(Error::PoolExhausted {
                             max_size: st.cluster.config().max_connections,
@@ -226,48 +231,60 @@ impl Driver {
     /// [`finish`](Self::finish), then remembers for this thread the
     /// connection of a noreply write the batch sent (see [`Affinity`]), or
     /// forgets it once a batch got every reply.
-    fn finish_pinning(&self, ticket: Ticket) -> Outcomes {
-        let (out, conn) = self.finish_on(ticket);
-        let unanswered = out.iter().any(Option::is_none);
+    fn finish_pinning(&self, ticket: Ticket, submitted: Millis, out: &mut Outcomes) {
+        let from = out.len();
+        let conn = self.finish_on(ticket, submitted, out);
+        let unanswered = out[from..].iter().any(Option::is_none);
         self.affinity.set(conn.filter(|_| unanswered));
-        out
     }
 
     /// Drives `ticket`'s connections until it is done; returns its results.
-    fn finish(&self, ticket: Ticket) -> Outcomes {
-        self.finish_on(ticket).0
+    fn finish(&self, ticket: Ticket, submitted: Millis) -> Outcomes {
+        let mut out = Outcomes::new();
+        self.finish_on(ticket, submitted, &mut out);
+        out
     }
 
-    /// [`finish`](Self::finish), also returning the connection the ticket
-    /// ran on when it ran on exactly one.
-    fn finish_on(&self, ticket: Ticket) -> (Outcomes, Option<ConnId>) {
+    /// [`finish`](Self::finish), appending the results to `out` (moved
+    /// once, from the ticket into the list); returns the connection the
+    /// ticket ran on when it ran on exactly one.
+    fn finish_on(&self, ticket: Ticket, submitted: Millis, out: &mut Outcomes) -> Option<ConnId> {
         let mut st = self.lock();
         let mut one = None;
+        // The first step runs at the time the ticket was submitted (a
+        // moment ago, with no wait between): one clock read fewer.
+        let mut now = Some(submitted);
         loop {
             st.handle_events();
-            if st.cluster.is_done(ticket) {
-                let out = st.take(ticket);
+            if st.take_into(ticket, out) {
                 drop(st);
                 self.freed.notify_all();
-                return (out, one);
+                return one;
             }
+            // One connection (the common case) without a list.
+            if let [c] = *st.cluster.conns_of(ticket) {
+                one = Some(c);
+                let single = [c];
+                let live = st.cluster.server_of(c).is_some();
+                st = self.step(st, if live { &single } else { &[] }, now.take());
+                continue;
+            }
+            one = None;
             let mut conns: SmallVec<[ConnId; 2]> = st.cluster.conns_of(ticket).into();
-            one = match conns[..] {
-                [c] => Some(c),
-                _ => None,
-            };
             conns.retain(|c| st.cluster.server_of(*c).is_some());
-            st = self.step(st, &conns);
+            st = self.step(st, &conns, now.take());
         }
     }
 
-    /// Does one thing for one of `conns`: connect, write, or read.
+    /// Does one thing for one of `conns`: connect, write, or read; at
+    /// `now` if given, else the clock's time.
     fn step<'a>(
         &'a self,
         mut st: MutexGuard<'a, State>,
         conns: &[ConnId],
+        now: Option<Millis>,
     ) -> MutexGuard<'a, State> {
-        let now = self.now();
+        let now = now.unwrap_or_else(|| self.now());
         if let Some(&c) = conns.iter().find(|c| !st.cluster.is_connected(**c)) {
             return self.connect(st, c);
         }
@@ -426,26 +443,33 @@ impl State {
     }
 
     fn addr(&self, server: Option<NodeId>) -> String {
-        server
-            .and_then(|s| self.addrs.get(s.0).cloned().flatten())
-            .map_or_else(|| "unknown server".into(), |a| a.to_string())
+        addr_of(&self.addrs, server)
     }
 
     fn io_error(&self, conn: ConnId, e: io::Error) -> Error {
         Error::io(&self.addr(self.cluster.server_of(conn)), e)
     }
 
-    /// Takes a done ticket's results, naming each fault's server.
-    fn take(&mut self, ticket: Ticket) -> Outcomes {
-        let out = self.cluster.take(ticket).unwrap_or_default();
-        out.into_iter()
-            .map(|o| o.map(|r| r.map_err(|f| self.fault(f))))
-            .collect()
+    /// Appends a done ticket's results to `out`, naming each fault's
+    /// server; false (nothing appended) if it is not done.
+    fn take_into(&mut self, ticket: Ticket, out: &mut Outcomes) -> bool {
+        let State { cluster, addrs, .. } = self;
+        cluster.take_each(ticket, |o| {
+            out.push(o.map(|r| r.map_err(|f| fault_of(addrs, f))));
+        })
     }
+}
 
-    pub(crate) fn fault(&self, f: Fault<Error>) -> Error {
-        crate::fault::error_of(f, |server| self.addr(Some(server)))
-    }
+/// The address of `server` as text, from `addrs`.
+fn addr_of(addrs: &[Option<ServerAddr>], server: Option<NodeId>) -> String {
+    server
+        .and_then(|s| addrs.get(s.0).cloned().flatten())
+        .map_or_else(|| "unknown server".into(), |a| a.to_string())
+}
+
+/// The error of `f`, naming its server by its address in `addrs`.
+fn fault_of(addrs: &[Option<ServerAddr>], f: Fault<Error>) -> Error {
+    crate::fault::error_of(f, |server| addr_of(addrs, Some(server)))
 }
 
 impl Sock {

@@ -372,12 +372,13 @@ impl Engine {
             // caller go on before waiting for the network.
             wait = Some(Duration::ZERO);
         }
-        let started = Instant::now();
         loop {
             match self.poll.poll(&mut self.events, wait) {
                 Ok(()) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    if wait.is_some_and(|w| started.elapsed() >= w) {
+                    // The clock is read again only when a wait is cut
+                    // short (`now` is this turn's start).
+                    if wait.is_some_and(|w| self.now().saturating_since(now) >= w) {
                         break;
                     }
                 }
@@ -439,13 +440,15 @@ impl Engine {
                 self.batches.push((ticket, out));
                 continue;
             }
-            match self.net.cluster.take_one(ticket).flatten() {
-                Some(r) => self
-                    .ready
-                    .push_back((job, r.map_err(|f| self.net.error_of(f)))),
+            // A job is one request: its one result goes straight on the
+            // ready queue.
+            let (ready, awaited) = (&mut self.ready, &mut self.awaited);
+            let addrs = &self.net.addrs;
+            self.net.cluster.take_each(ticket, |o| match o {
+                Some(r) => ready.push_back((job, r.map_err(|f| super::io::error_with(addrs, f)))),
                 // Awaited no reply and was written: nothing to hand back.
-                None => self.awaited = self.awaited.saturating_sub(1),
-            }
+                None => *awaited = awaited.saturating_sub(1),
+            });
         }
     }
 }

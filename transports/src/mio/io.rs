@@ -200,10 +200,16 @@ impl Net {
 
     /// The transport error for a core fault, naming its server.
     pub(super) fn error_of(&self, fault: memcrab_core::cluster::Fault<Error>) -> Error {
-        crate::fault::error_of(fault, |s| {
-            self.addrs
-                .get(s.0)
-                .map_or_else(String::new, ToString::to_string)
-        })
+        error_with(&self.addrs, fault)
     }
+}
+
+/// The error of `fault`, naming its server by its address in `addrs`.
+pub(super) fn error_with(
+    addrs: &[ServerAddr],
+    fault: memcrab_core::cluster::Fault<Error>,
+) -> Error {
+    crate::fault::error_of(fault, |s| {
+        addrs.get(s.0).map_or_else(String::new, ToString::to_string)
+    })
 }

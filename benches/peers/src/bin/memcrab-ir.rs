@@ -23,35 +23,50 @@ use std::time::{Duration, Instant};
 use memcrab::core::{Connection, GetCommand, Reply, Request};
 use memcrab::Memcache as _;
 
-const KEYS: usize = 2000;
+const KEYS: usize = 10_000;
 const VALUE: usize = 100;
 const BIG: usize = 1024 * 1024;
-const PEERS: [&str; 7] = [
+const PEERS: [&str; 10] = [
     "bare",
     "memcrab-client",
     "memcrab-engine",
+    "memcrab-engine-c1",
+    "memcrab-engine-c16",
+    "memcrab-engine-c256",
     "async-memcached",
     "memcache-crate",
     "memcrab-core-parse",
     "memchr-scan",
 ];
-const WORKS: [&str; 5] = [
+const WORKS: [&str; 6] = [
     "get",
     "get_many_100",
     "get_many_1000",
+    "get_many_10000",
     "get_1mib",
     "get_1kib",
 ];
 
 /// Only the parser and the scan have a 1 KiB column; they have no
-/// get_many(1000) one.
+/// get_many(1000) or get_many(10,000) one. The engine over N
+/// connections at depth 1 (`memcrab-engine-cN`: N single gets kept in
+/// flight, one per connection) has the single-get column only: its cost
+/// per get against its connections.
 fn measured(peer: &str, work: &str) -> bool {
     let offline = matches!(peer, "memcrab-core-parse" | "memchr-scan");
+    if in_flight(peer).is_some() {
+        return work == "get";
+    }
     match work {
         "get_1kib" => offline,
-        "get_many_1000" => !offline,
+        "get_many_1000" | "get_many_10000" => !offline,
         _ => true,
     }
+}
+
+/// The connections of a `memcrab-engine-cN` peer: N.
+fn in_flight(peer: &str) -> Option<usize> {
+    peer.strip_prefix("memcrab-engine-c")?.parse().ok()
 }
 
 fn key(i: usize) -> String {
@@ -77,6 +92,7 @@ fn ops(work: &str) -> usize {
         "get" | "get_1kib" => 2000,
         "get_many_100" => 50,
         "get_many_1000" => 10,
+        "get_many_10000" => 5,
         _ => 10,
     }
 }
@@ -86,6 +102,7 @@ fn per_op(work: &str) -> usize {
     match work {
         "get_many_100" => 100,
         "get_many_1000" => 1000,
+        "get_many_10000" => 10_000,
         _ => 1,
     }
 }
@@ -94,6 +111,7 @@ fn many(work: &str) -> usize {
     match work {
         "get_many_100" => 100,
         "get_many_1000" => 1000,
+        "get_many_10000" => 10_000,
         _ => 1,
     }
 }
@@ -172,7 +190,7 @@ fn main() {
         rows.push((peer, row));
     }
     let mut md = String::from(
-        "| client | Ir per get | Ir per key, get_many(100) | Ir per key, get_many(1000) | Ir per 1 MiB get | Ir per 1 KiB get |\n|---|---:|---:|---:|---:|---:|\n",
+        "| client | Ir per get | Ir per key, get_many(100) | Ir per key, get_many(1000) | Ir per key, get_many(10,000) | Ir per 1 MiB get | Ir per 1 KiB get |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
     for (peer, row) in &rows {
         md.push_str(&format!("| {peer} |"));
@@ -233,6 +251,15 @@ fn targets(rows: &[(&str, Vec<Option<f64>>)]) -> String {
             &format!("{peer}: Ir per 1 MiB get"),
             cell(peer, "get_1mib"),
             Some(262_144.0),
+        );
+    }
+    for n in [16, 256] {
+        line(
+            &format!(
+                "memcrab-engine-c{n}: Ir per get at depth 1 over {n} connections (limit: 1.2× memcrab-engine-c1's)"
+            ),
+            cell(&format!("memcrab-engine-c{n}"), "get"),
+            cell("memcrab-engine-c1", "get").map(|one| one * 1.2),
         );
     }
     s
@@ -296,6 +323,44 @@ fn child(peer: &str, work: &str, addr: &str, n: usize) {
                     ));
                 } else {
                     expect(c.get_many::<memcrab::Value, _>(&keys).unwrap().len());
+                }
+            };
+            (0..n).for_each(&mut f);
+            ir_measured(n, &mut f);
+        }
+        p if in_flight(p).is_some() => {
+            let conns = in_flight(p).unwrap_or(1);
+            let mut engine = memcrab::mio::Engine::builder()
+                .server(addr)
+                .connections(conns)
+                .depth(1)
+                .build()
+                .unwrap();
+            // Each call: top the engine up to one get in flight per
+            // connection, then take one completed get (waiting if none).
+            let mut f = |i: usize| {
+                let mut k = i;
+                loop {
+                    let keys = pick(k % KEYS);
+                    let request = Request::Get {
+                        command: GetCommand::Get,
+                        keys: &keys,
+                    };
+                    match engine.try_submit(&request) {
+                        Ok(_) => k += 7919,
+                        Err(memcrab::mio::TrySubmitError::Busy) => break,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                let got = loop {
+                    if let Some((_, r)) = engine.poll() {
+                        break r.unwrap();
+                    }
+                    engine.wait(None).unwrap();
+                };
+                match got {
+                    Reply::Values(items) => expect(items.len()),
+                    other => panic!("{other:?}"),
                 }
             };
             (0..n).for_each(&mut f);

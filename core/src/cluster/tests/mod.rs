@@ -15,6 +15,7 @@ use crate::time::Millis;
 
 use super::{Cluster, ClusterConfig, ConnId, Event, Outcomes, Ticket};
 
+mod idle;
 #[cfg(feature = "model")]
 mod meta;
 #[cfg(feature = "model")]
