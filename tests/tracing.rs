@@ -207,4 +207,52 @@ fn the_tokio_client_has_one_span_per_command_too() {
         assert_eq!(field(f, "server"), addr, "{f:?}");
         assert_eq!(field(f, "outcome"), "ok", "{f:?}");
     }
+    let events = r.events.lock().unwrap();
+    let connects: Vec<_> = events
+        .iter()
+        .filter(|e| field(e, "message") == "connected")
+        .collect();
+    assert_eq!(connects.len(), 1, "{events:?}");
+    assert_eq!(field(connects[0], "server"), addr);
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn the_tokio_client_reports_connect_failures_and_a_dead_node() {
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let r = recorded(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use memcrab::AsyncMemcache;
+            let client = memcrab::tokio::Client::builder()
+                .server(&*closed)
+                .retry_attempts(0)
+                .retry_timeout(Duration::from_millis(1))
+                .dead_timeout(Duration::from_secs(60))
+                .build()
+                .unwrap();
+            for _ in 0..3 {
+                assert!(client.get::<memcrab::Value>("k").await.is_err());
+            }
+        });
+    });
+    let events = r.events.lock().unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| field(e, "message") == "connect failed")
+        .collect();
+    assert!(!failed.is_empty(), "{events:?}");
+    assert_eq!(field(failed[0], "server"), closed);
+    let dead: Vec<_> = events
+        .iter()
+        .filter(|e| field(e, "message") == "node dead")
+        .collect();
+    assert_eq!(dead.len(), 1, "{events:?}");
+    assert_eq!(field(dead[0], "server"), closed);
 }

@@ -21,8 +21,13 @@ use crate::error::Error;
 pub(crate) async fn run(shared: Arc<Shared>, conn: ConnId, addr: ServerAddr) {
     let (reader, writer) = match socket::connect(&addr, &shared.opts).await {
         Ok(halves) => halves,
-        Err(e) => return fail(&shared, conn, Error::io(&addr, e)),
+        Err(e) => {
+            let e = Error::io(&addr, e);
+            crate::trace::connect_failed(&addr, &e);
+            return fail(&shared, conn, e);
+        }
     };
+    crate::trace::connected(&addr);
     let room = shared.step(|st, _| {
         let notify = Arc::clone(&st.tasks_mut(conn)?.writer);
         st.cluster.handle_connected(conn);

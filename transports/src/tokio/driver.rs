@@ -85,6 +85,8 @@ pub(crate) struct State {
     /// Merged gets wait for a connection with room: writers are not woken
     /// for them again until a ticket completes.
     pub(crate) merge_stalled: bool,
+    /// Node health as last traced (`node dead` / `node revived` events).
+    health: crate::trace::HealthWatch,
 }
 
 impl Shared {
@@ -106,6 +108,7 @@ impl Shared {
                 timer_at: None,
                 timer_task: None,
                 busy_waiters: 0,
+                health: crate::trace::HealthWatch::default(),
             }),
             opts,
             origin: Instant::now(),
@@ -132,6 +135,10 @@ impl Shared {
         let now = self.now();
         let r = f(&mut st, now);
         st.pump(self, &mut wakes);
+        let State {
+            cluster, health, ..
+        } = &mut *st;
+        health.check(cluster);
         drop(st);
         wake(wakes);
         r
