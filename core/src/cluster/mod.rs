@@ -19,6 +19,7 @@ mod fault;
 mod idle;
 mod input;
 mod merge;
+pub mod slots;
 mod submit;
 #[cfg(test)]
 mod tests;
