@@ -6,7 +6,8 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::cluster::{self, Cluster, ClusterConfig, Event as ClusterEvent, Refusal};
+use memcrab_core::cluster::slots::TicketSlots;
+use memcrab_core::cluster::{self, Cluster, Event as ClusterEvent, Refusal};
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::router::{NodeId, Route};
 use memcrab_core::{Millis, Request, RequestId};
@@ -72,7 +73,7 @@ pub struct Driver {
     /// Per connection index: its token's slot.
     token_of: Vec<Option<usize>>,
     /// Per cluster ticket index: the cluster's ticket and the caller's.
-    jobs: Vec<Option<(cluster::Ticket, Ticket)>>,
+    jobs: TicketSlots<Ticket>,
     done: VecDeque<Completion>,
     next_id: u64,
     /// Requests were submitted since the last flush.
@@ -103,14 +104,7 @@ impl Driver {
         let o = &options;
         o.check()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let mut config = ClusterConfig::default().depth(usize::MAX);
-        config.policy = o.key_policy.clone();
-        config.limits = o.limits;
-        config.protocol = o.protocol;
-        config.distribution = o.distribution;
-        config.timeout = o.timeout;
-        config.connect_timeout = o.timeout;
-        config.health = Some(o.health);
+        let mut config = o.cluster_config().depth(usize::MAX);
         config.spread = true;
         config.max_buffered = Some(o.max_buffered);
         config.fail_resting = true;
@@ -121,7 +115,7 @@ impl Driver {
             tokens: Vec::new(),
             by_token: HashMap::new(),
             token_of: Vec::new(),
-            jobs: Vec::new(),
+            jobs: TicketSlots::new(),
             done: VecDeque::new(),
             next_id: 0,
             unflushed: false,
@@ -276,14 +270,9 @@ impl Driver {
     /// Hands the requests the cluster completed to [`poll`](Self::poll).
     fn collect(&mut self) {
         while let Some(t) = self.net.cluster.poll_done() {
-            let Some(job) = self.jobs.get_mut(t.index()) else {
+            let Some(ticket) = self.jobs.remove(t) else {
                 continue;
             };
-            let ticket = match job {
-                Some((owner, ticket)) if *owner == t => *ticket,
-                _ => continue,
-            };
-            *job = None;
             // A request that awaited no reply and was written: nothing.
             if let Some(result) = self.net.cluster.take_one(t).flatten() {
                 let result = result.map_err(|f| self.net.error_of(f));
@@ -330,10 +319,7 @@ impl Driver {
                 None => Ok(ticket),
             };
         }
-        if self.jobs.len() <= t.index() {
-            self.jobs.resize(t.index() + 1, None);
-        }
-        self.jobs[t.index()] = Some((t, ticket));
+        self.jobs.insert(t, ticket);
         Ok(ticket)
     }
 
@@ -349,9 +335,7 @@ impl Driver {
     /// server that is down or resting after a failure.
     pub fn submit(&mut self, request: &Request<'_>) -> Result<Ticket, SubmitError> {
         let now = self.now();
-        let submitted = self.net.cluster.submit(now, std::slice::from_ref(request));
-        self.handle_events(now);
-        self.accept(submitted)
+        self.submit_with(now, |c| c.submit(now, std::slice::from_ref(request)))
     }
 
     /// Submits `request` on the connection of `token` whatever its key
@@ -370,12 +354,9 @@ impl Driver {
     ) -> Result<Ticket, SubmitError> {
         let now = self.now();
         let conn = self.conn_for(now, token)?;
-        let submitted = self
-            .net
-            .cluster
-            .submit_on(now, conn, std::slice::from_ref(request));
-        self.handle_events(now);
-        self.accept(submitted)
+        self.submit_with(now, |c| {
+            c.submit_on(now, conn, std::slice::from_ref(request))
+        })
     }
 
     /// Submits a meta `request` to the server of its key; see
@@ -386,12 +367,7 @@ impl Driver {
     /// As [`submit`](Self::submit).
     pub fn submit_meta(&mut self, request: &MetaRequest<'_>) -> Result<Ticket, SubmitError> {
         let now = self.now();
-        let submitted = self
-            .net
-            .cluster
-            .submit_meta(now, std::slice::from_ref(request));
-        self.handle_events(now);
-        self.accept(submitted)
+        self.submit_with(now, |c| c.submit_meta(now, std::slice::from_ref(request)))
     }
 
     /// Submits a meta `request` on the connection of `token`; see
@@ -407,10 +383,19 @@ impl Driver {
     ) -> Result<Ticket, SubmitError> {
         let now = self.now();
         let conn = self.conn_for(now, token)?;
-        let submitted = self
-            .net
-            .cluster
-            .submit_meta_on(now, conn, std::slice::from_ref(request));
+        self.submit_with(now, |c| {
+            c.submit_meta_on(now, conn, std::slice::from_ref(request))
+        })
+    }
+
+    /// Submits with `submit`, opens what the cluster asks for and takes
+    /// the ticket as one of the caller's.
+    fn submit_with(
+        &mut self,
+        now: Millis,
+        submit: impl FnOnce(&mut Cluster<Error>) -> Result<cluster::Ticket, Refusal>,
+    ) -> Result<Ticket, SubmitError> {
+        let submitted = submit(&mut self.net.cluster);
         self.handle_events(now);
         self.accept(submitted)
     }

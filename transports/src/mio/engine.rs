@@ -6,7 +6,8 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::cluster::{Cluster, ClusterConfig, Event, Refusal, Ticket};
+use memcrab_core::cluster::slots::TicketSlots;
+use memcrab_core::cluster::{Cluster, Event, Refusal, Ticket};
 use memcrab_core::{Millis, Protocol, Reply, Request};
 use mio::{Events, Poll, Token};
 
@@ -149,18 +150,13 @@ impl EngineBuilder {
         }
         let poll = Poll::new().map_err(poll_error)?;
         let o = &self.options;
-        let mut config = ClusterConfig::default()
+        let mut config = o
+            .cluster_config()
             .max_connections(self.connections)
             .depth(self.depth);
-        config.policy = o.key_policy.clone();
-        config.limits = o.limits;
-        config.protocol = o.protocol;
-        config.distribution = o.distribution;
-        config.timeout = o.timeout;
-        config.connect_timeout = o.timeout;
         config.merge_gets = if self.merge_gets { self.max_merge } else { 0 };
-        if self.servers.len() > 1 {
-            config.health = Some(o.health);
+        if self.servers.len() == 1 {
+            config.health = None;
         }
         let names: Vec<String> = self
             .servers
@@ -172,7 +168,7 @@ impl EngineBuilder {
             poll,
             events: Events::with_capacity(1024),
             net: Net::new(cluster, self.servers, o.no_delay),
-            jobs: Vec::new(),
+            jobs: TicketSlots::new(),
             ready: VecDeque::new(),
             next_job: 0,
             awaited: 0,
@@ -212,7 +208,7 @@ pub struct Engine {
     /// The cluster and its sockets.
     pub(super) net: Net,
     /// Per ticket index: the ticket and its job.
-    pub(super) jobs: Vec<Option<(Ticket, JobId)>>,
+    pub(super) jobs: TicketSlots<JobId>,
     pub(super) ready: VecDeque<Done>,
     pub(super) next_job: u64,
     /// Jobs submitted whose result has not reached `ready`.
@@ -305,11 +301,7 @@ impl Engine {
         let job = JobId(self.next_job);
         self.next_job += 1;
         self.awaited += 1;
-        let i = ticket.index();
-        if self.jobs.len() <= i {
-            self.jobs.resize(i + 1, None);
-        }
-        self.jobs[i] = Some((ticket, job));
+        self.jobs.insert(ticket, job);
         self.collect();
         Ok(job)
     }
@@ -423,14 +415,9 @@ impl Engine {
     /// Moves the cluster's completed tickets to the jobs awaiting them.
     fn collect(&mut self) {
         while let Some(ticket) = self.net.cluster.poll_done() {
-            let Some(slot) = self.jobs.get_mut(ticket.index()) else {
+            let Some(job) = self.jobs.remove(ticket) else {
                 continue;
             };
-            let job = match slot {
-                Some((t, job)) if *t == ticket => *job,
-                _ => continue,
-            };
-            *slot = None;
             if job == BATCH {
                 let out = self.net.cluster.take(ticket).unwrap_or_default();
                 let out = out
@@ -468,11 +455,7 @@ impl Engine {
                 Err(Refusal::Invalid(e)) => return Err(e.into()),
             }
         };
-        let i = ticket.index();
-        if self.jobs.len() <= i {
-            self.jobs.resize(i + 1, None);
-        }
-        self.jobs[i] = Some((ticket, BATCH));
+        self.jobs.insert(ticket, BATCH);
         loop {
             self.collect();
             if let Some(at) = self.batches.iter().position(|(t, _)| *t == ticket) {
@@ -490,16 +473,16 @@ impl Engine {
     }
 }
 
-/// The milliseconds since `origin`, without `Duration::as_millis`'s
-/// 128-bit division (the clock is read on every turn).
-pub(super) fn millis_since(origin: Instant) -> Millis {
-    let d = origin.elapsed();
-    Millis(d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
-}
-
 fn poll_error(e: io::Error) -> Error {
     Error::Io {
         server: "mio poll".into(),
         source: std::sync::Arc::new(e),
     }
+}
+
+/// The milliseconds since `origin`, without `Duration::as_millis`'s
+/// 128-bit division (the clock is read on every turn).
+pub(super) fn millis_since(origin: Instant) -> Millis {
+    let d = origin.elapsed();
+    Millis(d.as_secs().saturating_mul(1000) + u64::from(d.subsec_millis()))
 }

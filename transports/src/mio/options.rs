@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use memcrab_core::cluster::ClusterConfig;
 use memcrab_core::router::{Distribution, HealthConfig};
 use memcrab_core::{KeyPolicy, Limits, Protocol};
 
@@ -66,6 +67,21 @@ impl Default for DriverOptions {
 }
 
 impl DriverOptions {
+    /// The cluster settings these options fix (key rules, limits,
+    /// protocol, routing, deadlines, health), shared by the driver and the
+    /// engine.
+    pub(crate) fn cluster_config(&self) -> ClusterConfig {
+        let mut config = ClusterConfig::default();
+        config.policy = self.key_policy.clone();
+        config.limits = self.limits;
+        config.protocol = self.protocol;
+        config.distribution = self.distribution;
+        config.timeout = self.timeout;
+        config.connect_timeout = self.timeout;
+        config.health = Some(self.health);
+        config
+    }
+
     /// Refuses a key prefix that is not a valid key on its own.
     pub(crate) fn check(&self) -> Result<(), String> {
         let prefix = self.key_policy.prefix();

@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use memcrab_core::cluster::slots::TicketSlots;
 use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
 use memcrab_core::Millis;
 use smallvec::SmallVec;
@@ -74,7 +75,7 @@ pub(crate) struct State {
     /// Per connection index: its tasks.
     pub(crate) conns: Vec<Option<ConnTasks>>,
     /// Per ticket index: the waker of the call waiting on it.
-    wakers: Vec<Option<Waker>>,
+    wakers: TicketSlots<Waker>,
     /// The deadline the timer task sleeps until (`None`: none).
     timer_at: Option<Millis>,
     timer_task: Option<AbortHandle>,
@@ -104,7 +105,7 @@ impl Shared {
                 cluster,
                 addrs,
                 conns: Vec::new(),
-                wakers: Vec::new(),
+                wakers: TicketSlots::new(),
                 timer_at: None,
                 timer_task: None,
                 busy_waiters: 0,
@@ -262,21 +263,15 @@ where
         };
         if st.cluster.is_done(ticket) {
             let out = st.take(ticket, this.one);
-            if let Some(w) = st.wakers.get_mut(ticket.index()) {
-                *w = None;
-            }
+            st.wakers.remove(ticket);
             drop(st);
             wake(wakes);
             this.ticket = None;
             return Poll::Ready(Attempt::Done(Ok(out)));
         }
-        let i = ticket.index();
-        if st.wakers.len() <= i {
-            st.wakers.resize_with(i + 1, || None);
-        }
-        match &mut st.wakers[i] {
+        match st.wakers.get_mut(ticket) {
             Some(w) if w.will_wake(cx.waker()) => {}
-            slot => *slot = Some(cx.waker().clone()),
+            _ => st.wakers.insert(ticket, cx.waker().clone()),
         }
         drop(st);
         wake(wakes);
@@ -290,9 +285,7 @@ impl<F> Drop for Call<'_, F> {
             return;
         };
         self.shared.step(|st, _| {
-            if let Some(w) = st.wakers.get_mut(ticket.index()) {
-                *w = None;
-            }
+            st.wakers.remove(ticket);
             st.cluster.forget(ticket);
         });
     }
@@ -334,9 +327,7 @@ impl State {
         let mut freed = false;
         while let Some(t) = self.cluster.poll_done() {
             freed = true;
-            if let Some(w) = self.wakers.get_mut(t.index()).and_then(Option::take) {
-                wakes.push(w);
-            }
+            wakes.extend(self.wakers.remove(t));
         }
         if freed && self.busy_waiters > 0 {
             shared.freed.notify_waiters();
