@@ -106,7 +106,7 @@ impl<C: Memcache> FallbackClient<C> {
         let soft = |e: &Error| ignore && e.kind() != crate::ErrorKind::IllegalInput;
         let mut out = match run(self.primary()) {
             Ok(out) => out,
-            Err(e) if soft(&e) => requests.iter().map(|_| Some(Err(e.clone()))).collect(),
+            Err(e) if soft(&e) => crate::retrying::failed(requests.len(), &e),
             Err(e) => return Err(e),
         };
         for (r, o) in requests.iter().zip(out.iter_mut()) {

@@ -122,7 +122,7 @@ impl<C: Memcache> RetryingClient<C> {
             Ok(out) => out,
             // Nothing was sent: the whole batch may go again.
             Err(e) if requests.iter().all(|r| self.retryable(meaning(r), &e)) => {
-                requests.iter().map(|_| Some(Err(e.clone()))).collect()
+                failed(requests.len(), &e)
             }
             Err(e) => return Err(e),
         };
@@ -142,21 +142,18 @@ impl<C: Memcache> RetryingClient<C> {
                 std::thread::sleep(self.retry_delay);
             }
             let subset: Vec<R> = again.iter().map(|&i| requests[i]).collect();
-            match call(&subset) {
-                Ok(results) => {
-                    for (i, r) in again.into_iter().zip(results) {
-                        out[i] = r;
-                    }
-                }
-                Err(e) => {
-                    for i in again {
-                        out[i] = Some(Err(e.clone()));
-                    }
-                }
+            let results = call(&subset).unwrap_or_else(|e| failed(subset.len(), &e));
+            for (i, r) in again.into_iter().zip(results) {
+                out[i] = r;
             }
         }
         Ok(out)
     }
+}
+
+/// `n` results that are each `e`.
+pub(crate) fn failed(n: usize, e: &Error) -> Outcomes {
+    (0..n).map(|_| Some(Err(e.clone()))).collect()
 }
 
 /// Builds a [`RetryingClient`], validating as pymemcache does.

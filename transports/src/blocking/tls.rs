@@ -128,9 +128,7 @@ impl TlsConfig {
                     ))
                 })
             }
-            ServerAddr::Unix(_) => Err(failure(
-                "TLS needs a TCP server: a unix socket has no host name to verify".into(),
-            )),
+            ServerAddr::Unix(_) => Err(unix_unsupported()),
         }
     }
 }
@@ -353,23 +351,21 @@ impl TlsStream {
         let t = timeout.map(|d| d.max(Duration::from_millis(1)));
         sock.set_read_timeout(t)?;
         sock.set_write_timeout(t)?;
+        let closed = || {
+            failure(format!(
+                "the server closed the connection during the TLS handshake \
+                 (server name `{shown}`)"
+            ))
+        };
         while conn.is_handshaking() {
             match conn.complete_io(&mut sock) {
-                Ok((0, 0)) if conn.is_handshaking() => {
-                    return Err(failure(format!(
-                        "the server closed the connection during the TLS handshake \
-                         (server name `{shown}`)"
-                    )))
-                }
+                Ok((0, 0)) if conn.is_handshaking() => return Err(closed()),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     return Err(match failure_message(&e) {
                         Some(m) => failure(format!("{m} (server name `{shown}`)")),
-                        None if e.kind() == io::ErrorKind::UnexpectedEof => failure(format!(
-                            "the server closed the connection during the TLS handshake \
-                             (server name `{shown}`)"
-                        )),
+                        None if e.kind() == io::ErrorKind::UnexpectedEof => closed(),
                         None => e,
                     })
                 }

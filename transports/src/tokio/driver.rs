@@ -246,9 +246,12 @@ where
         let shared = this.shared;
         let mut wakes = Wakes::new();
         let mut st = shared.lock();
-        let ticket = match this.ticket {
-            Some(t) => t,
-            None => match st.reap_then(shared, &mut this.submit) {
+        let ticket = if let Some(t) = this.ticket {
+            t
+        } else {
+            // Dead connections are reaped first: the batch may need them.
+            st.reap(shared);
+            match (this.submit)(&mut st.cluster, shared.now()) {
                 Ok(t) => {
                     this.ticket = Some(t);
                     st.write_now(t);
@@ -259,7 +262,7 @@ where
                 Err(Refusal::Busy) => {
                     return Poll::Ready(Attempt::Busy(st.cluster.config().max_connections));
                 }
-            },
+            }
         };
         if st.cluster.is_done(ticket) {
             let out = st.take(ticket, this.one);
@@ -377,19 +380,6 @@ impl State {
             let err = self.conn_error(conn, e);
             self.cluster.handle_failure(shared.now(), conn, err);
         }
-    }
-
-    /// Reaps dead connections, then submits.
-    fn reap_then<F>(
-        &mut self,
-        shared: &Arc<Shared>,
-        submit: &mut F,
-    ) -> std::result::Result<Ticket, Refusal>
-    where
-        F: FnMut(&mut Cluster<Error>, Millis) -> std::result::Result<Ticket, Refusal>,
-    {
-        self.reap(shared);
-        submit(&mut self.cluster, shared.now())
     }
 
     /// Starts the connection task of `conn`.
