@@ -1,15 +1,40 @@
-//! Per-ticket state of a driver: what a transport keeps beside each
-//! ticket it waits on (a waker, the caller's own id), under the ticket's
-//! small index, so every driver does not grow its own table.
+//! Per-ticket and per-connection state of a driver: what a transport
+//! keeps beside each ticket it waits on (a waker, the caller's own id) or
+//! each connection it runs (its tasks, its socket), under the id's small
+//! index, so every driver does not grow its own table.
 
 use alloc::vec::Vec;
 
-use super::Ticket;
+use super::{ConnId, Ticket};
 
-/// A value per live [`Ticket`], stored under the ticket's
-/// [`index`](Ticket::index) and checked against the whole ticket, so a
-/// value left behind for a ticket whose index was reused is never handed
-/// to the new one.
+/// An id with a small slot index, reused once the id is gone:
+/// [`Ticket`] and [`ConnId`].
+pub trait SlotKey: Copy + Eq {
+    /// Returns the id's slot index.
+    fn slot(self) -> usize;
+}
+
+impl SlotKey for Ticket {
+    fn slot(self) -> usize {
+        self.index()
+    }
+}
+
+impl SlotKey for ConnId {
+    fn slot(self) -> usize {
+        self.index()
+    }
+}
+
+/// A value per live ticket, as [`Slots`].
+pub type TicketSlots<T> = Slots<Ticket, T>;
+
+/// A value per live connection, as [`Slots`].
+pub type ConnSlots<T> = Slots<ConnId, T>;
+
+/// A value per live id, stored under the id's slot index and checked
+/// against the whole id, so a value left behind for an id whose index was
+/// reused is never handed to the new one.
 ///
 /// It grows to the highest index seen and then stays: inserting and
 /// removing do not allocate once it has.
@@ -29,49 +54,72 @@ use super::Ticket;
 /// assert_eq!(waiting.remove(ticket), None);
 /// ```
 #[derive(Debug, Clone)]
-pub struct TicketSlots<T> {
-    slots: Vec<Option<(Ticket, T)>>,
+pub struct Slots<K, T> {
+    slots: Vec<Option<(K, T)>>,
 }
 
-impl<T> Default for TicketSlots<T> {
+impl<K, T> Default for Slots<K, T> {
     fn default() -> Self {
-        TicketSlots { slots: Vec::new() }
+        Slots { slots: Vec::new() }
     }
 }
 
-impl<T> TicketSlots<T> {
+impl<K: SlotKey, T> Slots<K, T> {
     /// Creates an empty table; does not allocate.
     #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Stores `value` for `ticket`, replacing whatever its index held.
-    pub fn insert(&mut self, ticket: Ticket, value: T) {
-        let i = ticket.index();
+    /// Stores `value` for `id`, replacing whatever its index held.
+    pub fn insert(&mut self, id: K, value: T) {
+        let i = id.slot();
         if self.slots.len() <= i {
             self.slots.resize_with(i + 1, || None);
         }
-        self.slots[i] = Some((ticket, value));
+        self.slots[i] = Some((id, value));
     }
 
-    /// Returns the value of `ticket`, if one is stored for this very ticket.
-    pub fn get_mut(&mut self, ticket: Ticket) -> Option<&mut T> {
-        match self.slots.get_mut(ticket.index()) {
-            Some(Some((t, v))) if *t == ticket => Some(v),
+    /// Returns the value of `id`, if one is stored for this very id.
+    pub fn get(&self, id: K) -> Option<&T> {
+        match self.slots.get(id.slot()) {
+            Some(Some((k, v))) if *k == id => Some(v),
             _ => None,
         }
     }
 
-    /// Takes the value of `ticket` out, if one is stored for this very
-    /// ticket (a value of another ticket under the same index stays).
-    pub fn remove(&mut self, ticket: Ticket) -> Option<T> {
-        let slot = self.slots.get_mut(ticket.index())?;
-        if slot.as_ref().is_some_and(|(t, _)| *t == ticket) {
+    /// Returns the value of `id` mutably, if one is stored for this very id.
+    pub fn get_mut(&mut self, id: K) -> Option<&mut T> {
+        match self.slots.get_mut(id.slot()) {
+            Some(Some((k, v))) if *k == id => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Takes the value of `id` out, if one is stored for this very id (a
+    /// value of another id under the same index stays).
+    pub fn remove(&mut self, id: K) -> Option<T> {
+        let slot = self.slots.get_mut(id.slot())?;
+        if slot.as_ref().is_some_and(|(k, _)| *k == id) {
             slot.take().map(|(_, v)| v)
         } else {
             None
         }
+    }
+
+    /// Returns every id and its value, by index.
+    pub fn iter(&self) -> impl Iterator<Item = (K, &T)> {
+        self.slots.iter().flatten().map(|(k, v)| (*k, v))
+    }
+
+    /// Returns every id and its value, mutably, by index.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (K, &mut T)> {
+        self.slots.iter_mut().flatten().map(|(k, v)| (*k, v))
+    }
+
+    /// Removes every value, handing each over.
+    pub fn drain(&mut self) -> impl Iterator<Item = (K, T)> + '_ {
+        self.slots.drain(..).flatten()
     }
 
     /// Removes every value.
@@ -83,6 +131,7 @@ impl<T> TicketSlots<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     fn ticket(index: u32, generation: u32) -> Ticket {
         Ticket { index, generation }
@@ -93,6 +142,8 @@ mod tests {
         let mut slots = TicketSlots::new();
         slots.insert(ticket(3, 0), 'a');
         assert_eq!(slots.get_mut(ticket(3, 1)), None);
+        assert_eq!(slots.get(ticket(3, 1)), None);
+        assert_eq!(slots.get(ticket(3, 0)), Some(&'a'));
         assert_eq!(slots.remove(ticket(3, 1)), None);
         assert_eq!(slots.remove(ticket(3, 0)), Some('a'));
         slots.insert(ticket(3, 1), 'b');
@@ -111,5 +162,20 @@ mod tests {
         slots.clear();
         assert_eq!(slots.remove(ticket(0, 0)), None);
         assert_eq!(slots.remove(ticket(5, 0)), None);
+    }
+
+    #[test]
+    fn iterates_and_drains_what_is_stored() {
+        let mut slots = TicketSlots::new();
+        slots.insert(ticket(4, 0), 4);
+        slots.insert(ticket(1, 2), 1);
+        for (_, v) in slots.iter_mut() {
+            *v *= 10;
+        }
+        let seen: Vec<_> = slots.iter().map(|(t, v)| (t.index(), *v)).collect();
+        assert_eq!(seen, [(1, 10), (4, 40)]);
+        let drained: Vec<_> = slots.drain().collect();
+        assert_eq!(drained, [(ticket(1, 2), 10), (ticket(4, 0), 40)]);
+        assert_eq!(slots.iter().count(), 0);
     }
 }

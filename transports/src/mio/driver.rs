@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
 
-use memcrab_core::cluster::slots::TicketSlots;
+use memcrab_core::cluster::slots::{ConnSlots, TicketSlots};
 use memcrab_core::cluster::{self, Cluster, Event as ClusterEvent, Refusal};
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::router::{NodeId, Route};
@@ -71,7 +71,7 @@ pub struct Driver {
     tokens: Vec<TokenSlot>,
     by_token: HashMap<Token, usize>,
     /// Per connection index: its token's slot.
-    token_of: Vec<Option<usize>>,
+    token_of: ConnSlots<usize>,
     /// Per cluster ticket index: the cluster's ticket and the caller's.
     jobs: TicketSlots<Ticket>,
     done: VecDeque<Completion>,
@@ -114,7 +114,7 @@ impl Driver {
             net: Net::new(cluster, Vec::new(), o.no_delay),
             tokens: Vec::new(),
             by_token: HashMap::new(),
-            token_of: Vec::new(),
+            token_of: ConnSlots::new(),
             jobs: TicketSlots::new(),
             done: VecDeque::new(),
             next_id: 0,
@@ -248,15 +248,12 @@ impl Driver {
                         continue;
                     };
                     self.tokens[slot].conn = Some(conn.index());
-                    if self.token_of.len() <= conn.index() {
-                        self.token_of.resize(conn.index() + 1, None);
-                    }
-                    self.token_of[conn.index()] = Some(slot);
+                    self.token_of.insert(conn, slot);
                     let token = self.tokens[slot].token;
                     self.net.open(&self.registry, now, (conn, server), token);
                 }
                 ClusterEvent::Close { conn } => {
-                    if let Some(slot) = self.token_of.get_mut(conn.index()).and_then(Option::take) {
+                    if let Some(slot) = self.token_of.remove(conn) {
                         self.tokens[slot].conn = None;
                     }
                     self.net.close(&self.registry, conn);
@@ -299,7 +296,7 @@ impl Driver {
             .cluster
             .conns_of(t)
             .first()
-            .and_then(|c| self.token_of.get(c.index()).copied().flatten());
+            .and_then(|c| self.token_of.get(*c).copied());
         let token = token.or((!self.tokens.is_empty()).then_some(0));
         let ticket = Ticket {
             token: token.map_or(Token(usize::MAX), |s| self.tokens[s].token),

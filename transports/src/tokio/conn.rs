@@ -150,13 +150,7 @@ impl State {
         now: Millis,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<()>> {
-        let Some(w) = self
-            .conns
-            .get_mut(conn.index())
-            .and_then(Option::as_mut)
-            .filter(|t| t.id == conn)
-            .and_then(|t| t.write.as_mut())
-        else {
+        let Some(w) = self.conns.get_mut(conn).and_then(|t| t.write.as_mut()) else {
             return Poll::Ready(Ok(()));
         };
         loop {

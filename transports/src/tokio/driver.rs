@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use memcrab_core::cluster::slots::TicketSlots;
+use memcrab_core::cluster::slots::{ConnSlots, TicketSlots};
 use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
 use memcrab_core::Millis;
 use smallvec::SmallVec;
@@ -45,7 +45,6 @@ pub(crate) struct Shared {
 
 /// The tasks of one connection.
 pub(crate) struct ConnTasks {
-    pub(crate) id: ConnId,
     /// Wakes the writer.
     pub(crate) writer: Arc<Notify>,
     /// The writer waits for work (only then is it notified).
@@ -59,7 +58,6 @@ pub(crate) struct ConnTasks {
 impl std::fmt::Debug for ConnTasks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnTasks")
-            .field("id", &self.id)
             .field("writer_idle", &self.writer_idle)
             .field("connected", &self.write.is_some())
             .finish_non_exhaustive()
@@ -73,7 +71,7 @@ pub(crate) struct State {
     /// Per server id: its address (`None` once removed).
     pub(crate) addrs: Vec<Option<ServerAddr>>,
     /// Per connection index: its tasks.
-    pub(crate) conns: Vec<Option<ConnTasks>>,
+    pub(crate) conns: ConnSlots<ConnTasks>,
     /// Per ticket index: the waker of the call waiting on it.
     wakers: TicketSlots<Waker>,
     /// The deadline the timer task sleeps until (`None`: none).
@@ -104,7 +102,7 @@ impl Shared {
                 merge_stalled: false,
                 cluster,
                 addrs,
-                conns: Vec::new(),
+                conns: ConnSlots::new(),
                 wakers: TicketSlots::new(),
                 timer_at: None,
                 timer_task: None,
@@ -297,10 +295,7 @@ impl<F> Drop for Call<'_, F> {
 impl State {
     /// The tasks of `conn`, if it is still the connection in its slot.
     pub(crate) fn tasks_mut(&mut self, conn: ConnId) -> Option<&mut ConnTasks> {
-        self.conns
-            .get_mut(conn.index())
-            .and_then(Option::as_mut)
-            .filter(|t| t.id == conn)
+        self.conns.get_mut(conn)
     }
 
     /// Carries out what the cluster asked after an input: opens and closes
@@ -315,12 +310,8 @@ impl State {
                     self.open(shared, conn, server.0);
                 }
                 Event::Close { conn } => {
-                    if let Some(t) = self.conns.get_mut(conn.index()) {
-                        if t.as_ref().is_some_and(|t| t.id == conn) {
-                            for task in t.take().into_iter().flat_map(|t| t.tasks) {
-                                task.abort();
-                            }
-                        }
+                    for task in self.conns.remove(conn).into_iter().flat_map(|t| t.tasks) {
+                        task.abort();
                     }
                 }
                 // Nothing awaited it; its connection's Close follows.
@@ -339,8 +330,8 @@ impl State {
             self.merge_stalled = false;
         }
         let merging = !self.merge_stalled && self.cluster.has_merged_pending();
-        for t in self.conns.iter_mut().flatten() {
-            if t.writer_idle && (merging || !self.cluster.transmit(t.id).is_empty()) {
+        for (conn, t) in self.conns.iter_mut() {
+            if t.writer_idle && (merging || !self.cluster.transmit(conn).is_empty()) {
                 t.writer_idle = false;
                 t.writer.notify_one();
             }
@@ -368,9 +359,8 @@ impl State {
         let dead: SmallVec<[ConnId; 2]> = self
             .conns
             .iter()
-            .flatten()
-            .filter(|t| t.tasks.iter().any(AbortHandle::is_finished))
-            .map(|t| t.id)
+            .filter(|(_, t)| t.tasks.iter().any(AbortHandle::is_finished))
+            .map(|(conn, _)| conn)
             .collect();
         for conn in dead {
             let e = std::io::Error::new(
@@ -397,16 +387,13 @@ impl State {
         };
         let writer = Arc::new(Notify::new());
         let task = rt.spawn(super::conn::run(Arc::clone(shared), conn, addr));
-        if self.conns.len() <= conn.index() {
-            self.conns.resize_with(conn.index() + 1, || None);
-        }
-        self.conns[conn.index()] = Some(ConnTasks {
-            id: conn,
+        let tasks = ConnTasks {
             writer,
             writer_idle: false,
             tasks: SmallVec::from_iter([task.abort_handle()]),
             write: None,
-        });
+        };
+        self.conns.insert(conn, tasks);
     }
 
     /// Wakes (or starts) the timer task when the earliest deadline is
@@ -434,7 +421,7 @@ impl State {
 
     /// Stops every task (the client is gone).
     pub(crate) fn abort_all(&mut self) {
-        for t in self.conns.drain(..).flatten() {
+        for (_, t) in self.conns.drain() {
             for task in t.tasks {
                 task.abort();
             }
