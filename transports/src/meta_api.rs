@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use memcrab_core::meta::{
-    MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus,
+    MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, MetaStatus, RecacheStep,
 };
 use memcrab_core::serde::{FromValue, ToValue, Value};
 use memcrab_core::Reply;
@@ -137,10 +137,11 @@ pub trait MetaCommands: Memcache {
         let started = Instant::now();
         loop {
             let reply = self.meta_get(recache_get(key, opts))?;
-            let waited_out = started.elapsed() >= opts.wait;
-            match recache_step(self.command_options(), key, reply, waited_out)? {
-                Step::Have(found) => return Ok(found),
-                Step::Compute { store, stale } => {
+            match RecacheStep::of(&reply, started.elapsed() >= opts.wait) {
+                RecacheStep::Use { stale } => {
+                    return Ok(recached(self.command_options(), key, reply, stale)?)
+                }
+                RecacheStep::Compute { store, stale } => {
                     let value = compute()?;
                     if store {
                         let set = recache_set(self.command_options(), key, &value, opts)?;
@@ -152,7 +153,7 @@ pub trait MetaCommands: Memcache {
                         stale,
                     });
                 }
-                Step::Wait => std::thread::sleep(RECACHE_POLL),
+                RecacheStep::Wait => std::thread::sleep(RECACHE_POLL),
             }
         }
     }
@@ -266,52 +267,18 @@ pub(crate) fn recache_set(
     })
 }
 
-/// What `get_or_recache` does after an `mg`.
-pub(crate) enum Step<V> {
-    /// A fresh (or stale but not ours to recompute) value.
-    Have(Recached<V>),
-    /// Compute the value; `store` it when this caller won the recache.
-    Compute {
-        /// Store the value computed (this caller won).
-        store: bool,
-        /// The value was stale.
-        stale: bool,
-    },
-    /// Another caller is recomputing: ask again shortly.
-    Wait,
-}
-
-/// Decides `get_or_recache`'s next step from an `mg` reply; `waited_out`
-/// once the caller has waited `Recache::wait`.
-pub(crate) fn recache_step<V: FromValue>(
+/// The value of an `mg` reply that [`RecacheStep::of`] said to use.
+pub(crate) fn recached<V: FromValue>(
     o: CommandOptions<'_>,
     key: &[u8],
     reply: MetaReply,
-    waited_out: bool,
-) -> Result<Step<V>> {
-    // A loser sees the winner's empty placeholder with `Z`.
-    let placeholder = reply.already_won && reply.value.as_ref().is_none_or(|v| v.is_empty());
-    let has_value = reply.status() == MetaStatus::Value && !placeholder;
-    if reply.win {
-        return Ok(Step::Compute {
-            store: true,
-            stale: reply.stale,
-        });
-    }
-    if has_value {
-        let data = reply.value.clone().unwrap_or_default();
-        let value = V::from_stored(key, data, reply.client_flags.unwrap_or(0), o.serde)?;
-        return Ok(Step::Have(Recached {
-            value,
-            recomputed: false,
-            stale: reply.stale,
-        }));
-    }
-    if waited_out {
-        return Ok(Step::Compute {
-            store: false,
-            stale: false,
-        });
-    }
-    Ok(Step::Wait)
+    stale: bool,
+) -> Result<Recached<V>> {
+    let data = reply.value.unwrap_or_default();
+    let value = V::from_stored(key, data, reply.client_flags.unwrap_or(0), o.serde)?;
+    Ok(Recached {
+        value,
+        recomputed: false,
+        stale,
+    })
 }

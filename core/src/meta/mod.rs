@@ -10,12 +10,14 @@
 
 mod encode;
 mod parse;
+mod recache;
 mod reply;
 mod request;
 mod translate;
 
 pub(crate) use encode::{check, encode};
 pub(crate) use parse::{parse, MetaStep};
+pub use recache::RecacheStep;
 pub use reply::{MetaReply, MetaStatus};
 pub use request::{ArithMode, MetaArithmetic, MetaDelete, MetaGet, MetaRequest, MetaSet, SetMode};
 pub(crate) use translate::{to_item, to_text, translate, Shape};

@@ -3,13 +3,15 @@
 use std::future::Future;
 use std::time::Instant;
 
-use memcrab_core::meta::{MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet};
+use memcrab_core::meta::{
+    MetaArithmetic, MetaDelete, MetaGet, MetaReply, MetaRequest, MetaSet, RecacheStep,
+};
 use memcrab_core::serde::{FromValue, ToValue};
 
 use super::AsyncMemcache;
 use crate::error::{Error, Result};
 use crate::meta_api::{
-    meta_reply, recache_get, recache_set, recache_step, Recache, Recached, Step, RECACHE_POLL,
+    meta_reply, recache_get, recache_set, recached, Recache, Recached, RECACHE_POLL,
 };
 
 /// The meta commands of every [`AsyncMemcache`] client: the async twin of
@@ -111,10 +113,11 @@ pub trait AsyncMetaCommands: AsyncMemcache {
             let started = Instant::now();
             loop {
                 let reply = self.meta_get(recache_get(key, opts)).await?;
-                let waited_out = started.elapsed() >= opts.wait;
-                match recache_step(self.command_options(), key, reply, waited_out)? {
-                    Step::Have(found) => return Ok(found),
-                    Step::Compute { store, stale } => {
+                match RecacheStep::of(&reply, started.elapsed() >= opts.wait) {
+                    RecacheStep::Use { stale } => {
+                        return Ok(recached(self.command_options(), key, reply, stale)?)
+                    }
+                    RecacheStep::Compute { store, stale } => {
                         let value = compute().await?;
                         if store {
                             let set = recache_set(self.command_options(), key, &value, opts)?;
@@ -126,7 +129,7 @@ pub trait AsyncMetaCommands: AsyncMemcache {
                             stale,
                         });
                     }
-                    Step::Wait => sleep(RECACHE_POLL).await,
+                    RecacheStep::Wait => sleep(RECACHE_POLL).await,
                 }
             }
         }
