@@ -207,11 +207,10 @@ impl DiscoveryClient {
 
     /// Notes a node failure in `result`, for the next call to refresh.
     fn watch(&self, result: Result<Outcomes>) -> Result<Outcomes> {
+        let bad = |e: &Error| e.is_connection_error() || matches!(e, Error::NoServers);
         let failed = match &result {
-            Err(e) => e.is_connection_error() || matches!(e, Error::NoServers),
-            Ok(outcomes) => outcomes.iter().any(|o| {
-                matches!(o, Some(Err(e)) if e.is_connection_error() || matches!(e, Error::NoServers))
-            }),
+            Err(e) => bad(e),
+            Ok(outcomes) => outcomes.iter().any(|o| matches!(o, Some(Err(e)) if bad(e))),
         };
         if failed {
             self.lock().refresh.node_failed();

@@ -1,8 +1,9 @@
 //! `HashClient`: many servers, keys spread by rendezvous or ketama hashing.
 
 use memcrab_core::cluster::Cluster;
+use memcrab_core::command::Meaning;
 use memcrab_core::router::{Distribution, HealthConfig, NodeId};
-use memcrab_core::{Reply, Request};
+use memcrab_core::Request;
 
 use super::driver::{Driver, Wait};
 use super::options::ClientOptions;
@@ -220,20 +221,10 @@ impl HashClient {
         servers
             .into_iter()
             .map(|(id, addr)| {
-                let r = self.driver.execute_on(id, &request).and_then(|mut out| {
-                    match out.pop().flatten() {
-                        Some(Ok(Reply::Stats(pairs))) => {
-                            Ok(memcrab_core::stats::Stats::from_pairs(pairs))
-                        }
-                        Some(Ok(Reply::Ok)) => {
-                            Ok(memcrab_core::stats::Stats::from_pairs(Vec::new()))
-                        }
-                        Some(Ok(other)) => Err(Error::Protocol(
-                            memcrab_core::Error::UnexpectedReply(format!("{other:?}")),
-                        )),
-                        Some(Err(e)) => Err(e),
-                        None => Err(Error::NoServers),
-                    }
+                let r = self.driver.execute_on(id, &request).and_then(|out| {
+                    let reply = crate::api::results::first_reply(out)?.ok_or(Error::NoServers)?;
+                    let outcome = Meaning::of(&request[0]).outcome(Some(reply));
+                    crate::api::results::stats_of(outcome.map_err(Error::Protocol)?)
                 });
                 (addr, r)
             })
