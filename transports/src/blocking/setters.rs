@@ -1,5 +1,6 @@
 //! The option setters every builder shares ([`ClientBuilder`],
-//! [`PooledClientBuilder`], [`HashClientBuilder`], and the tokio client's):
+//! [`PooledClientBuilder`], [`HashClientBuilder`], the tokio client's, and
+//! the mock's, which takes those that need no socket):
 //! one list, so the builders cannot drift apart; and the command trait of
 //! every client that is a [`Driver`](super::driver::Driver).
 //!
@@ -8,7 +9,8 @@
 //! [`HashClientBuilder`]: super::HashClientBuilder
 
 /// Implements the [`ClientOptions`](super::ClientOptions) setters on a
-/// builder with an `opts: ClientOptions` field.
+/// builder with an `opts: ClientOptions` field: the connection ones here,
+/// the rest from `key_option_setters!`.
 macro_rules! client_option_setters {
     ($builder:ty) => {
         impl $builder {
@@ -37,6 +39,30 @@ macro_rules! client_option_setters {
                 self
             }
 
+            /// Speaks TLS with `config` (cargo feature `tls`): certificates
+            /// are verified against its roots, for the server's host name
+            /// unless the config names another (see
+            /// [`TlsConfig`](crate::TlsConfig)).
+            #[cfg(feature = "tls")]
+            pub fn tls(mut self, config: $crate::TlsConfig) -> Self {
+                self.opts.tls = Some(config);
+                self
+            }
+        }
+
+        $crate::blocking::setters::key_option_setters!($builder);
+    };
+}
+
+pub(crate) use client_option_setters;
+
+/// Implements the [`ClientOptions`](super::ClientOptions) setters that do
+/// not concern a socket (keys, values, replies, the protocol) on a builder
+/// with an `opts: ClientOptions` field; the mock client's builder has
+/// these only.
+macro_rules! key_option_setters {
+    ($builder:ty) => {
+        impl $builder {
             /// Sets the prefix prepended to every key (checked at build).
             pub fn key_prefix(mut self, prefix: impl Into<bytes::Bytes>) -> Self {
                 self.opts.key_prefix = prefix.into();
@@ -86,16 +112,6 @@ macro_rules! client_option_setters {
                 self
             }
 
-            /// Speaks TLS with `config` (cargo feature `tls`): certificates
-            /// are verified against its roots, for the server's host name
-            /// unless the config names another (see
-            /// [`TlsConfig`](crate::TlsConfig)).
-            #[cfg(feature = "tls")]
-            pub fn tls(mut self, config: $crate::TlsConfig) -> Self {
-                self.opts.tls = Some(config);
-                self
-            }
-
             /// Replaces all client options at once.
             pub fn options(mut self, opts: $crate::ClientOptions) -> Self {
                 self.opts = opts;
@@ -111,7 +127,7 @@ macro_rules! client_option_setters {
     };
 }
 
-pub(crate) use client_option_setters;
+pub(crate) use key_option_setters;
 
 /// Implements `clock` on a blocking builder (the tokio client's time is
 /// tokio's clock, so it has none).

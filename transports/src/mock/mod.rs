@@ -2,15 +2,13 @@
 //! tests without a server (cargo feature `mock`).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
 use memcrab_core::cluster::{Cluster, ConnId, Event, Fault, Refusal, Ticket};
 use memcrab_core::meta::MetaRequest;
 use memcrab_core::model::{ConnectionId, Model, ModelConfig};
-use memcrab_core::serde::Serde;
-use memcrab_core::{Millis, Protocol, Request};
+use memcrab_core::{Millis, Request};
 
 use crate::api::Memcache;
 use crate::blocking::{ClientOptions, Outcomes};
@@ -300,44 +298,9 @@ pub struct MockClientBuilder {
     server: ModelConfig,
 }
 
+crate::blocking::setters::key_option_setters!(MockClientBuilder);
+
 impl MockClientBuilder {
-    /// Sets the prefix prepended to every key.
-    pub fn key_prefix(mut self, prefix: impl Into<Bytes>) -> Self {
-        self.opts.key_prefix = prefix.into();
-        self
-    }
-
-    /// Sets the noreply default of the storage commands (default true).
-    pub fn default_noreply(mut self, on: bool) -> Self {
-        self.opts.default_noreply = on;
-        self
-    }
-
-    /// Allows non-ASCII keys.
-    pub fn allow_unicode_keys(mut self, on: bool) -> Self {
-        self.opts.allow_unicode_keys = on;
-        self
-    }
-
-    /// Turns errors of the get family into misses.
-    pub fn ignore_exc(mut self, on: bool) -> Self {
-        self.opts.ignore_exc = on;
-        self
-    }
-
-    /// Sets the serde (default [`RawSerde`](memcrab_core::serde::RawSerde)).
-    pub fn serde(mut self, serde: impl Serde + 'static) -> Self {
-        self.opts.serde = Arc::new(serde);
-        self
-    }
-
-    /// Sets the largest value the client sends or accepts (default 1 MiB +
-    /// 512, as [`Client`](crate::Client)).
-    pub fn max_item_size(mut self, bytes: usize) -> Self {
-        self.opts.max_item_size = bytes;
-        self
-    }
-
     /// Sets the server's item size limit, memcached's `-I` (default 1 MiB;
     /// it counts the key and a 59-byte header too).
     pub fn server_item_size_limit(mut self, bytes: usize) -> Self {
@@ -348,12 +311,6 @@ impl MockClientBuilder {
     /// Sets the version the server reports (default `1.6.18`).
     pub fn server_version(mut self, version: impl Into<String>) -> Self {
         self.server.version = version.into();
-        self
-    }
-
-    /// Sets the protocol that carries the commands (default text).
-    pub fn protocol(mut self, protocol: Protocol) -> Self {
-        self.opts.protocol = protocol;
         self
     }
 
@@ -369,22 +326,14 @@ impl MockClientBuilder {
         self
     }
 
-    /// Replaces all client options at once (socket options are ignored).
-    pub fn options(mut self, opts: ClientOptions) -> Self {
-        self.opts = opts;
-        self
-    }
-
     /// Builds the mock.
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for a key prefix that is not a valid key.
+    /// [`Error::Config`] for a key prefix that is not a valid key (or
+    /// options with a zero keepalive setting, as every client refuses).
     pub fn build(self) -> Result<MockClient> {
-        if !self.opts.key_prefix.is_empty() {
-            memcrab_core::validate_key(&self.opts.key_prefix, b"", self.opts.allow_unicode_keys)
-                .map_err(|e| Error::Config(format!("key_prefix: {e}")))?;
-        }
+        self.opts.check()?;
         Ok(self.build_unchecked())
     }
 
