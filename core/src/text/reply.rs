@@ -56,5 +56,5 @@ pub enum Reply {
     /// The server closed the connection, as `shutdown` asked.
     Closed,
     /// The reply to a meta request.
-    Meta(crate::meta::MetaReply),
+    Meta(alloc::boxed::Box<crate::meta::MetaReply>),
 }
