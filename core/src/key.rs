@@ -64,6 +64,7 @@ impl KeyPolicy {
     /// # Errors
     ///
     /// See [`validate_key`].
+    #[inline]
     pub fn check(&self, key: &[u8]) -> Result<(), IllegalInput> {
         validate_key(key, &self.prefix, self.allow_unicode)
     }
@@ -91,9 +92,26 @@ impl KeyPolicy {
 /// ));
 /// assert!(validate_key(&[b'x'; 251], b"", false).is_err());
 /// ```
+#[inline]
 pub fn validate_key(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Result<(), IllegalInput> {
     #[cfg(test)]
     checks::bump();
+    // The common key, decided without a call: short and printable.
+    if !key.is_empty()
+        && prefix.len() + key.len() <= MAX_KEY_LENGTH
+        && printable(key)
+        && printable(prefix)
+    {
+        return Ok(());
+    }
+    refused(key, prefix, allow_unicode)
+}
+
+/// [`validate_key`] for a key that is not plainly printable: which rule it
+/// breaks, if any.
+#[cold]
+#[inline(never)]
+fn refused(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Result<(), IllegalInput> {
     let Some(rule) = broken_rule(key, prefix, allow_unicode) else {
         return Ok(());
     };
@@ -136,7 +154,7 @@ pub(crate) fn broken_rule(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Opt
     }
     for part in [prefix, key] {
         // Fast path: every byte printable ASCII.
-        if part.iter().all(|&b| (0x21..0x7f).contains(&b)) {
+        if printable(part) {
             continue;
         }
         for &b in part {
@@ -150,6 +168,33 @@ pub(crate) fn broken_rule(key: &[u8], prefix: &[u8], allow_unicode: bool) -> Opt
         }
     }
     None
+}
+
+/// Returns true if every byte of `s` is printable ASCII (0x21..=0x7e),
+/// eight bytes at a time: a byte below 0x21 or above 0x7e sets its high bit
+/// in `(w - 0x21..) & !w` or in `(w + 0x01..) | w` (exact for these bounds,
+/// see "Bit Twiddling Hacks", hasless/hasmore). The last word overlaps the
+/// one before it instead of being copied out.
+#[inline]
+fn printable(s: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES << 7;
+    if s.len() < 8 {
+        return s.iter().all(|&b| b.wrapping_sub(0x21) < 0x5e);
+    }
+    let bad = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&s[at..at + 8]);
+        let w = u64::from_ne_bytes(b);
+        (w.wrapping_sub(ONES * 0x21) & !w) | w.wrapping_add(ONES) | w
+    };
+    let mut seen = bad(s.len() - 8);
+    let mut at = 0;
+    while at + 8 < s.len() {
+        seen |= bad(at);
+        at += 8;
+    }
+    seen & HIGH == 0
 }
 
 /// Counts key checks in tests, per thread, to show each request is
@@ -212,6 +257,24 @@ mod tests {
             let e = validate_key(key, b"", false).unwrap_err();
             assert!(is(&e), "{key:?} gave {e:?}");
         }
+    }
+
+    #[test]
+    fn printable_agrees_with_the_byte_rule() {
+        for b in 0..=255u8 {
+            for len in [1usize, 7, 8, 9, 16, 17] {
+                for at in [0, len / 2, len - 1] {
+                    let mut key = alloc::vec![b'k'; len];
+                    key[at] = b;
+                    assert_eq!(
+                        printable(&key),
+                        (0x21..0x7f).contains(&b),
+                        "{b:#x} at {at} of {len}"
+                    );
+                }
+            }
+        }
+        assert!(printable(b""));
     }
 
     #[test]

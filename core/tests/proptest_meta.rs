@@ -648,20 +648,20 @@ impl Exchange {
 
     fn expect(&self) -> Option<Result<Reply, Error>> {
         match &self.answer {
-            Answer::Reply(r, _) => Some(Ok(Reply::Meta(r.clone()))),
+            Answer::Reply(r, _) => Some(Ok(Reply::Meta(Box::new(r.clone())))),
             Answer::Silent => None,
             Answer::ErrorLine(_, line) => Some(Err(match line.split_once(' ') {
                 Some(("SERVER_ERROR", m)) => Error::Server(m.into()),
                 Some(("CLIENT_ERROR", m)) => Error::Client(m.into()),
                 _ => unreachable!("{line}"),
             })),
-            Answer::Noop => Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Noop)))),
+            Answer::Noop => Some(Ok(Reply::Meta(Box::new(MetaReply::new(MetaStatus::Noop))))),
             Answer::Debug(_, text) => {
                 let mut r = MetaReply::new(MetaStatus::Debug);
                 r.value = Some(Bytes::copy_from_slice(text));
-                Some(Ok(Reply::Meta(r)))
+                Some(Ok(Reply::Meta(Box::new(r))))
             }
-            Answer::DebugMiss => Some(Ok(Reply::Meta(MetaReply::new(MetaStatus::Miss)))),
+            Answer::DebugMiss => Some(Ok(Reply::Meta(Box::new(MetaReply::new(MetaStatus::Miss))))),
         }
     }
 }

@@ -205,7 +205,7 @@ impl<C: Memcache> Memcache for FallbackClient<C> {
             |p| p.execute_meta(requests),
             |r| {
                 matches!(r, MetaRequest::Get(_))
-                    .then(|| Reply::Meta(MetaReply::new(MetaStatus::Miss)))
+                    .then(|| Reply::Meta(Box::new(MetaReply::new(MetaStatus::Miss))))
             },
         )?;
         for cache in &self.caches[1..] {

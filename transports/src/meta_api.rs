@@ -212,7 +212,7 @@ pub(crate) const RECACHE_POLL: Duration = Duration::from_millis(10);
 /// succeeded silently answers as memcached would have.
 pub(crate) fn meta_reply(request: &MetaRequest<'_>, mut out: Outcomes) -> Result<MetaReply> {
     match out.pop().flatten() {
-        Some(Ok(Reply::Meta(m))) => Ok(m),
+        Some(Ok(Reply::Meta(m))) => Ok(*m),
         Some(Ok(other)) => Err(Error::Protocol(memcrab_core::Error::UnexpectedReply(
             format!("{other:?} to a meta request"),
         ))),

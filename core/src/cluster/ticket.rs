@@ -143,5 +143,5 @@ fn merge<E>(a: Outcome<E>, b: Outcome<E>) -> Outcome<E> {
 /// The reply of an `mn` that reached no server: everything before it was
 /// answered.
 pub(super) fn noop_reply() -> Reply {
-    Reply::Meta(MetaReply::new(MetaStatus::Noop))
+    Reply::Meta(alloc::boxed::Box::new(MetaReply::new(MetaStatus::Noop)))
 }

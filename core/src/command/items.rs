@@ -35,8 +35,53 @@ pub fn match_items<K: AsRef<[u8]>>(
 ) -> Result<Vec<(usize, Item)>, Error> {
     let items = items.into_iter();
     let mut out = Vec::with_capacity(items.size_hint().0);
-    let mut cursor = 0;
     let mut sorted = true;
+    let mut last = 0;
+    for_each_match(keys, items, |i, item| {
+        sorted &= out.is_empty() || i > last;
+        last = i;
+        out.push((i, item));
+        Ok::<(), Error>(())
+    })?;
+    if !sorted {
+        out.sort_by_key(|(i, _)| *i);
+    }
+    Ok(out)
+}
+
+/// Hands each item of a multi-key get to `f` with the index of the key it
+/// answers in `keys`, in the server's order, as [`match_items`] pairs them
+/// (the same walk, the same lookup for items out of order) without
+/// collecting them: for a caller that files them by key anyway.
+///
+/// # Errors
+///
+/// [`Error::Protocol`] for an item whose key was not asked for; the first
+/// error `f` returns.
+///
+/// # Example
+///
+/// ```
+/// use bytes::Bytes;
+/// use memcrab_core::command::for_each_match;
+/// use memcrab_core::{Error, Item};
+///
+/// let item = |k: &'static str| Item { key: Bytes::from(k), flags: 0, value: Bytes::new(), cas: None };
+/// let keys: [&[u8]; 3] = [b"a", b"b", b"c"];
+/// let mut seen = Vec::new();
+/// for_each_match(&keys, [item("c"), item("a")], |i, _| {
+///     seen.push(i);
+///     Ok::<(), Error>(())
+/// })
+/// .unwrap();
+/// assert_eq!(seen, [2, 0]);
+/// ```
+pub fn for_each_match<K: AsRef<[u8]>, E: From<Error>>(
+    keys: &[K],
+    items: impl IntoIterator<Item = Item>,
+    mut f: impl FnMut(usize, Item) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut cursor = 0;
     // Built only when the items come out of order: (key, index) by key.
     let mut lookup: Option<Vec<(&[u8], usize)>> = None;
     for item in items {
@@ -60,25 +105,20 @@ pub fn match_items<K: AsRef<[u8]>>(
                 });
                 let pos = table.partition_point(|(k, _)| *k < &item.key[..]);
                 match table.get(pos) {
-                    Some((k, i)) if *k == &item.key[..] => {
-                        sorted = false;
-                        *i
-                    }
+                    Some((k, i)) if *k == &item.key[..] => *i,
                     _ => {
                         return Err(Error::Protocol(format!(
                             "server returned key {}, which was not asked for",
                             escape(&item.key)
-                        )))
+                        ))
+                        .into())
                     }
                 }
             }
         };
-        out.push((index, item));
+        f(index, item)?;
     }
-    if !sorted {
-        out.sort_by_key(|(i, _)| *i);
-    }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -156,7 +156,7 @@ impl Meaning {
             (Meaning::Ok, Reply::Ok) => Outcome::Bool(true),
             (Meaning::Quit, _) | (Meaning::Shutdown, Reply::Closed) => Outcome::Unit,
             (Meaning::Raw, Reply::Raw(b)) => Outcome::Raw(b),
-            (Meaning::Meta, Reply::Meta(m)) => Outcome::Meta(Some(m)),
+            (Meaning::Meta, Reply::Meta(m)) => Outcome::Meta(Some(*m)),
             (_, other) => return Err(unexpected(&other)),
         })
     }
@@ -186,7 +186,7 @@ impl Meaning {
             Meaning::Get => Reply::Values(SmallVec::new()),
             Meaning::Stats => Reply::Stats(Vec::new()),
             Meaning::Store => Reply::NotStored,
-            Meaning::Meta => Reply::Meta(MetaReply::new(MetaStatus::Miss)),
+            Meaning::Meta => Reply::Meta(alloc::boxed::Box::new(MetaReply::new(MetaStatus::Miss))),
             _ => Reply::NotFound,
         }
     }

@@ -23,6 +23,6 @@ mod owned;
 pub mod retry;
 
 pub use awaits::Awaits;
-pub use items::match_items;
+pub use items::{for_each_match, match_items};
 pub use meaning::{Meaning, Outcome};
 pub use owned::{OwnedRequest, RequestRef};

@@ -106,7 +106,7 @@ impl Connection {
     ) -> Option<(RequestId, Result<Reply, Error>)> {
         match p.awaits {
             Awaits::Barrier | Awaits::Text(_) => None,
-            Awaits::Meta => Some((p.id, result.map(Reply::Meta))),
+            Awaits::Meta => Some((p.id, result.map(|m| Reply::Meta(alloc::boxed::Box::new(m))))),
             Awaits::Translated(Shape::Get { last }) => {
                 if let (Ok(reply), Some(expected)) = (&result, &p.key) {
                     if reply.key.as_deref().is_some_and(|k| k != &expected[..]) {

@@ -57,19 +57,22 @@ pub(crate) fn fetch<C: Memcache + ?Sized>(
     results::items_of(c.command_options(), reply)
 }
 
-/// Runs one retrieval for many keys and pairs each item with the caller's
-/// key, in the caller's order.
+/// Runs one retrieval for many keys; its items are paired with the
+/// caller's keys as they are filed (see [`results::Fetched`]).
 pub(crate) fn fetch_many<'k, C: Memcache + ?Sized, K: AsRef<[u8]> + Eq + Hash>(
     c: &C,
     command: GetCommand,
     keys: &'k [K],
-) -> Result<Vec<(&'k K, Item)>> {
+) -> Result<results::Fetched<'k, K>> {
     if keys.is_empty() {
-        return Ok(Vec::new());
+        return Ok(results::Fetched {
+            keys,
+            items: SmallVec::new(),
+        });
     }
     let raw: SmallVec<[&[u8]; 16]> = keys.iter().map(AsRef::as_ref).collect();
     let items = fetch(c, command, &raw)?;
-    results::matched(keys, &raw, items)
+    Ok(results::Fetched { keys, items })
 }
 
 /// Stores every pair in one batch; the keys not stored.

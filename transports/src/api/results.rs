@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use bytes::Bytes;
-use memcrab_core::command::{match_items, Outcome};
+use memcrab_core::command::{for_each_match, match_items, Outcome};
 use memcrab_core::serde::{FromValue, ToValue};
 use memcrab_core::stats::Stats;
 use memcrab_core::{Item, Reply, Request, StoreCommand};
@@ -164,28 +164,71 @@ pub(crate) fn matched<'k, K: AsRef<[u8]>>(
     Ok(matched.into_iter().map(|(i, it)| (&keys[i], it)).collect())
 }
 
-/// A multi-key retrieval's values by key (only the keys found).
-pub(crate) fn found<K: AsRef<[u8]> + Clone + Eq + Hash, T: FromValue>(
-    o: CommandOptions<'_>,
-    items: Vec<(&K, Item)>,
-) -> Result<HashMap<K, T>> {
-    let mut out = HashMap::with_capacity(items.len());
-    for (k, it) in items {
-        out.insert(k.clone(), decode_item(o, k.as_ref(), it)?);
+/// The items of a multi-key retrieval with the caller's keys they answer:
+/// a list already paired, or [`Fetched`] items paired as they are filed.
+pub(crate) trait Keyed<'k, K: 'k> {
+    /// How many items.
+    fn count(&self) -> usize;
+    /// Hands each item to `f` with its key; the first error stops.
+    fn each(self, f: impl FnMut(&'k K, Item) -> Result<()>) -> Result<()>;
+}
+
+impl<'k, K: 'k> Keyed<'k, K> for Vec<(&'k K, Item)> {
+    fn count(&self) -> usize {
+        self.len()
     }
+
+    fn each(self, mut f: impl FnMut(&'k K, Item) -> Result<()>) -> Result<()> {
+        for (k, it) in self {
+            f(k, it)?;
+        }
+        Ok(())
+    }
+}
+
+/// A multi-key retrieval's items, not yet paired with the caller's keys:
+/// [`found`] pairs each as it files it (the core's [`for_each_match`]), with
+/// no list in between.
+pub(crate) struct Fetched<'k, K> {
+    pub(crate) keys: &'k [K],
+    pub(crate) items: SmallVec<[Item; 1]>,
+}
+
+impl<'k, K: AsRef<[u8]>> Keyed<'k, K> for Fetched<'k, K> {
+    fn count(&self) -> usize {
+        self.items.len()
+    }
+
+    fn each(self, mut f: impl FnMut(&'k K, Item) -> Result<()>) -> Result<()> {
+        let keys = self.keys;
+        for_each_match(keys, self.items, |i, it| f(&keys[i], it))
+    }
+}
+
+/// A multi-key retrieval's values by key (only the keys found).
+pub(crate) fn found<'k, K: AsRef<[u8]> + Clone + Eq + Hash + 'k, T: FromValue>(
+    o: CommandOptions<'_>,
+    items: impl Keyed<'k, K>,
+) -> Result<HashMap<K, T>> {
+    let mut out = HashMap::with_capacity(items.count());
+    items.each(|k, it| {
+        out.insert(k.clone(), decode_item(o, k.as_ref(), it)?);
+        Ok(())
+    })?;
     Ok(out)
 }
 
 /// A multi-key `gets`' values and cas tokens by key.
-pub(crate) fn found_cas<K: AsRef<[u8]> + Clone + Eq + Hash, T: FromValue>(
+pub(crate) fn found_cas<'k, K: AsRef<[u8]> + Clone + Eq + Hash + 'k, T: FromValue>(
     o: CommandOptions<'_>,
-    items: Vec<(&K, Item)>,
+    items: impl Keyed<'k, K>,
 ) -> Result<HashMap<K, (T, u64)>> {
-    let mut out = HashMap::with_capacity(items.len());
-    for (k, it) in items {
+    let mut out = HashMap::with_capacity(items.count());
+    items.each(|k, it| {
         let cas = it.cas.unwrap_or(0);
         out.insert(k.clone(), (decode_item(o, k.as_ref(), it)?, cas));
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

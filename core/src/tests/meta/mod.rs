@@ -66,7 +66,7 @@ fn reply(status: MetaStatus) -> MetaReply {
 }
 
 fn ok_meta(r: MetaReply) -> Result<Reply, Error> {
-    Ok(Reply::Meta(r))
+    Ok(Reply::Meta(alloc::boxed::Box::new(r)))
 }
 
 /// Asserts that `requests` answered with `bytes` give exactly `want`, for
