@@ -87,6 +87,14 @@ fn commands(r: &Recorder) -> Vec<Fields> {
         .collect()
 }
 
+/// The recorded events whose message is `message`.
+fn named<'a>(events: &'a [Fields], message: &str) -> Vec<&'a Fields> {
+    events
+        .iter()
+        .filter(|e| field(e, "message") == message)
+        .collect()
+}
+
 fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
     f.get(name).map_or("", String::as_str)
 }
@@ -120,10 +128,7 @@ fn one_span_per_command_with_its_server() {
     let keys: Vec<&str> = spans.iter().map(|f| field(f, "keys")).collect();
     assert_eq!(keys, ["1", "1", "1", "3", "1"]);
     let events = r.events.lock().unwrap();
-    let connects: Vec<_> = events
-        .iter()
-        .filter(|e| field(e, "message") == "connected")
-        .collect();
+    let connects: Vec<_> = named(&events, "connected");
     assert_eq!(connects.len(), 1, "{events:?}");
     assert_eq!(field(connects[0], "server"), addr);
 }
@@ -163,20 +168,25 @@ fn a_multi_server_span_names_every_server_and_a_dead_node_is_an_event() {
     addrs.sort_unstable();
     assert_eq!(seen, addrs, "{first:?}");
     let events = r.events.lock().unwrap();
-    let failed = events
-        .iter()
-        .filter(|e| field(e, "message") == "connect failed")
-        .count();
+    let failed = named(&events, "connect failed").len();
     assert!(failed >= 1, "{events:?}");
-    let dead: Vec<_> = events
-        .iter()
-        .filter(|e| field(e, "message") == "node dead")
-        .collect();
+    let dead: Vec<_> = named(&events, "node dead");
     assert_eq!(dead.len(), 1, "{events:?}");
     assert_eq!(field(dead[0], "server"), closed);
     assert!(spans[1..]
         .iter()
         .any(|f| field(f, "outcome") == "error" || field(f, "outcome") == "partial"));
+}
+
+/// Runs `f` to completion on a current-thread tokio runtime (this thread,
+/// so the recording subscriber sees the client's tasks too).
+#[cfg(feature = "tokio")]
+fn on_tokio(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f);
 }
 
 #[cfg(feature = "tokio")]
@@ -185,11 +195,7 @@ fn the_tokio_client_has_one_span_per_command_too() {
     let server = MemcachedServer::start();
     let addr = server.addr_string();
     let r = recorded(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        on_tokio(async {
             use memcrab::AsyncMemcache;
             let client = memcrab::tokio::Client::builder()
                 .server(&*addr)
@@ -208,10 +214,7 @@ fn the_tokio_client_has_one_span_per_command_too() {
         assert_eq!(field(f, "outcome"), "ok", "{f:?}");
     }
     let events = r.events.lock().unwrap();
-    let connects: Vec<_> = events
-        .iter()
-        .filter(|e| field(e, "message") == "connected")
-        .collect();
+    let connects: Vec<_> = named(&events, "connected");
     assert_eq!(connects.len(), 1, "{events:?}");
     assert_eq!(field(connects[0], "server"), addr);
 }
@@ -224,11 +227,7 @@ fn the_tokio_client_reports_connect_failures_and_a_dead_node() {
         l.local_addr().unwrap().to_string()
     };
     let r = recorded(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
+        on_tokio(async {
             use memcrab::AsyncMemcache;
             let client = memcrab::tokio::Client::builder()
                 .server(&*closed)
@@ -243,16 +242,10 @@ fn the_tokio_client_reports_connect_failures_and_a_dead_node() {
         });
     });
     let events = r.events.lock().unwrap();
-    let failed: Vec<_> = events
-        .iter()
-        .filter(|e| field(e, "message") == "connect failed")
-        .collect();
+    let failed: Vec<_> = named(&events, "connect failed");
     assert!(!failed.is_empty(), "{events:?}");
     assert_eq!(field(failed[0], "server"), closed);
-    let dead: Vec<_> = events
-        .iter()
-        .filter(|e| field(e, "message") == "node dead")
-        .collect();
+    let dead: Vec<_> = named(&events, "node dead");
     assert_eq!(dead.len(), 1, "{events:?}");
     assert_eq!(field(dead[0], "server"), closed);
 }
