@@ -45,22 +45,6 @@ fn stat(server: &MemcachedServer, name: &str) -> u64 {
         .unwrap()
 }
 
-/// Returns the number of established TCP connections to the server's
-/// port, from the kernel's table (`/proc/net/tcp`): the clients' ends.
-fn open_connections(server: &MemcachedServer) -> usize {
-    let port = format!(":{:04X}", server.port());
-    std::fs::read_to_string("/proc/net/tcp")
-        .expect("read /proc/net/tcp")
-        .lines()
-        .skip(1)
-        .filter(|line| {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            // local, remote, state: 01 is ESTABLISHED.
-            cols.len() > 3 && cols[2].ends_with(&port) && cols[3] == "01"
-        })
-        .count()
-}
-
 /// Waits until `f` is true, for at most `within`.
 fn wait_for(within: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;
@@ -271,7 +255,7 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     // The connections to the server, counted by the kernel: memcached's own
     // `curr_connections` was seen to stay one short for seconds after
     // connections it accepted while frozen, though all three were open.
-    let base = open_connections(&server);
+    let base = server.open_connections();
 
     // Three calls at once, on a frozen server, need three connections.
     server.freeze();
@@ -291,7 +275,7 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     wait_for(
         Duration::from_secs(2),
         "3 connections on the server",
-        || open_connections(&server) == base + 3,
+        || server.open_connections() == base + 3,
     );
 
     // Used within the idle timeout: reused, nothing closed.
@@ -305,6 +289,6 @@ fn idle_connections_older_than_the_idle_timeout_are_closed() {
     wait_for(
         Duration::from_secs(2),
         "memcached to see them close",
-        || open_connections(&server) == base + 1,
+        || server.open_connections() == base + 1,
     );
 }

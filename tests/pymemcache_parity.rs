@@ -97,23 +97,6 @@ fn cache_memlimit_under_ignore_exc_is_true_on_errors() {
     assert_eq!(dead.cache_memlimit(64).unwrap_err().kind(), ErrorKind::Io);
 }
 
-/// The client sockets connected to `server`, counted by the kernel
-/// (memcached's own `curr_connections` lags behind connections accepted
-/// while frozen, as tests/pool.rs found).
-fn open_connections(server: &MemcachedServer) -> usize {
-    let port = format!(":{:04X}", server.port());
-    std::fs::read_to_string("/proc/net/tcp")
-        .expect("read /proc/net/tcp")
-        .lines()
-        .skip(1)
-        .filter(|line| {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            // local, remote, state: 01 is ESTABLISHED.
-            cols.len() > 3 && cols[2].ends_with(&port) && cols[3] == "01"
-        })
-        .count()
-}
-
 /// Waits up to 10 s for `done`.
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -154,7 +137,7 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
             })
             .collect();
         wait_for("two busy connections", || pool.busy_connections() == 2);
-        wait_for("two open connections", || open_connections(&server) == 2);
+        wait_for("two open connections", || server.open_connections() == 2);
         pool.close();
         // Busy calls are not cut short.
         assert_eq!(pool.busy_connections(), 2);
@@ -165,7 +148,7 @@ fn pool_close_closes_busy_connections_once_they_are_given_back() {
     });
     // Given back, they were closed rather than pooled.
     assert_eq!((pool.idle_connections(), pool.busy_connections()), (0, 0));
-    wait_for("the sockets to close", || open_connections(&server) == 0);
+    wait_for("the sockets to close", || server.open_connections() == 0);
     // The pool stays usable.
     assert_eq!(
         pool.get::<memcrab::Value>("k").unwrap().unwrap().as_bytes(),

@@ -254,27 +254,14 @@ fn integer_of(key: &[u8], expected: &'static str, value: &Value) -> Result<i128,
 /// `i128`.
 pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<i128> {
     let end = bytes.iter().rposition(|&b| b != b' ').map_or(0, |i| i + 1);
-    let (negative, digits) = match &bytes[..end] {
-        [b'-', rest @ ..] => (true, rest),
-        all => (false, all),
-    };
-    if digits.is_empty() {
+    let number = &bytes[..end];
+    let digits = number.strip_prefix(b"-").unwrap_or(number);
+    // Stricter than Python's `int()` (no leading space, `+` or `_`), then
+    // read by the same digits reader as the serde's integers.
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut n: i128 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let digit = i128::from(b - b'0');
-        n = n.checked_mul(10)?;
-        n = if negative {
-            n.checked_sub(digit)?
-        } else {
-            n.checked_add(digit)?
-        };
-    }
-    Some(n)
+    super::decimal::parse_int(number, 10)
 }
 
 /// The key, for an error message.
